@@ -1,0 +1,90 @@
+// JSON schemas of what the API returns; they drive serialization and the OpenAPI document.
+import { errorCodes } from '../errors.js';
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', enum: Object.keys(errorCodes) },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
+const errorBody = {
+  type: ['object', 'null'],
+  properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', additionalProperties: true } },
+} as const;
+
+const timings = {
+  type: 'object',
+  description: 'Stage durations in milliseconds. firstByteMs is part of copyMs (the COPY starts with the GET).',
+  properties: Object.fromEntries(
+    ['queueWaitMs', 'headMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
+  ),
+} as const;
+
+const runFile = {
+  type: 'object',
+  properties: {
+    bucket: { type: 'string' },
+    key: { type: 'string' },
+    etag: { type: 'string' },
+    size: { type: 'integer' },
+    status: { type: 'string', enum: ['running', 'loaded', 'skipped', 'failed', 'cancelled'] },
+    rowsLoaded: { type: 'integer' },
+    bytesRead: { type: 'integer' },
+    loadedByRun: { type: ['string', 'null'] },
+    timings,
+    error: errorBody,
+  },
+} as const;
+
+const run = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    attempt: { type: 'integer' },
+    worker: { type: 'string' },
+    status: { type: 'string', enum: ['running', 'succeeded', 'failed', 'cancelled'] },
+    startedAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: ['string', 'null'], format: 'date-time' },
+    rowsLoaded: { type: 'integer' },
+    bytesRead: { type: 'integer' },
+    rowsPerSecond: { type: ['number', 'null'] },
+    mbPerSecond: { type: ['number', 'null'] },
+    timings,
+    error: errorBody,
+    files: { type: 'array', items: runFile },
+  },
+} as const;
+
+const jobProperties = {
+  id: { type: 'string', format: 'uuid' },
+  status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
+  target: { type: 'string' },
+  sourceUrl: { type: 'string' },
+  spec: { type: 'object', additionalProperties: true },
+  attempts: { type: 'integer' },
+  cancelRequested: { type: 'boolean' },
+  progress: {
+    type: 'object',
+    properties: { bytesRead: { type: 'integer' }, bytesTotal: { type: ['integer', 'null'] }, rowsLoaded: { type: 'integer' } },
+  },
+  error: errorBody,
+  result: { type: ['object', 'null'], additionalProperties: true },
+  createdAt: { type: 'string', format: 'date-time' },
+  updatedAt: { type: 'string', format: 'date-time' },
+  startedAt: { type: ['string', 'null'], format: 'date-time' },
+  finishedAt: { type: ['string', 'null'], format: 'date-time' },
+} as const;
+
+export const jobSummarySchema = { type: 'object', properties: jobProperties } as const;
+export const jobSchema = { type: 'object', properties: { ...jobProperties, runs: { type: 'array', items: run } } } as const;

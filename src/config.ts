@@ -1,0 +1,122 @@
+// The service's configuration: read from the environment once, validated, and frozen into one typed
+// object. Nothing else in the code base reads process.env.
+import envSchema from 'env-schema';
+
+export interface Config {
+  /** PostgreSQL (or Citus coordinator) holding the targets and the `ingest` schema. */
+  databaseUrl: string;
+  /** Redis used by BullMQ. */
+  redisUrl: string;
+  /** S3 endpoint (MinIO, s3rver); unset means AWS S3. */
+  s3Endpoint: string | undefined;
+  s3Region: string;
+  s3AccessKeyId: string | undefined;
+  s3SecretAccessKey: string | undefined;
+  /** Path-style bucket addressing; defaults to true when an endpoint is set (MinIO needs it). */
+  s3ForcePathStyle: boolean;
+  port: number;
+  host: string;
+  /** Jobs one worker process runs at once. Default 2. */
+  workerConcurrency: number;
+  /** BullMQ queue name. Default `citus-ingest-load`. */
+  queueName: string;
+  /** BullMQ Redis key prefix. Default `bull`. */
+  queuePrefix: string;
+  /** Attempts per job for retryable failures (connection loss, shutdown). Default 5. */
+  jobAttempts: number;
+  /** How long SIGTERM waits for running loads before rolling them back. Default 30000 ms. */
+  shutdownTimeoutMs: number;
+  /** How often a running load writes its progress and checks for a cancel. Default 500 ms. */
+  progressIntervalMs: number;
+  logLevel: string;
+}
+
+const schema = {
+  type: 'object',
+  properties: {
+    DATABASE_URL: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres', pattern: '^postgres(ql)?://' },
+    REDIS_URL: { type: 'string', default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' },
+    S3_ENDPOINT: { type: 'string', pattern: '^https?://' },
+    S3_REGION: { type: 'string', default: 'us-east-1', minLength: 1 },
+    S3_ACCESS_KEY_ID: { type: 'string' },
+    S3_SECRET_ACCESS_KEY: { type: 'string' },
+    S3_FORCE_PATH_STYLE: { type: 'string', enum: ['true', 'false', '1', '0', ''] },
+    PORT: { type: 'integer', default: 3000, minimum: 0, maximum: 65535 },
+    HOST: { type: 'string', default: '127.0.0.1' },
+    WORKER_CONCURRENCY: { type: 'integer', default: 2, minimum: 1, maximum: 64 },
+    QUEUE_NAME: { type: 'string', default: 'citus-ingest-load', pattern: '^[A-Za-z0-9_.-]+$' },
+    QUEUE_PREFIX: { type: 'string', default: 'bull', pattern: '^[A-Za-z0-9_.-]+$' },
+    JOB_ATTEMPTS: { type: 'integer', default: 5, minimum: 1, maximum: 100 },
+    SHUTDOWN_TIMEOUT_MS: { type: 'integer', default: 30000, minimum: 0 },
+    PROGRESS_INTERVAL_MS: { type: 'integer', default: 500, minimum: 50 },
+    LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  },
+} as const;
+
+interface RawEnv {
+  DATABASE_URL: string;
+  REDIS_URL: string;
+  S3_ENDPOINT?: string;
+  S3_REGION: string;
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
+  S3_FORCE_PATH_STYLE?: string;
+  PORT: number;
+  HOST: string;
+  WORKER_CONCURRENCY: number;
+  QUEUE_NAME: string;
+  QUEUE_PREFIX: string;
+  JOB_ATTEMPTS: number;
+  SHUTDOWN_TIMEOUT_MS: number;
+  PROGRESS_INTERVAL_MS: number;
+  LOG_LEVEL: string;
+}
+
+/** Thrown when the environment is invalid; its message names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Validates `env` (default: process.env) and returns the typed configuration.
+ * Empty strings count as unset, so `S3_ENDPOINT=` in an env file means "not set".
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const data: Record<string, string> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') data[key] = value;
+  }
+  let raw: RawEnv;
+  try {
+    raw = envSchema<RawEnv>({ schema, data, dotenv: false });
+  } catch (err) {
+    // env-schema reports "env/PORT must be integer"; keep the variable name up front.
+    const message = (err as Error).message.replace(/env\//g, '');
+    throw new ConfigError(`invalid configuration: ${message}`);
+  }
+  const pathStyle = raw.S3_FORCE_PATH_STYLE;
+  const config: Config = {
+    databaseUrl: raw.DATABASE_URL,
+    redisUrl: raw.REDIS_URL,
+    s3Endpoint: raw.S3_ENDPOINT,
+    s3Region: raw.S3_REGION,
+    s3AccessKeyId: raw.S3_ACCESS_KEY_ID,
+    s3SecretAccessKey: raw.S3_SECRET_ACCESS_KEY,
+    s3ForcePathStyle: pathStyle === undefined || pathStyle === '' ? raw.S3_ENDPOINT !== undefined : pathStyle === 'true' || pathStyle === '1',
+    port: raw.PORT,
+    host: raw.HOST,
+    workerConcurrency: raw.WORKER_CONCURRENCY,
+    queueName: raw.QUEUE_NAME,
+    queuePrefix: raw.QUEUE_PREFIX,
+    jobAttempts: raw.JOB_ATTEMPTS,
+    shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    progressIntervalMs: raw.PROGRESS_INTERVAL_MS,
+    logLevel: raw.LOG_LEVEL,
+    ...overrides,
+  };
+  if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {
+    throw new ConfigError('invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,74 @@
+// Applies migrations/NNNN_*.sql in order, each in its own transaction, under a session advisory lock so
+// that processes starting together do not race. Applied files are recorded in ingest.migrations.
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import type { Pool } from './pool.js';
+
+const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
+// Any fixed 64-bit number, shared by every process of this service.
+const MIGRATION_LOCK_KEY = 7_245_001_337;
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+export async function readMigrations(dir = migrationsDir): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  return Promise.all(
+    files.map(async (file) => ({
+      id: Number(file.slice(0, 4)),
+      name: file,
+      sql: await readFile(path.join(dir, file), 'utf8'),
+    })),
+  );
+}
+
+/** Applies every pending migration; returns the names applied by this call. */
+export async function migrate(pool: Pool): Promise<string[]> {
+  const migrations = await readMigrations();
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query('CREATE SCHEMA IF NOT EXISTS ingest');
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ingest.migrations (
+         id integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const { rows } = await client.query<{ id: number }>('SELECT id FROM ingest.migrations');
+    const done = new Set(rows.map((r) => r.id));
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO ingest.migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+      applied.push(m.name);
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    client.release();
+  }
+  return applied;
+}
+
+/** The newest migration id recorded in the database, or 0; used by readiness checks. */
+export async function pendingMigrations(pool: Pool): Promise<string[]> {
+  const migrations = await readMigrations();
+  const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('ingest.migrations')::text AS t");
+  if (exists.rows[0]?.t == null) return migrations.map((m) => m.name);
+  const { rows } = await pool.query<{ id: number }>('SELECT id FROM ingest.migrations');
+  const done = new Set(rows.map((r) => r.id));
+  return migrations.filter((m) => !done.has(m.id)).map((m) => m.name);
+}

@@ -1,0 +1,22 @@
+// Connection pools. The pool serves short queries (job rows, progress); every COPY takes a dedicated
+// client of its own (see target/copyInto.ts), checked out for the length of one file's transaction.
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+// int8 (bigint) columns come back as JS numbers: row counts and byte sizes stay far below 2^53.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'citus-ingest',
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection must not crash the process; the next checkout reconnects.
+  pool.on('error', () => {});
+  return pool;
+}

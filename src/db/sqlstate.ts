@@ -1,0 +1,52 @@
+// Classifies PostgreSQL failures by SQLSTATE (and Node's socket error codes), never by message text.
+// Retryable: the same statement may succeed later (connection lost, server shutting down, a
+// serialization failure or deadlock). Everything else is permanent and must not be retried.
+
+const retryableClasses = new Set(['08']); // connection exception
+const retryableCodes = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '55P03', // lock_not_available
+  '58000', // system_error (e.g. a Citus worker unreachable mid-statement)
+]);
+const retryableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+export interface PgErrorLike {
+  code?: string;
+  message?: string;
+  detail?: string;
+  hint?: string;
+  where?: string;
+  column?: string;
+  table?: string;
+  schema?: string;
+}
+
+/** True when `err` carries a five-character SQLSTATE from the server. */
+export function hasSqlState(err: unknown): err is PgErrorLike & { code: string } {
+  const code = (err as PgErrorLike | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+/**
+ * For an error raised by the pg client: is it worth retrying? An error with no code at all did not come
+ * from the server (pg ends queries with a bare Error when the socket closes), so it is a transport
+ * failure and counts as retryable.
+ */
+export function isRetryableDbError(err: unknown): boolean {
+  const code = (err as PgErrorLike | null)?.code;
+  if (code === undefined) return err instanceof Error && err.constructor === Error; // not a TypeError & co: those are bugs
+  if (retryableSocketCodes.has(code)) return true;
+  if (!/^[0-9A-Z]{5}$/.test(code)) return false;
+  return retryableClasses.has(code.slice(0, 2)) || retryableCodes.has(code);
+}
+
+/** Data exceptions (class 22) and integrity violations (class 23): the input, not the system, is wrong. */
+export function isDataError(err: unknown): boolean {
+  const code = (err as PgErrorLike | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}

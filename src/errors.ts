@@ -1,0 +1,66 @@
+// Every error a user can see, with a stable code. The codes are the contract: the API returns them as
+// `{ error: { code, message, details } }`, jobs store them, and docs/errors.md lists them.
+
+export const errorCodes = {
+  INVALID_SPEC: { status: 400, retryable: false, doc: 'The job spec failed validation; `details.field` names the field.' },
+  INVALID_REQUEST: { status: 400, retryable: false, doc: 'A query string or path parameter is malformed.' },
+  NOT_FOUND: { status: 404, retryable: false, doc: 'No route matches the method and path.' },
+  IDEMPOTENCY_CONFLICT: { status: 409, retryable: false, doc: 'The Idempotency-Key was used before with a different spec.' },
+  JOB_NOT_FOUND: { status: 404, retryable: false, doc: 'No job has that id.' },
+  JOB_NOT_CANCELLABLE: { status: 409, retryable: false, doc: 'The job already finished (succeeded, failed or cancelled).' },
+  SOURCE_NOT_FOUND: { status: 422, retryable: false, doc: 'The source object or bucket does not exist.' },
+  SOURCE_ACCESS_DENIED: { status: 422, retryable: false, doc: 'Object storage refused the credentials for the source.' },
+  SOURCE_UNAVAILABLE: { status: 503, retryable: true, doc: 'Object storage could not be reached or failed; retried.' },
+  TARGET_NOT_FOUND: { status: 422, retryable: false, doc: 'The target table does not exist.' },
+  TARGET_COLUMN_NOT_FOUND: { status: 422, retryable: false, doc: 'A column in `target.columns` is not in the target table.' },
+  DATA_REJECTED: { status: 422, retryable: false, doc: 'PostgreSQL rejected a record; `details` has the line, column and SQLSTATE.' },
+  RECORD_COUNT_MISMATCH: { status: 500, retryable: false, doc: 'The records sent and the rows PostgreSQL loaded differ; the load was rolled back.' },
+  DATABASE_UNAVAILABLE: { status: 503, retryable: true, doc: 'The database connection failed or the server shut down; retried.' },
+  DATABASE_ERROR: { status: 500, retryable: false, doc: 'PostgreSQL returned an error that retrying will not fix; `details.sqlstate` has its code.' },
+  CANCELLED: { status: 409, retryable: false, doc: 'The job was cancelled; its running load was rolled back.' },
+  SHUTTING_DOWN: { status: 503, retryable: true, doc: 'The worker stopped before the load finished; the load was rolled back and runs again.' },
+  NOT_READY: { status: 503, retryable: true, doc: 'A dependency (database, Redis, object storage) is not reachable.' },
+  INTERNAL: { status: 500, retryable: false, doc: 'An unexpected error; the message says what failed.' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** An error with a stable code, safe to show to a user. */
+export class IngestError extends Error {
+  override name = 'IngestError';
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return errorCodes[this.code].status;
+  }
+
+  get retryable(): boolean {
+    return errorCodes[this.code].retryable;
+  }
+
+  toJSON(): ErrorBody {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Turns anything thrown into an IngestError, keeping an IngestError as it is. */
+export function asIngestError(err: unknown): IngestError {
+  if (err instanceof IngestError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new IngestError('INTERNAL', message, undefined, { cause: err });
+}

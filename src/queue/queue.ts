@@ -1,0 +1,38 @@
+// The BullMQ queue: its connection, its default job options, and how a stored job is enqueued.
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Config } from '../config.js';
+import type { JobName, JobPayloads } from './catalogue.js';
+
+export type LoadQueue = Queue<JobPayloads[JobName], unknown, JobName>;
+
+export function redisConnection(config: Pick<Config, 'redisUrl'>): ConnectionOptions {
+  const url = new URL(config.redisUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    // Workers block on Redis; BullMQ requires unlimited retries per request.
+    maxRetriesPerRequest: null,
+  };
+}
+
+export function createQueue(config: Config): LoadQueue {
+  return new Queue(config.queueName, {
+    connection: redisConnection(config),
+    prefix: config.queuePrefix,
+    defaultJobOptions: {
+      attempts: config.jobAttempts,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+}
+
+/** Puts a stored job on the queue; the BullMQ job id is the job's id, so enqueuing twice is harmless. */
+export async function enqueueLoad(queue: LoadQueue, jobId: string): Promise<void> {
+  await queue.add('load', { jobId }, { jobId });
+}

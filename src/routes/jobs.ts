@@ -1,0 +1,161 @@
+// /jobs: submit a load, read it back with its runs and timings, list jobs, cancel one.
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { IngestError } from '../errors.js';
+import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
+import { enqueueLoad } from '../queue/queue.js';
+import { getJob } from '../sql/getJob.js';
+import { insertJob } from '../sql/insertJob.js';
+import type { JobStatus } from '../sql/jobRows.js';
+import { listJobs } from '../sql/listJobs.js';
+import { requestCancel } from '../sql/requestCancel.js';
+import { parseS3Url } from '../sources/s3.js';
+import { parseTableName, qualifiedName } from '../target/names.js';
+import { jobSchema, jobSummarySchema } from '../api/schemas.js';
+import type { Services } from '../service.js';
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', format: 'uuid', pattern: '^[0-9a-fA-F-]{36}$' } },
+} as const;
+const errorRef = { $ref: 'Error#' };
+// Bodies are compiled by the strict validator, which does not see Fastify's shared schemas: inline it.
+const { $id: _jobSpecId, ...jobSpecBody } = jobSpecSchema;
+
+function encodeCursor(c: { createdAt: string; id: string }): string {
+  return Buffer.from(`${c.createdAt}|${c.id}`).toString('base64url');
+}
+
+function decodeCursor(s: string): { createdAt: string; id: string } {
+  const [createdAt, id] = Buffer.from(s, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/i.test(id)) {
+    throw new IngestError('INVALID_REQUEST', 'cursor is not one this API returned', { field: 'cursor' });
+  }
+  return { createdAt, id };
+}
+
+export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const { pool, queue, log } = services;
+
+  app.post<{ Body: unknown; Headers: { 'idempotency-key'?: string } }>(
+    '/jobs',
+    {
+      schema: {
+        summary: 'Submit a load job',
+        description: 'Stores the job and queues it. Send an Idempotency-Key header to make retries of this request safe.',
+        body: jobSpecBody,
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } } },
+        response: {
+          202: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
+          200: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
+          400: errorRef,
+          409: errorRef,
+        },
+      },
+    },
+    async (req, reply) => {
+      const spec = normalizeSpec(req.body);
+      parseS3Url(spec.source.url);
+      let target: string;
+      try {
+        target = qualifiedName(parseTableName(spec.target.table));
+      } catch (err) {
+        throw new IngestError('INVALID_SPEC', `target.table: ${(err as Error).message}`, { field: '/target/table' });
+      }
+      const specHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+      const key = req.headers['idempotency-key'];
+      const { row, created } = await insertJob(pool, {
+        id: randomUUID(),
+        spec,
+        target,
+        sourceUrl: spec.source.url,
+        specHash,
+        ...(key ? { idempotencyKey: key } : {}),
+      });
+      if (!created) {
+        if (row.spec_hash !== specHash) {
+          throw new IngestError('IDEMPOTENCY_CONFLICT', `Idempotency-Key ${JSON.stringify(key)} was used for job ${row.id} with a different spec`, {
+            jobId: row.id,
+          });
+        }
+        return reply.code(200).send({ id: row.id, status: row.status });
+      }
+      try {
+        await enqueueLoad(queue, row.id);
+      } catch (err) {
+        // The job is stored; the worker's reconciler queues it once Redis is back.
+        log.warn({ err, jobId: row.id }, 'could not enqueue; the reconciler will');
+      }
+      return reply.code(202).send({ id: row.id, status: row.status });
+    },
+  );
+
+  app.get<{ Querystring: { status?: JobStatus; limit: number; cursor?: string } }>(
+    '/jobs',
+    {
+      schema: {
+        summary: 'List jobs, newest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            cursor: { type: 'string', maxLength: 200, description: 'nextCursor from the previous page' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { jobs: { type: 'array', items: jobSummarySchema }, nextCursor: { type: ['string', 'null'] } },
+          },
+          400: errorRef,
+        },
+      },
+    },
+    async (req) => {
+      const page = await listJobs(pool, {
+        limit: req.query.limit,
+        ...(req.query.status ? { status: req.query.status } : {}),
+        ...(req.query.cursor ? { cursor: decodeCursor(req.query.cursor) } : {}),
+      });
+      return { jobs: page.jobs, nextCursor: page.next ? encodeCursor(page.next) : null };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/jobs/:id',
+    { schema: { summary: 'A job with its progress, error and runs', params: idParams, response: { 200: jobSchema, 404: errorRef } } },
+    async (req) => {
+      const job = await getJob(pool, req.params.id);
+      if (!job) throw new IngestError('JOB_NOT_FOUND', `no job ${req.params.id}`, { id: req.params.id });
+      return job;
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/jobs/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a queued or running job',
+        description: 'A queued job is cancelled at once. A running load is aborted and rolled back; the job reads cancelled when that is done.',
+        params: idParams,
+        response: { 202: jobSummarySchema, 404: errorRef, 409: errorRef },
+      },
+    },
+    async (req, reply) => {
+      const { row, changed } = await requestCancel(pool, req.params.id);
+      if (!row) throw new IngestError('JOB_NOT_FOUND', `no job ${req.params.id}`, { id: req.params.id });
+      if (!changed) {
+        throw new IngestError('JOB_NOT_CANCELLABLE', `job ${row.id} is already ${row.status}`, { id: row.id, status: row.status });
+      }
+      if (row.status === 'cancelled') {
+        const bull = await queue.getJob(row.id).catch(() => undefined);
+        await bull?.remove().catch(() => {});
+      }
+      const job = await getJob(pool, row.id);
+      return reply.code(202).send(job);
+    },
+  );
+};

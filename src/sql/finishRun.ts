@@ -1,0 +1,54 @@
+// Closes a run and moves its job to the matching state, in one transaction.
+import type { Pool } from '../db/pool.js';
+import type { ErrorBody } from '../errors.js';
+import type { JobStatus, RunStatus, Timings } from './jobRows.js';
+
+export interface RunOutcome {
+  jobId: string;
+  runId: string;
+  runStatus: RunStatus;
+  /** The job's next state: 'queued' when another attempt follows. */
+  jobStatus: JobStatus;
+  rowsLoaded: number;
+  bytesRead: number;
+  bytesTotal: number | null;
+  timings: Timings;
+  error?: ErrorBody;
+  result?: Record<string, unknown>;
+}
+
+export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `UPDATE ingest.runs SET status = $2, finished_at = clock_timestamp(), rows_loaded = $3, bytes_read = $4,
+              timings = timings || $5::jsonb, error = $6
+        WHERE id = $1`,
+      [o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, JSON.stringify(o.timings), o.error ? JSON.stringify(o.error) : null],
+    );
+    const terminal = o.jobStatus !== 'queued' && o.jobStatus !== 'running';
+    await client.query(
+      `UPDATE ingest.jobs SET status = $2, rows_loaded = $3, bytes_read = $4, bytes_total = coalesce($5, bytes_total),
+              error = $6, result = coalesce($7, result), updated_at = clock_timestamp(),
+              finished_at = CASE WHEN $8 THEN clock_timestamp() ELSE NULL END
+        WHERE id = $1`,
+      [
+        o.jobId,
+        o.jobStatus,
+        o.rowsLoaded,
+        o.bytesRead,
+        o.bytesTotal,
+        o.error ? JSON.stringify(o.error) : null,
+        o.result ? JSON.stringify(o.result) : null,
+        terminal,
+      ],
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

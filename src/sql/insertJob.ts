@@ -1,0 +1,27 @@
+// Stores a new job, or returns the job already stored under the same Idempotency-Key.
+import type { Pool } from '../db/pool.js';
+import type { JobSpec } from '../jobs/spec.js';
+import type { JobRow } from './jobRows.js';
+
+export interface NewJob {
+  id: string;
+  spec: JobSpec;
+  target: string;
+  sourceUrl: string;
+  specHash: string;
+  idempotencyKey?: string;
+}
+
+/** `created` is false when the key was used before; the caller compares spec hashes. */
+export async function insertJob(pool: Pool, job: NewJob): Promise<{ row: JobRow; created: boolean }> {
+  const inserted = await pool.query<JobRow>(
+    `INSERT INTO ingest.jobs (id, spec, target, source_url, spec_hash, idempotency_key)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING *`,
+    [job.id, JSON.stringify(job.spec), job.target, job.sourceUrl, job.specHash, job.idempotencyKey ?? null],
+  );
+  if (inserted.rows[0]) return { row: inserted.rows[0], created: true };
+  const existing = await pool.query<JobRow>('SELECT * FROM ingest.jobs WHERE idempotency_key = $1', [job.idempotencyKey]);
+  return { row: existing.rows[0]!, created: false };
+}

@@ -1,0 +1,140 @@
+// The shapes of ingest.jobs / ingest.runs / ingest.run_files rows as the API shows them, and the
+// mapping from database rows. Shared by every query module that reads them.
+import type { ErrorBody } from '../errors.js';
+import type { JobSpec } from '../jobs/spec.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface Timings {
+  queueWaitMs?: number;
+  headMs?: number;
+  connectMs?: number;
+  prepareMs?: number;
+  ledgerMs?: number;
+  firstByteMs?: number;
+  copyMs?: number;
+  commitMs?: number;
+  totalMs?: number;
+}
+
+export interface RunFile {
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+  status: 'running' | 'loaded' | 'skipped' | 'failed' | 'cancelled';
+  rowsLoaded: number;
+  bytesRead: number;
+  loadedByRun: string | null;
+  timings: Timings;
+  error: ErrorBody | null;
+}
+
+export interface Run {
+  id: string;
+  attempt: number;
+  worker: string;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  rowsLoaded: number;
+  bytesRead: number;
+  rowsPerSecond: number | null;
+  mbPerSecond: number | null;
+  timings: Timings;
+  error: ErrorBody | null;
+  files: RunFile[];
+}
+
+export interface Job {
+  id: string;
+  status: JobStatus;
+  target: string;
+  sourceUrl: string;
+  spec: JobSpec;
+  attempts: number;
+  cancelRequested: boolean;
+  progress: { bytesRead: number; bytesTotal: number | null; rowsLoaded: number };
+  error: ErrorBody | null;
+  result: Record<string, unknown> | null;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobRow {
+  id: string;
+  status: JobStatus;
+  target: string;
+  source_url: string;
+  spec: JobSpec;
+  spec_hash: string;
+  idempotency_key: string | null;
+  attempts: number;
+  cancel_requested: boolean;
+  bytes_read: number;
+  bytes_total: number | null;
+  rows_loaded: number;
+  error: ErrorBody | null;
+  result: Record<string, unknown> | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function jobFromRow(r: JobRow): Job {
+  return {
+    id: r.id,
+    status: r.status,
+    target: r.target,
+    sourceUrl: r.source_url,
+    spec: r.spec,
+    attempts: r.attempts,
+    cancelRequested: r.cancel_requested,
+    progress: { bytesRead: r.bytes_read, bytesTotal: r.bytes_total, rowsLoaded: r.rows_loaded },
+    error: r.error,
+    result: r.result,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+export interface RunRow {
+  id: string;
+  attempt: number;
+  worker: string;
+  status: RunStatus;
+  started_at: Date;
+  finished_at: Date | null;
+  rows_loaded: number;
+  bytes_read: number;
+  timings: Timings;
+  error: ErrorBody | null;
+}
+
+export function runFromRow(r: RunRow, files: RunFile[]): Run {
+  const seconds = (r.timings.totalMs ?? 0) / 1000;
+  const done = r.finished_at !== null && seconds > 0;
+  return {
+    id: r.id,
+    attempt: r.attempt,
+    worker: r.worker,
+    status: r.status,
+    startedAt: r.started_at.toISOString(),
+    finishedAt: iso(r.finished_at),
+    rowsLoaded: r.rows_loaded,
+    bytesRead: r.bytes_read,
+    rowsPerSecond: done ? Math.round(r.rows_loaded / seconds) : null,
+    mbPerSecond: done ? Math.round((r.bytes_read / 1e6 / seconds) * 100) / 100 : null,
+    timings: r.timings,
+    error: r.error,
+    files,
+  };
+}

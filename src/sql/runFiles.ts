@@ -1,0 +1,36 @@
+// Records what a run did with one source object (ingest.run_files).
+import type { Pool, PoolClient } from '../db/pool.js';
+import type { ErrorBody } from '../errors.js';
+import type { RunFile, Timings } from './jobRows.js';
+
+export interface RunFileRecord {
+  runId: string;
+  jobId: string;
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+  status: RunFile['status'];
+  rowsLoaded: number;
+  bytesRead: number;
+  loadedByRun?: string;
+  timings: Timings;
+  error?: ErrorBody;
+}
+
+export async function recordRunFile(db: Pool | PoolClient, f: RunFileRecord): Promise<void> {
+  await db.query(
+    `INSERT INTO ingest.run_files (run_id, job_id, bucket, key, etag, size, status, rows_loaded, bytes_read,
+                                   loaded_by_run, timings, error, finished_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+             CASE WHEN $7 = 'running' THEN NULL ELSE clock_timestamp() END)
+     ON CONFLICT (run_id, bucket, key) DO UPDATE
+        SET status = excluded.status, rows_loaded = excluded.rows_loaded, bytes_read = excluded.bytes_read,
+            loaded_by_run = excluded.loaded_by_run, timings = excluded.timings, error = excluded.error,
+            finished_at = excluded.finished_at`,
+    [
+      f.runId, f.jobId, f.bucket, f.key, f.etag, f.size, f.status, f.rowsLoaded, f.bytesRead,
+      f.loadedByRun ?? null, JSON.stringify(f.timings), f.error ? JSON.stringify(f.error) : null,
+    ],
+  );
+}

@@ -1,0 +1,101 @@
+// Test harness: a real S3 endpoint (s3rver) on loopback, the real PostgreSQL and Redis, and the
+// service started in-process with its own queue name, so tests never share state.
+import { randomUUID } from 'node:crypto';
+import { PutObjectCommand, CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../../src/dev/embeddedS3.js';
+import { createLogger } from '../../src/log.js';
+import { startService, type Role, type RunningService } from '../../src/service.js';
+import { createS3Client } from '../../src/sources/s3.js';
+
+export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface Harness {
+  s3: EmbeddedS3;
+  s3Client: S3Client;
+  bucket: string;
+  config: Config;
+  db: pg.Pool;
+  /** A fresh schema for this test's tables. */
+  schema: string;
+  start(role?: Role, overrides?: Partial<Config>): Promise<RunningService>;
+  put(key: string, body: Buffer | string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(overrides: Partial<Config> = {}): Promise<Harness> {
+  const bucket = 'landing';
+  const s3 = await startEmbeddedS3({ buckets: [bucket] });
+  const suffix = randomUUID().slice(0, 8);
+  const config = loadConfig(
+    {
+      DATABASE_URL: testDatabaseUrl,
+      REDIS_URL: testRedisUrl,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      PORT: '0',
+      QUEUE_NAME: `test-${suffix}`,
+      PROGRESS_INTERVAL_MS: '100',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    },
+    overrides,
+  );
+  const s3Client = createS3Client(config);
+  const db = new pg.Pool({ connectionString: config.databaseUrl, max: 4 });
+  const schema = `t_${suffix}`;
+  await db.query(`CREATE SCHEMA ${schema}`);
+  const services: RunningService[] = [];
+  return {
+    s3, s3Client, bucket, config, db, schema,
+    async start(role = 'all', more = {}) {
+      const svc = await startService({ role, config: { ...config, ...more }, log: createLogger(config.logLevel) });
+      services.push(svc);
+      return svc;
+    },
+    async put(key, body) {
+      await s3Client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      return `s3://${bucket}/${key}`;
+    },
+    async close() {
+      for (const svc of services.reverse()) await svc.stop().catch(() => {});
+      await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
+      await db.end();
+      s3Client.destroy();
+      await s3.stop();
+    },
+  };
+}
+
+export async function createBucket(client: S3Client, name: string): Promise<void> {
+  await client.send(new CreateBucketCommand({ Bucket: name }));
+}
+
+/** Polls GET /jobs/:id until the job reaches one of `states` (default: any final state). */
+export async function waitForJob(
+  url: string,
+  id: string,
+  states: string[] = ['succeeded', 'failed', 'cancelled'],
+  timeoutMs = 60_000,
+): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/jobs/${id}`);
+    const job = (await res.json()) as any;
+    if (states.includes(job.status)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms: ${JSON.stringify(job)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function postJob(url: string, spec: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(spec),
+  });
+  return { status: res.status, body: await res.json() };
+}

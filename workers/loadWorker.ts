@@ -1,0 +1,129 @@
+// The worker role: a BullMQ Worker running loads, a reconciler that re-enqueues jobs PostgreSQL still
+// holds as unfinished (Redis may lose its data), and a graceful stop that lets running loads finish
+// for a while and then rolls them back.
+import os from 'node:os';
+import { Worker, UnrecoverableError, type Job as BullJob } from 'bullmq';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Config } from '../src/config.js';
+import type { Pool } from '../src/db/pool.js';
+import { IngestError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+import { jobNames, type JobName, type JobPayloads } from '../src/queue/catalogue.js';
+import { enqueueLoad, redisConnection, type LoadQueue } from '../src/queue/queue.js';
+import { runJob } from '../src/load/runJob.js';
+import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
+
+type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, controller: AbortController) => Promise<unknown>;
+
+export interface LoadWorker {
+  worker: Worker<JobPayloads[JobName], unknown, JobName>;
+  /** Re-enqueues unfinished jobs missing from Redis; returns how many were enqueued. */
+  reconcile(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface LoadWorkerDeps {
+  config: Config;
+  pool: Pool;
+  s3: S3Client;
+  queue: LoadQueue;
+  log: Logger;
+  /** How often the reconciler runs after the first pass at start. Default 30 s. */
+  reconcileIntervalMs?: number;
+}
+
+export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker> {
+  const { config, pool, s3, queue, log } = deps;
+  const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const active = new Map<string, AbortController>();
+
+  const handlers: Record<JobName, Handler> = {
+    load: async (job, controller) => {
+      const { jobId } = job.data;
+      try {
+        return await runJob(
+          { pool, s3, log, workerId, progressIntervalMs: config.progressIntervalMs },
+          jobId,
+          { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
+          controller,
+        );
+      } catch (err) {
+        if (err instanceof IngestError && !err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+        throw err;
+      }
+    },
+  };
+  for (const name of jobNames) {
+    if (!handlers[name]) throw new Error(`no handler for job name ${name}`);
+  }
+
+  const worker = new Worker<JobPayloads[JobName], unknown, JobName>(
+    config.queueName,
+    async (job) => {
+      const controller = new AbortController();
+      active.set(job.id!, controller);
+      try {
+        return await handlers[job.name](job, controller);
+      } finally {
+        active.delete(job.id!);
+      }
+    },
+    {
+      connection: redisConnection(config),
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      // Loads can run for an hour: the lock is renewed every lockDuration/2 while the process lives, and
+      // a job whose worker died is taken back after one lockDuration without renewal.
+      lockDuration: 60_000,
+      stalledInterval: 30_000,
+      maxStalledCount: 5,
+      autorun: false,
+    },
+  );
+  worker.on('error', (err) => log.error({ err }, 'worker error'));
+  worker.on('failed', (job, err) => log.debug({ jobId: job?.id, err: err.message }, 'queue attempt failed'));
+
+  const reconcile = async (): Promise<number> => {
+    let enqueued = 0;
+    for (const id of await unfinishedJobs(pool, 5_000)) {
+      const existing = await queue.getJob(id);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
+        await existing.remove().catch(() => {});
+      }
+      await enqueueLoad(queue, id);
+      enqueued += 1;
+    }
+    if (enqueued > 0) log.info({ enqueued }, 'reconciler re-enqueued unfinished jobs');
+    return enqueued;
+  };
+
+  await reconcile().catch((err) => log.error({ err }, 'reconciler failed'));
+  const timer = setInterval(() => {
+    reconcile().catch((err) => log.error({ err }, 'reconciler failed'));
+  }, deps.reconcileIntervalMs ?? 30_000);
+  timer.unref();
+
+  void worker.run();
+  log.info({ workerId, queue: config.queueName, concurrency: config.workerConcurrency }, 'worker started');
+
+  return {
+    worker,
+    reconcile,
+    async close() {
+      clearInterval(timer);
+      const closing = worker.close();
+      const deadline = setTimeout(() => {
+        for (const controller of active.values()) {
+          controller.abort(new IngestError('SHUTTING_DOWN', 'the worker is shutting down; the load was rolled back and will run again'));
+        }
+      }, config.shutdownTimeoutMs);
+      try {
+        await closing;
+      } finally {
+        clearTimeout(deadline);
+      }
+    },
+  };
+}
