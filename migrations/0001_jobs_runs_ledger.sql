@@ -8,6 +8,7 @@ CREATE TABLE ingest.jobs (
   spec             jsonb NOT NULL,
   target           text NOT NULL,           -- the target table, as "schema"."table"
   source_url       text NOT NULL,
+  queue            text NOT NULL,           -- the BullMQ queue that carries it
   idempotency_key  text,
   spec_hash        text NOT NULL,
   cancel_requested boolean NOT NULL DEFAULT false,
@@ -25,6 +26,7 @@ CREATE TABLE ingest.jobs (
 CREATE UNIQUE INDEX jobs_idempotency_key ON ingest.jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX jobs_newest ON ingest.jobs (created_at DESC, id DESC);
 CREATE INDEX jobs_status_newest ON ingest.jobs (status, created_at DESC, id DESC);
+CREATE INDEX jobs_unfinished ON ingest.jobs (queue, created_at) WHERE status IN ('queued', 'running');
 
 -- A run: one attempt at a job, with its stage timings.
 CREATE TABLE ingest.runs (

@@ -85,7 +85,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
 
   const reconcile = async (): Promise<number> => {
     let enqueued = 0;
-    for (const id of await unfinishedJobs(pool, 5_000)) {
+    for (const id of await unfinishedJobs(pool, config.queueName, 5_000)) {
       const existing = await queue.getJob(id);
       if (existing) {
         const state = await existing.getState();

@@ -143,7 +143,8 @@ export function classify(err: unknown, ctx: ErrorContext): IngestError {
     }
     if (isDataError(err)) {
       const pos = copyErrorPosition(pgErr);
-      const line = pos.record !== undefined && ctx.scanner ? ctx.scanner.lineOfRecord(pos.record) : undefined;
+      // PostgreSQL's COPY line number counts physical lines, quoted line breaks included, header included.
+      const line = pos.record;
       const where = [line !== undefined ? `line ${line}` : undefined, pos.column ? `column ${pos.column}` : undefined].filter(Boolean).join(', ');
       return new IngestError(
         'DATA_REJECTED',
@@ -153,7 +154,6 @@ export function classify(err: unknown, ctx: ErrorContext): IngestError {
         {
           url: ctx.url,
           ...(line !== undefined ? { line } : {}),
-          ...(pos.record !== undefined ? { record: pos.record } : {}),
           ...(pos.column ? { column: pos.column } : {}),
           sqlstate: err.code,
           ...(pgErr.detail ? { detail: pgErr.detail } : {}),

@@ -70,6 +70,7 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
         spec,
         target,
         sourceUrl: spec.source.url,
+        queue: services.config.queueName,
         specHash,
         ...(key ? { idempotencyKey: key } : {}),
       });

@@ -24,13 +24,6 @@ export interface ScannerOptions {
   onProgress?: (counts: ScanCounts) => void;
 }
 
-/**
- * Where physical lines and records part ways. Records that span several lines (quoted line breaks)
- * shift every later record's line number; `shifts` holds [recordNumber, extraLinesBefore] pairs in
- * order, appended only when a shift happens, so a file without quoted line breaks costs nothing.
- */
-const MAX_SHIFTS = 1_000_000;
-
 export class RecordScanner extends Transform {
   private readonly quote: number;
   private readonly escape: number;
@@ -39,14 +32,10 @@ export class RecordScanner extends Transform {
   private lastWasEscape = false;
   private lastWasCR = false;
   private recordHasBytes = false;
-  private linesInRecord = 0;
   private bytes = 0;
   private completeRecords = 0;
   private completeLines = 0;
   private lineHasBytes = false;
-  private readonly shifts: Array<[number, number]> = [];
-  private extraLines = 0;
-  private shiftsOverflowed = false;
 
   constructor(options: ScannerOptions) {
     super();
@@ -72,23 +61,15 @@ export class RecordScanner extends Transform {
     let lineHasBytes = this.lineHasBytes;
     let records = this.completeRecords;
     let lines = this.completeLines;
-    let linesInRecord = this.linesInRecord;
     const n = buf.length;
     for (let i = 0; i < n; i++) {
       const c = buf[i]!;
       if (c === LF || c === CR) {
         // A physical line ends here (CRLF counts once).
-        if (!(c === LF && lastWasCR)) {
-          lines++;
-          if (inQuote) linesInRecord++;
-        }
+        if (!(c === LF && lastWasCR)) lines++;
         lineHasBytes = false;
         if (!inQuote) {
-          if (!(c === LF && lastWasCR)) {
-            records++;
-            if (linesInRecord > 0) this.shift(records, linesInRecord);
-            linesInRecord = 0;
-          }
+          if (!(c === LF && lastWasCR)) records++;
           recordHasBytes = false;
         } else {
           recordHasBytes = true;
@@ -115,18 +96,7 @@ export class RecordScanner extends Transform {
     this.lineHasBytes = lineHasBytes;
     this.completeRecords = records;
     this.completeLines = lines;
-    this.linesInRecord = linesInRecord;
     this.bytes += n;
-  }
-
-  private shift(recordNumber: number, extra: number): void {
-    this.extraLines += extra;
-    if (this.shifts.length >= MAX_SHIFTS) {
-      this.shiftsOverflowed = true;
-      return;
-    }
-    // Record `recordNumber + 1` onwards start `extraLines` lines further down.
-    this.shifts.push([recordNumber + 1, this.extraLines]);
   }
 
   counts(): ScanCounts {
@@ -140,27 +110,5 @@ export class RecordScanner extends Transform {
   /** True when the input ended inside a quoted field: the last record is truncated. */
   get endedInQuote(): boolean {
     return this.inQuote;
-  }
-
-  /**
-   * The physical line (from 1) on which record `recordNumber` (from 1) starts, or undefined when the
-   * shift table overflowed before that record.
-   */
-  lineOfRecord(recordNumber: number): number | undefined {
-    let lo = 0;
-    let hi = this.shifts.length - 1;
-    let extra = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const [rec, ex] = this.shifts[mid]!;
-      if (rec <= recordNumber) {
-        extra = ex;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    if (this.shiftsOverflowed && lo >= this.shifts.length) return undefined;
-    return recordNumber + extra;
   }
 }

@@ -44,7 +44,10 @@ export async function copyInto(
   return { rowCount: copy.rowCount ?? 0 };
 }
 
-/** The line (record) and column PostgreSQL names in a COPY error's context, when it names them. */
+/**
+ * The line and column PostgreSQL names in a COPY error's context, when it names them. Its line counts
+ * physical lines of the input, quoted line breaks and the header included.
+ */
 export function copyErrorPosition(err: { where?: string }): { record?: number; column?: string } {
   // The context reads like: COPY uk_price, line 3, column price: "abc"
   const m = /\bline (\d+)(?:, column ([^:]+))?/.exec(err.where ?? '');

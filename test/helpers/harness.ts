@@ -8,6 +8,7 @@ import { startEmbeddedS3, type EmbeddedS3 } from '../../src/dev/embeddedS3.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type Role, type RunningService } from '../../src/service.js';
 import { createS3Client } from '../../src/sources/s3.js';
+import { createQueue } from '../../src/queue/queue.js';
 
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -62,6 +63,11 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
     },
     async close() {
       for (const svc of services.reverse()) await svc.stop().catch(() => {});
+      // Leave nothing for another test's reconciler or queue: close this test's jobs, drop its queue.
+      await db.query(`UPDATE ingest.jobs SET status = 'cancelled' WHERE queue = $1 AND status IN ('queued', 'running')`, [config.queueName]).catch(() => {});
+      const queue = createQueue(config);
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
       await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
       await db.end();
       s3Client.destroy();

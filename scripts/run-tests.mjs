@@ -1,0 +1,50 @@
+// Runs the tap suite and ends with one plain line: "N passed, N failed, N skipped", counting test
+// cases (the t.test blocks of each file). The full TAP stream is kept in .tap/last-run.tap; the console
+// shows files, test cases, skips and every failure with its diagnostics.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+mkdirSync('.tap', { recursive: true });
+const full = createWriteStream('.tap/last-run.tap');
+const child = spawn('node_modules/.bin/tap', ['--reporter=tap', ...process.argv.slice(2)], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, NODE_NO_WARNINGS: '1' },
+});
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let showingFailure = -1;
+const lines = createInterface({ input: child.stdout });
+lines.on('line', (line) => {
+  full.write(`${line}\n`);
+  const m = /^( *)(not ok|ok) \d+ - (.*)$/.exec(line);
+  if (m) {
+    const depth = m[1].length / 4;
+    const bad = m[2] === 'not ok';
+    if (depth === 1) {
+      if (/# SKIP/.test(m[3])) skipped++;
+      else if (bad) failed++;
+      else passed++;
+    }
+    showingFailure = bad ? m[1].length : -1;
+    if (depth <= 1 || bad || /# (SKIP|TODO)/.test(m[3])) console.log(line);
+    return;
+  }
+  const indent = /^ */.exec(line)[0].length;
+  if (showingFailure >= 0 && indent > showingFailure) {
+    console.log(line);
+    return;
+  }
+  showingFailure = -1;
+  if (/^ {0,4}# Subtest/.test(line) || /^# /.test(line) || /^ *# (SKIP|skip)/i.test(line)) console.log(line);
+});
+
+child.on('close', (code) => {
+  full.end();
+  // A file that crashed before reporting its cases counts as one failure.
+  if (code !== 0 && failed === 0) failed = 1;
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(code ?? 1);
+});

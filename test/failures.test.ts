@@ -1,0 +1,163 @@
+import t from 'tap';
+import { createHarness, postJob, waitForJob } from './helpers/harness.js';
+import { pricePaidCsv, ukPriceTableSql } from '../src/gen/pricePaid.js';
+
+t.test('a job whose object does not exist fails at once with a clear error and no retries', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(ukPriceTableSql(`${h.schema}.uk_price`));
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url: 's3://landing/no/such/file.csv' }, target: { table: `${h.schema}.uk_price` } });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'SOURCE_NOT_FOUND');
+  t.match(job.error.message, /s3:\/\/landing\/no\/such\/file\.csv does not exist/);
+  t.equal(job.runs.length, 1, 'a permanent error is not retried');
+  t.equal(job.runs[0].status, 'failed');
+  t.equal(job.attempts, 1);
+});
+
+t.test('a job whose bucket does not exist names the bucket', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(ukPriceTableSql(`${h.schema}.uk_price`));
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url: 's3://nobucket/file.csv' }, target: { table: `${h.schema}.uk_price` } });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'SOURCE_NOT_FOUND');
+  t.match(job.error.message, /nobucket/);
+});
+
+t.test('a job whose table does not exist fails with a clear error and reads nothing', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const url = await h.put('pp.csv', pricePaidCsv(10));
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.missing_table` } });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'TARGET_NOT_FOUND');
+  t.match(job.error.message, new RegExp(`${h.schema}\\.missing_table does not exist`));
+  t.equal(job.runs.length, 1);
+  t.equal(job.runs[0].bytesRead, 0);
+});
+
+t.test('a column list naming an unknown column fails and lists the real columns', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.two (id int, "Name" text)`);
+  const url = await h.put('two.csv', '1,a\n');
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.two`, columns: ['id', 'name'] } });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.error.code, 'TARGET_COLUMN_NOT_FOUND');
+  t.match(job.error.message, /did you mean "Name"/);
+  t.same(job.error.details.missing, ['name']);
+});
+
+t.test('a bad value fails the load with its original line number and leaves the table untouched', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.nums (id int, note text)`);
+  await h.db.query(`INSERT INTO ${h.schema}.nums VALUES (0, 'already here')`);
+  // Line 3 holds a quoted line break, so record 4 starts on line 5 and the bad record on line 6.
+  const body = 'id,note\n1,plain\n2,"two\nlines"\n3,x\nfour,bad\n5,y\n';
+  const url = await h.put('nums.csv', body);
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url }, format: { header: true }, target: { table: `${h.schema}.nums` } });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'DATA_REJECTED');
+  t.equal(job.error.details.line, 6);
+  t.equal(job.error.details.column, 'id');
+  t.equal(job.error.details.sqlstate, '22P02');
+  t.match(job.error.message, /line 6, column id/);
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.nums`);
+  t.equal(rows[0].n, 1, 'only the row that was there before');
+  const ledger = await h.db.query('SELECT count(*)::int AS n FROM ingest.file_ledger WHERE job_id = $1', [job.id]);
+  t.equal(ledger.rows[0].n, 0, 'no ledger entry for a rolled-back file');
+});
+
+t.test('a truncated last record fails with the line it starts on', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.pp (${Array.from({ length: 16 }, (_, i) => `c${i} text`).join(', ')})`);
+  const full = pricePaidCsv(50, 11).toString('utf8');
+  const truncated = full.slice(0, full.length - 40); // cut inside the 50th record's quoted fields
+  const url = await h.put('cut.csv', truncated);
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.pp` } });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'DATA_REJECTED');
+  t.equal(job.error.details.line, 50);
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.pp`);
+  t.equal(rows[0].n, 0);
+});
+
+t.test('a line holding only \\. does not end the load silently: the job fails and nothing is committed', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.one (v text)`);
+  const url = await h.put('dot.csv', 'a\nb\n\\.\nc\nd\n');
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.one` } });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'RECORD_COUNT_MISMATCH');
+  t.equal(job.error.details.recordsSent, 5);
+  t.equal(job.error.details.rowsLoaded, 2);
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.one`);
+  t.equal(rows[0].n, 0);
+});
+
+t.test('cancelling a running load aborts the COPY and rolls it back', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.slow (${Array.from({ length: 16 }, (_, i) => `c${i} text`).join(', ')})`);
+  // A trigger that sleeps per row makes the COPY take long enough to cancel in the middle.
+  await h.db.query(`CREATE FUNCTION ${h.schema}.nap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN NEW; END $$`);
+  await h.db.query(`CREATE TRIGGER nap BEFORE INSERT ON ${h.schema}.slow FOR EACH ROW EXECUTE FUNCTION ${h.schema}.nap()`);
+  const url = await h.put('slow.csv', pricePaidCsv(5_000, 5));
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.slow` } });
+  const running = await waitForJob(svc.url!, res.body.id, ['running', 'succeeded', 'failed']);
+  t.equal(running.status, 'running');
+  // Wait until rows are flowing into the table's transaction.
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY %slow%' AND state = 'active'`);
+    if (rows[0].n > 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const cancel = await fetch(`${svc.url}/jobs/${res.body.id}/cancel`, { method: 'POST' });
+  t.equal(cancel.status, 202);
+  const job = await waitForJob(svc.url!, res.body.id, ['cancelled', 'succeeded', 'failed'], 20_000);
+  t.equal(job.status, 'cancelled');
+  t.equal(job.runs.at(-1).status, 'cancelled');
+  t.equal(job.runs.at(-1).error.code, 'CANCELLED');
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.slow`);
+  t.equal(rows[0].n, 0, 'the aborted COPY left no rows');
+  const again = await fetch(`${svc.url}/jobs/${res.body.id}/cancel`, { method: 'POST' });
+  t.equal(again.status, 409);
+  t.equal(((await again.json()) as any).error.code, 'JOB_NOT_CANCELLABLE');
+});
+
+t.test('cancelling a queued job stops it before it starts', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.one (v text)`);
+  const url = await h.put('q.csv', 'a\n');
+  const api = await h.start('api');
+  const res = await postJob(api.url!, { source: { url }, target: { table: `${h.schema}.one` } });
+  const cancel = await fetch(`${api.url}/jobs/${res.body.id}/cancel`, { method: 'POST' });
+  t.equal(cancel.status, 202);
+  t.equal(((await cancel.json()) as any).status, 'cancelled');
+  await h.start('worker');
+  await new Promise((r) => setTimeout(r, 500));
+  const job = await waitForJob(api.url!, res.body.id);
+  t.equal(job.status, 'cancelled');
+  t.equal(job.runs.length, 0, 'no run started');
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.one`);
+  t.equal(rows[0].n, 0);
+});
