@@ -89,7 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   let raw: RawEnv;
   try {
-    raw = envSchema<RawEnv>({ schema, data, dotenv: false });
+    raw = envSchema<RawEnv>({ schema, data, env: false, dotenv: false });
   } catch (err) {
     // env-schema reports "env/PORT must be integer"; keep the variable name up front.
     const message = (err as Error).message.replace(/env\//g, '');

@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { Pool } from './pool.js';
 
-const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
+import { existsSync } from 'node:fs';
+
+// migrations/ sits at the package root: two levels above this file when run from src/, three from dist/src/.
+const migrationsDir = ['../../migrations/', '../../../migrations/']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../migrations/', import.meta.url));
 // Any fixed 64-bit number, shared by every process of this service.
 const MIGRATION_LOCK_KEY = 7_245_001_337;
 
@@ -63,7 +68,7 @@ export async function migrate(pool: Pool): Promise<string[]> {
   return applied;
 }
 
-/** The newest migration id recorded in the database, or 0; used by readiness checks. */
+/** Migrations not yet applied to the database (all of them when none ran); used by /readyz. */
 export async function pendingMigrations(pool: Pool): Promise<string[]> {
   const migrations = await readMigrations();
   const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('ingest.migrations')::text AS t");
