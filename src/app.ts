@@ -7,6 +7,7 @@ import { describeProblems, validatorCompiler } from './api/validation.js';
 import { errorSchema } from './api/schemas.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { tableRoutes } from './routes/tables.js';
 import type { Services } from './service.js';
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
@@ -52,6 +53,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthRoutes, { services });
   await app.register(jobRoutes, { services });
+  await app.register(tableRoutes, { services });
   return app as unknown as FastifyInstance;
 }
 

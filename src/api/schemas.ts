@@ -27,7 +27,7 @@ const timings = {
   type: 'object',
   description: 'Stage durations in milliseconds. firstByteMs is part of copyMs (the COPY starts with the GET).',
   properties: Object.fromEntries(
-    ['queueWaitMs', 'headMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
+    ['queueWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
   ),
 } as const;
 
@@ -47,6 +47,40 @@ const runFile = {
   },
 } as const;
 
+const nodeShare = {
+  type: 'object',
+  properties: { node: { type: 'string' }, shards: { type: 'integer' }, bytes: { type: 'integer' } },
+} as const;
+
+export const shardLayoutSchema = {
+  type: ['object', 'null'],
+  description: 'The target after the run (Citus): shards and bytes per node, and skew = largest shard / smallest shard.',
+  properties: {
+    type: { type: 'string', enum: ['distributed', 'reference', 'local'] },
+    distributionColumn: { type: ['string', 'null'] },
+    shardCount: { type: 'integer' },
+    colocationId: { type: ['integer', 'null'] },
+    nodes: { type: 'array', items: nodeShare },
+    largestShardBytes: { type: 'integer' },
+    smallestShardBytes: { type: 'integer' },
+    skew: { type: ['number', 'null'] },
+  },
+} as const;
+
+export const tableFactsSchema = {
+  type: 'object',
+  properties: {
+    table: { type: 'string' },
+    type: { type: 'string', enum: ['distributed', 'reference', 'local'] },
+    citus: { type: 'boolean' },
+    distributionColumn: { type: ['string', 'null'] },
+    shardCount: { type: 'integer' },
+    colocationId: { type: ['integer', 'null'] },
+    sizeBytes: { type: 'integer' },
+    nodes: { type: 'array', items: nodeShare },
+  },
+} as const;
+
 const run = {
   type: 'object',
   properties: {
@@ -62,6 +96,7 @@ const run = {
     mbPerSecond: { type: ['number', 'null'] },
     timings,
     error: errorBody,
+    shardLayout: shardLayoutSchema,
     files: { type: 'array', items: runFile },
   },
 } as const;

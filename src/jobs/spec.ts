@@ -16,10 +16,39 @@ export interface FormatSpec {
   encoding: string;
 }
 
+export interface ColumnDef {
+  name: string;
+  /** A PostgreSQL type name, checked against the database before anything is created. */
+  type: string;
+  notNull?: boolean;
+}
+
+export interface CreateSpec {
+  columns: ColumnDef[];
+  primaryKey?: string[];
+  /** Further unique constraints, each a list of columns. */
+  unique?: string[][];
+}
+
+export type DistributionSpec =
+  | { column: string; shardCount?: number; colocateWith?: string; reference?: false }
+  | { reference: true };
+
+export interface TargetSpec {
+  table: string;
+  columns?: string[];
+  /** How to create the table when it does not exist. Without it a missing table fails the job. */
+  create?: CreateSpec;
+  /** Citus distribution: hash-distributed on a column, or a reference table. */
+  distribution?: DistributionSpec;
+  /** Distribute an existing plain table before loading. Default false: such a table fails the job. */
+  distributeExisting?: boolean;
+}
+
 export interface JobSpec {
   source: { url: string };
   format: FormatSpec;
-  target: { table: string; columns?: string[] };
+  target: TargetSpec;
   /** Bad records tolerated before the load fails. Only 0 is supported so far. */
   maxErrors: number;
 }
@@ -34,6 +63,12 @@ export const defaultFormat: FormatSpec = {
 };
 
 const oneChar = { type: 'string', minLength: 1, maxLength: 1 } as const;
+/** Citus accepts shard counts from 1 to 64000 (citus.shard_count). */
+export const MAX_SHARD_COUNT = 64_000;
+// A type name as PostgreSQL writes one: words, an optional (n) or (p,s), optional [] suffixes.
+export const typeNamePattern = '^[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*){0,3}(?:\\(\\d{1,5}(?:, ?\\d{1,5})?\\))?(?: with(?:out)? time zone)?(?:\\[\\])*$';
+const columnName = { type: 'string', minLength: 1, maxLength: 63 } as const;
+const columnList = { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: columnName } as const;
 // A table name as `schema.table` or `table`; each part an identifier, optionally double-quoted.
 const identPart = '(?:[A-Za-z_][A-Za-z0-9_$]{0,62}|"(?:[^"]|""){1,63}")';
 
@@ -87,6 +122,54 @@ export const jobSpecSchema = {
           items: { type: 'string', minLength: 1, maxLength: 63 },
           description: 'Columns in the order the file holds them; all columns in table order when omitted.',
         },
+        create: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['columns'],
+          description: 'Creates the table when it does not exist (before distributing it and before loading).',
+          properties: {
+            columns: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1600,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['name', 'type'],
+                properties: {
+                  name: columnName,
+                  type: { type: 'string', maxLength: 100, pattern: typeNamePattern },
+                  notNull: { type: 'boolean' },
+                },
+              },
+            },
+            primaryKey: columnList,
+            unique: { type: 'array', maxItems: 16, items: columnList },
+          },
+        },
+        distribution: {
+          oneOf: [
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['column'],
+              properties: {
+                column: columnName,
+                shardCount: { type: 'integer', minimum: 1, maximum: MAX_SHARD_COUNT },
+                colocateWith: { type: 'string', minLength: 1, maxLength: 130, description: '"default", "none", or a distributed table to colocate with.' },
+                reference: { const: false },
+              },
+            },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['reference'],
+              properties: { reference: { const: true } },
+            },
+          ],
+          description: 'Citus: hash-distribute on a column ({column, shardCount, colocateWith}) or make a reference table ({reference: true}).',
+        },
+        distributeExisting: { type: 'boolean', default: false },
       },
     },
     maxErrors: {
@@ -115,8 +198,50 @@ export function normalizeSpec(input: unknown): JobSpec {
   const spec: JobSpec = {
     source: { url: raw.source!.url },
     format,
-    target: { table: raw.target!.table, ...(raw.target!.columns ? { columns: [...raw.target!.columns] } : {}) },
+    target: { ...raw.target!, table: raw.target!.table },
     maxErrors: raw.maxErrors ?? 0,
   };
   return spec;
+}
+
+/**
+ * Checks what a JSON schema cannot: names that must refer to each other. Returns the first problem as
+ * a field (JSON pointer) and a reason, or undefined when the spec holds together.
+ */
+export function specProblem(spec: JobSpec): { field: string; reason: string } | undefined {
+  const { create, distribution, columns } = spec.target;
+  if (distribution && !distribution.reference && distribution.shardCount && distribution.colocateWith && !['default', 'none'].includes(distribution.colocateWith)) {
+    return { field: '/target/distribution/shardCount', reason: 'cannot be set together with colocateWith naming a table: the table colocated with decides the shard count' };
+  }
+  if (create) {
+    const names = create.columns.map((c) => c.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) return { field: '/target/create/columns', reason: `column ${JSON.stringify(dup)} is defined twice` };
+    const known = new Set(names);
+    const keys: Array<[string, string[]]> = [];
+    if (create.primaryKey) keys.push(['/target/create/primaryKey', create.primaryKey]);
+    (create.unique ?? []).forEach((u, i) => keys.push([`/target/create/unique/${i}`, u]));
+    for (const [field, cols] of keys) {
+      const missing = cols.find((c) => !known.has(c));
+      if (missing) return { field, reason: `names ${JSON.stringify(missing)}, which is not in target.create.columns` };
+    }
+    if (columns) {
+      const missing = columns.find((c) => !known.has(c));
+      if (missing) return { field: '/target/columns', reason: `names ${JSON.stringify(missing)}, which is not in target.create.columns` };
+    }
+    if (distribution && !distribution.reference) {
+      if (!known.has(distribution.column)) {
+        return { field: '/target/distribution/column', reason: `${JSON.stringify(distribution.column)} is not in target.create.columns` };
+      }
+      for (const [field, cols] of keys) {
+        if (!cols.includes(distribution.column)) {
+          return {
+            field,
+            reason: `must include the distribution column ${JSON.stringify(distribution.column)}: Citus enforces uniqueness only within a shard`,
+          };
+        }
+      }
+    }
+  }
+  return undefined;
 }

@@ -12,7 +12,9 @@ import { recordProgress } from '../sql/recordProgress.js';
 import { markCancelled } from '../sql/requestCancel.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { startRun } from '../sql/startRun.js';
-import { loadFile } from './loadFile.js';
+import { classify, loadFile } from './loadFile.js';
+import { shardLayout } from '../target/citus.js';
+import { prepareTarget, tableOid } from '../target/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
 
 export interface RunContext {
@@ -71,6 +73,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     log.info({ url: spec.source.url, target: job.target }, 'run started');
     const object = await timer.time('headMs', () => headObject(ctx.s3, location, signal));
     bytesTotal = object.size;
+    const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec));
+    if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
     const fileLog = log.child({ key: object.key });
     const result = await loadFile({
       pool: ctx.pool,
@@ -99,10 +103,14 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     } else {
       fileLog.info({ rows: rowsLoaded, bytes: bytesRead, timings: result.timings }, 'object loaded');
     }
+    const oid = prepared.oid ?? (await tableOid(ctx.pool, job.target));
+    const layout = oid === undefined ? undefined : await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
     const timings = timer.finish();
     await finishRun(ctx.pool, {
       jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded, bytesRead, bytesTotal, timings,
+      ...(layout ? { shardLayout: layout } : {}),
       result: {
+        target: { table: job.target, created: prepared.created, distributed: prepared.distributed },
         rowsLoaded,
         bytesRead,
         filesLoaded: result.status === 'loaded' ? 1 : 0,
@@ -113,7 +121,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     log.info({ rows: rowsLoaded, timings }, 'run succeeded');
     return 'succeeded';
   } catch (thrown) {
-    const err = signal.aborted ? asIngestError(signal.reason) : asIngestError(thrown);
+    const err = signal.aborted ? asIngestError(signal.reason) : classify(thrown, { url: spec.source.url });
     const timings = timer.finish();
     if (err.code === 'CANCELLED') {
       await finishRun(ctx.pool, { jobId, runId, runStatus: 'cancelled', jobStatus: 'cancelled', rowsLoaded: 0, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON() });

@@ -4,12 +4,14 @@ import type { Run } from '../sql/jobRows.js';
 const stages: Array<[keyof Run['timings'], string]> = [
   ['queueWaitMs', 'queue wait'],
   ['headMs', 'S3 HEAD'],
+  ['targetMs', 'prepare target'],
   ['connectMs', 'db connect'],
   ['prepareMs', 'resolve target'],
   ['ledgerMs', 'ledger claim'],
   ['firstByteMs', 'first byte (in COPY)'],
   ['copyMs', 'COPY'],
   ['commitMs', 'commit'],
+  ['layoutMs', 'shard layout'],
   ['totalMs', 'total'],
 ];
 

@@ -2,7 +2,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
-import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
+import { jobSpecSchema, normalizeSpec, specProblem } from '../jobs/spec.js';
+import { checkColumnTypes } from '../target/prepareTarget.js';
 import { enqueueLoad } from '../queue/queue.js';
 import { getJob } from '../sql/getJob.js';
 import { insertJob } from '../sql/insertJob.js';
@@ -57,6 +58,9 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     async (req, reply) => {
       const spec = normalizeSpec(req.body);
       parseS3Url(spec.source.url);
+      const problem = specProblem(spec);
+      if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
+      await checkColumnTypes(pool, spec);
       let target: string;
       try {
         target = qualifiedName(parseTableName(spec.target.table));

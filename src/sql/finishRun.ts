@@ -1,6 +1,7 @@
 // Closes a run and moves its job to the matching state, in one transaction.
 import type { Pool } from '../db/pool.js';
 import type { ErrorBody } from '../errors.js';
+import type { ShardLayout } from '../target/citus.js';
 import type { JobStatus, RunStatus, Timings } from './jobRows.js';
 
 export interface RunOutcome {
@@ -15,6 +16,7 @@ export interface RunOutcome {
   timings: Timings;
   error?: ErrorBody;
   result?: Record<string, unknown>;
+  shardLayout?: ShardLayout;
 }
 
 export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
@@ -23,9 +25,12 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
     await client.query('BEGIN');
     await client.query(
       `UPDATE ingest.runs SET status = $2, finished_at = clock_timestamp(), rows_loaded = $3, bytes_read = $4,
-              timings = timings || $5::jsonb, error = $6
+              timings = timings || $5::jsonb, error = $6, shard_layout = $7
         WHERE id = $1`,
-      [o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, JSON.stringify(o.timings), o.error ? JSON.stringify(o.error) : null],
+      [
+        o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, JSON.stringify(o.timings),
+        o.error ? JSON.stringify(o.error) : null, o.shardLayout ? JSON.stringify(o.shardLayout) : null,
+      ],
     );
     const terminal = o.jobStatus !== 'queued' && o.jobStatus !== 'running';
     await client.query(

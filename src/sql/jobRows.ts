@@ -2,6 +2,7 @@
 // mapping from database rows. Shared by every query module that reads them.
 import type { ErrorBody } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
+import type { ShardLayout } from '../target/citus.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -10,7 +11,9 @@ export interface Timings {
   queueWaitMs?: number;
   headMs?: number;
   connectMs?: number;
+  targetMs?: number;
   prepareMs?: number;
+  layoutMs?: number;
   ledgerMs?: number;
   firstByteMs?: number;
   copyMs?: number;
@@ -44,6 +47,8 @@ export interface Run {
   mbPerSecond: number | null;
   timings: Timings;
   error: ErrorBody | null;
+  /** The target's shard layout after the run (Citus only). */
+  shardLayout: ShardLayout | null;
   files: RunFile[];
 }
 
@@ -117,6 +122,7 @@ export interface RunRow {
   bytes_read: number;
   timings: Timings;
   error: ErrorBody | null;
+  shard_layout: ShardLayout | null;
 }
 
 export function runFromRow(r: RunRow, files: RunFile[]): Run {
@@ -135,6 +141,7 @@ export function runFromRow(r: RunRow, files: RunFile[]): Run {
     mbPerSecond: done ? Math.round((r.bytes_read / 1e6 / seconds) * 100) / 100 : null,
     timings: r.timings,
     error: r.error,
+    shardLayout: r.shard_layout,
     files,
   };
 }

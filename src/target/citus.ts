@@ -1,0 +1,127 @@
+// What Citus knows about a table: whether the extension is there, how a table is distributed, and how
+// its shards are laid out over the nodes. Everything here reads Citus's own catalog views.
+import type { Pool, PoolClient } from '../db/pool.js';
+
+type Db = Pool | PoolClient;
+
+/** The installed Citus version, or undefined on plain PostgreSQL. */
+export async function citusVersion(db: Db): Promise<string | undefined> {
+  const { rows } = await db.query<{ v: string }>(`SELECT extversion AS v FROM pg_catalog.pg_extension WHERE extname = 'citus'`);
+  return rows[0]?.v;
+}
+
+export type CitusTableType = 'distributed' | 'reference' | 'local';
+
+export interface TableFacts {
+  table: string;
+  /** distributed, reference, or local (plain PostgreSQL, or a Citus-managed local table). */
+  type: CitusTableType;
+  citus: boolean;
+  distributionColumn: string | null;
+  shardCount: number;
+  colocationId: number | null;
+  sizeBytes: number;
+  nodes: NodeShare[];
+}
+
+export interface NodeShare {
+  node: string;
+  shards: number;
+  bytes: number;
+}
+
+export interface ShardLayout {
+  type: CitusTableType;
+  distributionColumn: string | null;
+  shardCount: number;
+  colocationId: number | null;
+  nodes: NodeShare[];
+  largestShardBytes: number;
+  smallestShardBytes: number;
+  /** Largest shard over smallest shard (1 = perfectly even); null when a shard is empty. */
+  skew: number | null;
+}
+
+interface CitusRow {
+  citus_table_type: string;
+  distribution_column: string;
+  colocation_id: number;
+  shard_count: number;
+}
+
+async function citusRow(db: Db, oid: number): Promise<CitusRow | undefined> {
+  const { rows } = await db.query<CitusRow>(
+    `SELECT citus_table_type, distribution_column, colocation_id, shard_count::int AS shard_count
+       FROM public.citus_tables WHERE table_name = $1::oid::regclass`,
+    [oid],
+  );
+  return rows[0];
+}
+
+async function nodeShares(db: Db, oid: number): Promise<{ nodes: NodeShare[]; largest: number; smallest: number }> {
+  const { rows } = await db.query<{ node: string; shards: number; bytes: number; largest: number; smallest: number }>(
+    `SELECT nodename || ':' || nodeport AS node, count(*)::int AS shards, sum(shard_size)::bigint AS bytes,
+            max(shard_size)::bigint AS largest, min(shard_size)::bigint AS smallest
+       FROM pg_catalog.citus_shards WHERE table_name = $1::oid::regclass
+      GROUP BY nodename, nodeport ORDER BY nodename, nodeport`,
+    [oid],
+  );
+  return {
+    nodes: rows.map((r) => ({ node: r.node, shards: r.shards, bytes: Number(r.bytes) })),
+    largest: Math.max(0, ...rows.map((r) => Number(r.largest))),
+    smallest: rows.length ? Math.min(...rows.map((r) => Number(r.smallest))) : 0,
+  };
+}
+
+function tableType(row: CitusRow | undefined): CitusTableType {
+  if (!row) return 'local';
+  if (row.citus_table_type === 'distributed' || row.citus_table_type === 'reference') return row.citus_table_type;
+  return 'local';
+}
+
+/** The shard layout of a table after a load; undefined on plain PostgreSQL. */
+export async function shardLayout(db: Db, oid: number): Promise<ShardLayout | undefined> {
+  if (!(await citusVersion(db))) return undefined;
+  const row = await citusRow(db, oid);
+  const shares = row ? await nodeShares(db, oid) : { nodes: [], largest: 0, smallest: 0 };
+  return {
+    type: tableType(row),
+    distributionColumn: row && row.citus_table_type === 'distributed' ? row.distribution_column : null,
+    shardCount: row?.shard_count ?? 0,
+    colocationId: row?.colocation_id ?? null,
+    nodes: shares.nodes,
+    largestShardBytes: shares.largest,
+    smallestShardBytes: shares.smallest,
+    skew: shares.smallest > 0 ? Math.round((shares.largest / shares.smallest) * 1000) / 1000 : null,
+  };
+}
+
+/** Facts about a table for GET /tables/:name. */
+export async function tableFacts(db: Db, oid: number, table: string): Promise<TableFacts> {
+  const citus = (await citusVersion(db)) !== undefined;
+  if (citus) {
+    const row = await citusRow(db, oid);
+    if (row) {
+      const shares = await nodeShares(db, oid);
+      return {
+        table,
+        type: tableType(row),
+        citus: true,
+        distributionColumn: row.citus_table_type === 'distributed' ? row.distribution_column : null,
+        shardCount: row.shard_count,
+        colocationId: row.colocation_id,
+        sizeBytes: shares.nodes.reduce((a, n) => a + n.bytes, 0),
+        nodes: shares.nodes,
+      };
+    }
+  }
+  const size = await db.query<{ b: number }>('SELECT pg_total_relation_size($1::oid)::bigint AS b', [oid]);
+  const bytes = Number(size.rows[0]?.b ?? 0);
+  return { table, type: 'local', citus, distributionColumn: null, shardCount: 0, colocationId: null, sizeBytes: bytes, nodes: [{ node: 'local', shards: 0, bytes }] };
+}
+
+/** How an existing table is distributed, for matching against a job's spec. */
+export async function distributionOf(db: Db, oid: number): Promise<{ type: CitusTableType; column: string | null }> {
+  const row = await citusRow(db, oid);
+  return { type: tableType(row), column: row && row.citus_table_type === 'distributed' ? row.distribution_column : null };
+}

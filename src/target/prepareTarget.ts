@@ -1,0 +1,138 @@
+// Gets the target ready before any byte moves: creates a missing table from target.create, distributes
+// it (hash or reference) before loading, so rows are copied once, and checks that an existing table is
+// distributed the way the job says. Runs in its own transaction under an advisory lock on the table
+// name, so jobs preparing the same table at once do not race.
+import type { Pool, PoolClient } from '../db/pool.js';
+import { hasSqlState } from '../db/sqlstate.js';
+import { IngestError } from '../errors.js';
+import type { JobSpec } from '../jobs/spec.js';
+import { citusVersion, distributionOf } from './citus.js';
+import { parseTableName, qualifiedName, quoteIdent } from './names.js';
+
+export interface PreparedTarget {
+  oid: number | undefined;
+  created: boolean;
+  distributed: 'created' | 'existing' | 'none';
+}
+
+export async function tableOid(db: Pool | PoolClient, qualified: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ oid: number | null }>('SELECT to_regclass($1)::oid::int AS oid', [qualified]);
+  return rows[0]?.oid ?? undefined;
+}
+
+/** Checks every type in target.create against the database; throws naming the first unknown one. */
+export async function checkColumnTypes(db: Pool | PoolClient, spec: JobSpec): Promise<void> {
+  const columns = spec.target.create?.columns ?? [];
+  if (columns.length === 0) return;
+  const { rows } = await db.query<{ i: number }>(
+    `SELECT i::int FROM unnest($1::text[]) WITH ORDINALITY AS t(type, i) WHERE to_regtype(type) IS NULL ORDER BY i LIMIT 1`,
+    [columns.map((c) => c.type)],
+  );
+  if (rows[0]) {
+    const i = rows[0].i - 1;
+    throw new IngestError('TARGET_DEFINITION_INVALID', `target.create.columns[${i}].type ${JSON.stringify(columns[i]!.type)} is not a type this database knows`, {
+      field: `/target/create/columns/${i}/type`,
+      reason: 'is not a known PostgreSQL type',
+    });
+  }
+}
+
+function createTableSql(qualified: string, spec: JobSpec): string {
+  const create = spec.target.create!;
+  // Types were matched against a strict pattern at the edge and checked with to_regtype just before.
+  const parts = create.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.notNull ? ' NOT NULL' : ''}`);
+  if (create.primaryKey) parts.push(`PRIMARY KEY (${create.primaryKey.map(quoteIdent).join(', ')})`);
+  for (const u of create.unique ?? []) parts.push(`UNIQUE (${u.map(quoteIdent).join(', ')})`);
+  return `CREATE TABLE ${qualified} (\n  ${parts.join(',\n  ')}\n)`;
+}
+
+async function distribute(client: PoolClient, qualified: string, spec: JobSpec, existingData: boolean): Promise<void> {
+  const d = spec.target.distribution!;
+  if (d.reference) {
+    await client.query('SELECT create_reference_table($1::regclass)', [qualified]);
+  } else {
+    const colocate = d.colocateWith ?? 'default';
+    const colocateArg = colocate === 'default' || colocate === 'none' ? colocate : qualifiedName(parseTableName(colocate));
+    await client.query(
+      `SELECT create_distributed_table($1::regclass, $2, colocate_with => $3${d.shardCount ? ', shard_count => $4' : ''})`,
+      d.shardCount ? [qualified, d.column, colocateArg, d.shardCount] : [qualified, d.column, colocateArg],
+    );
+  }
+  // Distributing a filled table copies its rows to the shards; the coordinator's local copy goes.
+  if (existingData) await client.query('SELECT truncate_local_data_after_distributing_table($1::regclass)', [qualified]);
+}
+
+export async function prepareTarget(pool: Pool, spec: JobSpec): Promise<PreparedTarget> {
+  const qualified = qualifiedName(parseTableName(spec.target.table));
+  const want = spec.target.distribution;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7245))', [qualified]);
+    const citus = await citusVersion(client);
+    if (want && !citus) {
+      throw new IngestError(
+        'CITUS_NOT_AVAILABLE',
+        `target.distribution asks for a ${want.reference ? 'reference' : 'distributed'} table, but the database has no citus extension; ` +
+          'point DATABASE_URL at a Citus coordinator, or drop target.distribution to load a plain table',
+        { field: '/target/distribution' },
+      );
+    }
+    let oid = await tableOid(client, qualified);
+    let created = false;
+    let distributed: PreparedTarget['distributed'] = 'none';
+    if (oid === undefined) {
+      if (!spec.target.create) {
+        await client.query('ROLLBACK');
+        return { oid: undefined, created: false, distributed: 'none' };
+      }
+      await checkColumnTypes(client, spec);
+      await client.query(createTableSql(qualified, spec));
+      created = true;
+      if (want) {
+        await distribute(client, qualified, spec, false);
+        distributed = 'created';
+      }
+      oid = await tableOid(client, qualified);
+    } else if (want && citus) {
+      const have = await distributionOf(client, oid);
+      const wantType = want.reference ? 'reference' : 'distributed';
+      if (have.type === 'local') {
+        if (!spec.target.distributeExisting) {
+          throw new IngestError(
+            'TARGET_NOT_DISTRIBUTED',
+            `${spec.target.table} exists as a plain table; set target.distributeExisting to true to make it a ${wantType} table before loading`,
+            { field: '/target/distributeExisting', table: spec.target.table },
+          );
+        }
+        const filled = await client.query(`SELECT EXISTS (SELECT 1 FROM ${qualified}) AS filled`);
+        await distribute(client, qualified, spec, filled.rows[0].filled as boolean);
+        distributed = 'created';
+      } else if (have.type !== wantType || (!want.reference && have.column !== want.column)) {
+        const haveText = have.type === 'distributed' ? `distributed on ${JSON.stringify(have.column)}` : have.type;
+        const wantText = want.reference ? 'a reference table' : `distributed on ${JSON.stringify(want.column)}`;
+        throw new IngestError(
+          'TARGET_DISTRIBUTION_MISMATCH',
+          `${spec.target.table} is ${haveText}, but target.distribution asks for ${wantText}; fix target.distribution or load into another table`,
+          { field: want.reference ? '/target/distribution/reference' : '/target/distribution/column', have: haveText, want: wantText },
+        );
+      } else {
+        distributed = 'existing';
+      }
+    }
+    await client.query('COMMIT');
+    return { oid, created, distributed };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    if (err instanceof IngestError) throw err;
+    if (hasSqlState(err) && !err.code.startsWith('08') && !err.code.startsWith('57') && !err.code.startsWith('40')) {
+      throw new IngestError('TARGET_DEFINITION_INVALID', `preparing ${spec.target.table} failed (SQLSTATE ${err.code}): ${err.message ?? ''}`, {
+        field: '/target',
+        sqlstate: err.code,
+      }, { cause: err });
+    }
+    throw err;
+  } finally {
+    client.release();
+  }
+}
