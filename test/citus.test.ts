@@ -1,0 +1,151 @@
+// Loads into a real Citus cluster (coordinator + 2 workers from scripts/citus-local.sh). Skipped, with a
+// visible line, where the citus extension is not installed.
+import t from 'tap';
+import { createHarness, postJob, waitForJob } from './helpers/harness.js';
+import { citusCluster } from './helpers/citus.js';
+import { pricePaidCsv, ukPriceColumns } from '../src/gen/pricePaid.js';
+
+const cluster = citusCluster();
+const skip = cluster.skip ?? false;
+const citusUrl = cluster.url ?? '';
+
+const ukPriceCreate = {
+  columns: ukPriceColumns.map((name) => ({
+    name,
+    type: name === 'transaction_unique_identifier' ? 'uuid' : name === 'price' ? 'integer' : name === 'date_of_transfer' ? 'timestamp' : 'varchar(100)',
+  })),
+  primaryKey: ['transaction_unique_identifier'],
+};
+
+t.test('a missing table is created, distributed over both workers with 32 shards, then loaded', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const rows = 20_000;
+  const url = await h.put('pp.csv', pricePaidCsv(rows, 51));
+  const svc = await h.start();
+  const table = `${h.schema}.uk_price`;
+  const res = await postJob(svc.url!, {
+    source: { url },
+    target: { table, create: ukPriceCreate, distribution: { column: 'transaction_unique_identifier', shardCount: 32 } },
+  });
+  t.equal(res.status, 202, JSON.stringify(res.body));
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  t.same(job.result.target.distributed, 'created');
+
+  const count = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  t.equal(count.rows[0].n, rows, 'every row through the coordinator');
+  const part = await h.db.query(`SELECT citus_table_type, distribution_column, shard_count::int AS shards FROM citus_tables WHERE table_name = $1::regclass`, [table]);
+  t.same(part.rows[0], { citus_table_type: 'distributed', distribution_column: 'transaction_unique_identifier', shards: 32 });
+  // Loaded after distribution: the coordinator's own relation holds nothing.
+  const local = await h.db.query(`SELECT pg_relation_size($1::regclass)::int AS b`, [table]);
+  t.equal(local.rows[0].b, 0, "the coordinator's shell table holds no rows");
+
+  // The run's shard report against citus_shards.
+  const layout = job.runs[0].shardLayout;
+  const shards = await h.db.query(
+    `SELECT nodename || ':' || nodeport AS node, count(*)::int AS shards, sum(shard_size)::bigint AS bytes,
+            max(shard_size)::bigint AS mx, min(shard_size)::bigint AS mn
+       FROM citus_shards WHERE table_name = $1::regclass GROUP BY 1 ORDER BY 1`,
+    [table],
+  );
+  t.equal(layout.type, 'distributed');
+  t.equal(layout.shardCount, 32);
+  t.equal(layout.distributionColumn, 'transaction_unique_identifier');
+  t.equal(layout.nodes.length, 2, 'shards on both workers');
+  t.same(layout.nodes, shards.rows.map((r) => ({ node: r.node, shards: r.shards, bytes: Number(r.bytes) })));
+  const mx = Math.max(...shards.rows.map((r) => Number(r.mx)));
+  const mn = Math.min(...shards.rows.map((r) => Number(r.mn)));
+  t.equal(layout.largestShardBytes, mx);
+  t.equal(layout.smallestShardBytes, mn);
+  t.equal(layout.skew, Math.round((mx / mn) * 1000) / 1000);
+
+  const facts = (await (await fetch(`${svc.url}/tables/${table}`)).json()) as any;
+  t.equal(facts.type, 'distributed');
+  t.equal(facts.distributionColumn, 'transaction_unique_identifier');
+  t.equal(facts.shardCount, 32);
+  t.type(facts.colocationId, 'number');
+  t.equal(facts.nodes.length, 2);
+});
+
+t.test('a reference table loads a small lookup file onto every node', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const url = await h.put('types.csv', 'D,Detached\nS,Semi-detached\nT,Terraced\nF,Flat\nO,Other\n');
+  const svc = await h.start();
+  const table = `${h.schema}.property_types`;
+  const res = await postJob(svc.url!, {
+    source: { url },
+    target: { table, create: { columns: [{ name: 'code', type: 'char(1)' }, { name: 'label', type: 'text' }], primaryKey: ['code'] }, distribution: { reference: true } },
+  });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  t.equal(rows[0].n, 5);
+  t.equal(job.runs[0].shardLayout.type, 'reference');
+  const placements = await h.db.query(`SELECT count(*)::int AS n FROM citus_shards WHERE table_name = $1::regclass`, [table]);
+  t.equal(job.runs[0].shardLayout.nodes.length, placements.rows[0].n, 'a placement per node');
+  t.ok(placements.rows[0].n >= 2);
+});
+
+t.test('loading into an existing distributed table; a different distribution column is refused', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const table = `${h.schema}.events`;
+  await h.db.query(`CREATE TABLE ${table} (id bigint, tenant int, note text, PRIMARY KEY (tenant, id))`);
+  await h.db.query(`SELECT create_distributed_table($1, 'tenant', shard_count => 4)`, [table]);
+  const body = Array.from({ length: 1000 }, (_, i) => `${i},${i % 7},"note, ${i}"`).join('\n') + '\n';
+  const url = await h.put('events.csv', body);
+  const svc = await h.start();
+
+  const ok = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table, distribution: { column: 'tenant' } } })).body.id);
+  t.equal(ok.status, 'succeeded', JSON.stringify(ok.error));
+  t.equal(ok.result.target.distributed, 'existing');
+  const sum = await h.db.query(`SELECT count(*)::int AS n, sum(id)::int AS s FROM ${table}`);
+  t.same(sum.rows[0], { n: 1000, s: 499500 });
+
+  const url2 = await h.put('events2.csv', '5000,1,x\n');
+  const bad = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url: url2 }, target: { table, distribution: { column: 'id' } } })).body.id);
+  t.equal(bad.status, 'failed');
+  t.equal(bad.error.code, 'TARGET_DISTRIBUTION_MISMATCH');
+  t.match(bad.error.message, /distributed on "tenant".*asks for distributed on "id"/);
+  const after = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  t.equal(after.rows[0].n, 1000, 'nothing loaded by the refused job');
+});
+
+t.test('a plain table is distributed first only when distributeExisting says so', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const table = `${h.schema}.plain`;
+  await h.db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v text)`);
+  await h.db.query(`INSERT INTO ${table} SELECT g, 'old' FROM generate_series(1, 100) g`);
+  const url = await h.put('more.csv', Array.from({ length: 50 }, (_, i) => `${101 + i},new`).join('\n') + '\n');
+  const svc = await h.start();
+  const spec = { source: { url }, target: { table, distribution: { column: 'id', shardCount: 8 } } };
+  const refused = await waitForJob(svc.url!, (await postJob(svc.url!, spec)).body.id);
+  t.equal(refused.error?.code, 'TARGET_NOT_DISTRIBUTED');
+  const done = await waitForJob(svc.url!, (await postJob(svc.url!, { ...spec, target: { ...spec.target, distributeExisting: true } })).body.id);
+  t.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE v = 'old')::int AS old FROM ${table}`);
+  t.same(rows[0], { n: 150, old: 100 });
+  t.equal(done.runs[0].shardLayout.shardCount, 8);
+  t.equal(done.runs[0].shardLayout.type, 'distributed');
+});
+
+t.test('a bad row in a distributed load rolls the whole file back on every shard', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const table = `${h.schema}.nums`;
+  await h.db.query(`CREATE TABLE ${table} (id int, v int)`);
+  await h.db.query(`SELECT create_distributed_table($1, 'id', shard_count => 8)`, [table]);
+  const lines = Array.from({ length: 3000 }, (_, i) => `${i},${i}`);
+  lines[2500] = '2500,not-a-number';
+  const url = await h.put('nums.csv', lines.join('\n') + '\n');
+  const svc = await h.start();
+  const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table } })).body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'DATA_REJECTED');
+  t.equal(job.error.details.line, 2501);
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  t.equal(rows[0].n, 0);
+});
