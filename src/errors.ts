@@ -19,6 +19,8 @@ export const errorCodes = {
   TARGET_NOT_DISTRIBUTED: { status: 422, retryable: false, doc: 'The existing table is a plain table and the job asks for a distribution; set target.distributeExisting to distribute it first.' },
   CITUS_NOT_AVAILABLE: { status: 422, retryable: false, doc: 'The job asks for a Citus distribution but the database has no citus extension.' },
   DATA_REJECTED: { status: 422, retryable: false, doc: 'PostgreSQL rejected a record; `details` has the line, column and SQLSTATE.' },
+  ERROR_BUDGET_EXCEEDED: { status: 422, retryable: false, doc: 'More records were rejected than maxErrors (or maxErrorRatio) allows; the file was rolled back. GET /jobs/:id/rejects lists them.' },
+  SOURCE_CORRUPT: { status: 422, retryable: false, doc: 'The source could not be decoded (a corrupt or truncated gzip stream).' },
   RECORD_COUNT_MISMATCH: { status: 500, retryable: false, doc: 'The records sent and the rows PostgreSQL loaded differ; the load was rolled back.' },
   DATABASE_UNAVAILABLE: { status: 503, retryable: true, doc: 'The database connection failed or the server shut down; retried.' },
   DATABASE_ERROR: { status: 500, retryable: false, doc: 'PostgreSQL returned an error that retrying will not fix; `details.sqlstate` has its code.' },

@@ -40,6 +40,8 @@ const runFile = {
     size: { type: 'integer' },
     status: { type: 'string', enum: ['running', 'loaded', 'skipped', 'failed', 'cancelled'] },
     rowsLoaded: { type: 'integer' },
+    rowsRejected: { type: 'integer' },
+    blankLines: { type: 'integer' },
     bytesRead: { type: 'integer' },
     loadedByRun: { type: ['string', 'null'] },
     timings,
@@ -91,6 +93,7 @@ const run = {
     startedAt: { type: 'string', format: 'date-time' },
     finishedAt: { type: ['string', 'null'], format: 'date-time' },
     rowsLoaded: { type: 'integer' },
+    rowsRejected: { type: 'integer' },
     bytesRead: { type: 'integer' },
     rowsPerSecond: { type: ['number', 'null'] },
     mbPerSecond: { type: ['number', 'null'] },
@@ -123,3 +126,18 @@ const jobProperties = {
 
 export const jobSummarySchema = { type: 'object', properties: jobProperties } as const;
 export const jobSchema = { type: 'object', properties: { ...jobProperties, runs: { type: 'array', items: run } } } as const;
+
+export const rejectSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    runId: { type: 'string' },
+    url: { type: 'string' },
+    line: { type: ['integer', 'null'], description: 'Line in the original file, from 1, header included.' },
+    byteOffset: { type: ['integer', 'null'], description: 'Byte offset of the record in the (decompressed) file.' },
+    column: { type: ['string', 'null'] },
+    sqlstate: { type: 'string' },
+    message: { type: 'string' },
+    record: { type: 'string', description: 'The raw record, cut at 2,000 characters.' },
+  },
+} as const;

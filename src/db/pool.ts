@@ -1,5 +1,5 @@
 // Connection pools. The pool serves short queries (job rows, progress); every COPY takes a dedicated
-// client of its own (see target/copyInto.ts), checked out for the length of one file's transaction.
+// client of its own (see load/loadFile.ts), checked out for the length of one file's transaction.
 import pg from 'pg';
 
 export type Pool = pg.Pool;

@@ -36,7 +36,8 @@ export type DistributionSpec =
 
 export interface TargetSpec {
   table: string;
-  columns?: string[];
+  /** The file's columns in order, or "header" to take them from the file's header record. */
+  columns?: string[] | 'header';
   /** How to create the table when it does not exist. Without it a missing table fails the job. */
   create?: CreateSpec;
   /** Citus distribution: hash-distributed on a column, or a reference table. */
@@ -49,8 +50,14 @@ export interface JobSpec {
   source: { url: string };
   format: FormatSpec;
   target: TargetSpec;
-  /** Bad records tolerated before the load fails. Only 0 is supported so far. */
+  /** Bad records tolerated per file before it rolls back. Default 0: the first bad record fails the file. */
   maxErrors: number;
+  /** Optional: the most rejected records as a share of the file's records (0 to 1). */
+  maxErrorRatio?: number;
+  /** Objects of this job loaded at once. Default 1. */
+  concurrency?: number;
+  /** Validate against the target in a transaction that is always rolled back; report what would be rejected. */
+  dryRun: boolean;
 }
 
 export const defaultFormat: FormatSpec = {
@@ -115,12 +122,11 @@ export const jobSpecSchema = {
           examples: ['public.uk_price'],
         },
         columns: {
-          type: 'array',
-          minItems: 1,
-          maxItems: 1600,
-          uniqueItems: true,
-          items: { type: 'string', minLength: 1, maxLength: 63 },
-          description: 'Columns in the order the file holds them; all columns in table order when omitted.',
+          oneOf: [
+            { type: 'array', minItems: 1, maxItems: 1600, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 63 } },
+            { const: 'header' },
+          ],
+          description: 'Columns in the order the file holds them, or "header" to read them from the header record; all columns in table order when omitted.',
         },
         create: {
           type: 'object',
@@ -175,9 +181,20 @@ export const jobSpecSchema = {
     maxErrors: {
       type: 'integer',
       minimum: 0,
-      maximum: 0,
+      maximum: 1_000_000,
       default: 0,
-      description: 'Bad records tolerated. Only 0 is accepted until row isolation lands: any bad record fails the load.',
+      description: 'Bad records tolerated per file; each is rejected with its line and the rest loads. Over it, the file rolls back whole.',
+    },
+    maxErrorRatio: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      description: 'Also fail a file when rejects exceed this share of its records (checked at the end of the file).',
+    },
+    dryRun: {
+      type: 'boolean',
+      default: false,
+      description: 'Load in a transaction that is always rolled back, and report what would be rejected.',
     },
   },
   examples: [
@@ -200,6 +217,8 @@ export function normalizeSpec(input: unknown): JobSpec {
     format,
     target: { ...raw.target!, table: raw.target!.table },
     maxErrors: raw.maxErrors ?? 0,
+    ...(raw.maxErrorRatio !== undefined ? { maxErrorRatio: raw.maxErrorRatio } : {}),
+    dryRun: raw.dryRun ?? false,
   };
   return spec;
 }
@@ -210,6 +229,9 @@ export function normalizeSpec(input: unknown): JobSpec {
  */
 export function specProblem(spec: JobSpec): { field: string; reason: string } | undefined {
   const { create, distribution, columns } = spec.target;
+  if (columns === 'header' && !spec.format.header) {
+    return { field: '/target/columns', reason: '"header" needs format.header: true' };
+  }
   if (distribution && !distribution.reference && distribution.shardCount && distribution.colocateWith && !['default', 'none'].includes(distribution.colocateWith)) {
     return { field: '/target/distribution/shardCount', reason: 'cannot be set together with colocateWith naming a table: the table colocated with decides the shard count' };
   }
@@ -225,7 +247,7 @@ export function specProblem(spec: JobSpec): { field: string; reason: string } | 
       const missing = cols.find((c) => !known.has(c));
       if (missing) return { field, reason: `names ${JSON.stringify(missing)}, which is not in target.create.columns` };
     }
-    if (columns) {
+    if (Array.isArray(columns)) {
       const missing = columns.find((c) => !known.has(c));
       if (missing) return { field: '/target/columns', reason: `names ${JSON.stringify(missing)}, which is not in target.create.columns` };
     }

@@ -1,20 +1,33 @@
 // Loads one source object into the target in one transaction: resolve the target, claim the object in
-// the file ledger, stream GET -> byte scanner -> COPY, check that the rows the server loaded equal the
-// records sent, and commit the rows, the ledger entry and the run's file record together.
+// the file ledger, stream GET -> (gunzip) -> CopyLoader (framing, COPY), check that every record sent
+// was either loaded or rejected, and commit the rows, the ledger entry and the run's file record
+// together. A dry run does all of it and rolls back.
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError, isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
-import { RecordScanner, type ScanCounts } from '../scan/recordScanner.js';
+import { CsvFramer } from '../scan/csvFramer.js';
 import { openObject, type ObjectInfo } from '../sources/s3.js';
 import { claimLedgerEntry, completeLedgerEntry, type LedgerKey } from '../sql/fileLedger.js';
 import type { Timings } from '../sql/jobRows.js';
+import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
-import { copyErrorPosition, copyInto, copyStatement } from '../target/copyInto.js';
+import { CopyLoader, type Reject } from '../target/copyLoader.js';
+import { copyErrorPosition, copyStatement } from '../target/copySql.js';
+import { columnsFromHeader } from '../target/headerColumns.js';
 import { resolveTarget } from '../target/resolveTarget.js';
 import { StageTimer } from './stageTimer.js';
+
+export interface FileProgress {
+  /** Bytes read from object storage (compressed bytes for a gzip object). */
+  bytes: number;
+  /** Records sent to COPY so far. */
+  records: number;
+}
 
 export interface LoadFileInput {
   pool: Pool;
@@ -26,31 +39,59 @@ export interface LoadFileInput {
   jobId: string;
   runId: string;
   signal: AbortSignal;
-  onProgress: (counts: ScanCounts) => void;
+  onProgress: (p: FileProgress) => void;
 }
 
 export interface FileResult {
-  status: 'loaded' | 'skipped';
+  status: 'loaded' | 'skipped' | 'validated';
   rowsLoaded: number;
+  rowsRejected: number;
+  blankLines: number;
   bytesRead: number;
   timings: Timings;
+  /** The first rejects (at most 5), for the job's result. */
+  firstRejects: Reject[];
   /** For a skipped object: the run, job and time that loaded it. */
   loadedBy?: { runId: string; jobId: string; loadedAt: string; rowsLoaded: number };
+}
+
+/** Node's name for the text of a file in a PostgreSQL encoding, for reporting raw records. */
+function textEncodingOf(pgEncoding: string): BufferEncoding {
+  return /^(LATIN1|ISO[-_]?8859[-_]?1|WIN1252|SQL_ASCII)$/i.test(pgEncoding) ? 'latin1' : 'utf8';
+}
+
+export function isGzip(object: ObjectInfo): boolean {
+  return /\.gz$/i.test(object.key) || /gzip/i.test(object.contentEncoding ?? '');
+}
+
+/** Counts the bytes that pass, for progress. */
+function byteCounter(onBytes: (n: number) => void): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      total += chunk.length;
+      onBytes(total);
+      done(null, chunk);
+    },
+  });
 }
 
 export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   const { spec, object, signal } = input;
   const timer = new StageTimer();
   const url = `s3://${object.bucket}/${object.key}`;
-  const scanner = new RecordScanner({
+  const batch = spec.maxErrors > 0 || spec.maxErrorRatio !== undefined || spec.dryRun;
+  const textEncoding = textEncodingOf(spec.format.encoding);
+  const framer = new CsvFramer({
     quote: spec.format.quote,
     escape: spec.format.escape,
-    onProgress: (counts) => {
-      if (timer.timings.firstByteMs === undefined) timer.add('firstByteMs', timer.elapsed() - copyStarted);
-      input.onProgress(counts);
-    },
+    header: spec.format.header,
+    dropBom: /^UTF-?8$/i.test(spec.format.encoding),
+    trackRecords: batch,
   });
+  const firstRejects: Reject[] = [];
   let copyStarted = 0;
+  let bytesRead = 0;
   let sourceError: Error | undefined;
   const ledgerKey: LedgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size };
 
@@ -64,56 +105,94 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   try {
     await client.query('BEGIN');
     const target = await timer.time('prepareMs', () => resolveTarget(client, spec.target.table, spec.target.columns));
-    const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey, input.jobId, input.runId));
-    if (existing) {
-      await client.query('ROLLBACK');
-      return {
-        status: 'skipped',
-        rowsLoaded: 0,
-        bytesRead: 0,
-        timings: timer.finish(),
-        loadedBy: { runId: existing.runId, jobId: existing.jobId, loadedAt: existing.loadedAt, rowsLoaded: existing.rowsLoaded },
-      };
+    if (!spec.dryRun) {
+      const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey, input.jobId, input.runId));
+      if (existing) {
+        await client.query('ROLLBACK');
+        return {
+          status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects, timings: timer.finish(),
+          loadedBy: { runId: existing.runId, jobId: existing.jobId, loadedAt: existing.loadedAt, rowsLoaded: existing.rowsLoaded },
+        };
+      }
     }
+
+    const loader = new CopyLoader({
+      client,
+      framer,
+      mode: batch ? 'batch' : 'single',
+      textEncoding,
+      statement: (header) =>
+        copyStatement(
+          target,
+          spec.format,
+          spec.target.columns === 'header' ? columnsFromHeader(header, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns,
+        ),
+      onReject: async (reject) => {
+        if (firstRejects.length < 5) firstRejects.push(reject);
+        await insertReject(input.pool, input.jobId, input.runId, object.bucket, object.key, reject);
+        if (!spec.dryRun && loader.rejected > spec.maxErrors) {
+          throw new IngestError(
+            'ERROR_BUDGET_EXCEEDED',
+            `${url}: more than maxErrors=${spec.maxErrors} records rejected (the last at line ${reject.line}: ${reject.message}); ` +
+              'the whole file was rolled back. GET /jobs/:id/rejects lists them.',
+            { url, maxErrors: spec.maxErrors, rejected: loader.rejected, line: reject.line },
+          );
+        }
+      },
+    });
 
     copyStarted = timer.elapsed();
     const body: Readable = await openObject(input.s3, object, signal);
     body.once('error', (err) => {
       sourceError = err;
     });
-    const { rowCount } = await timer.time('copyMs', () => copyInto(client, copyStatement(target, spec.format), body, [scanner], signal));
+    let firstByte = true;
+    const counter = byteCounter((n) => {
+      bytesRead = n;
+      if (firstByte) {
+        firstByte = false;
+        timer.add('firstByteMs', timer.elapsed() - copyStarted);
+      }
+      input.onProgress({ bytes: n, records: framer.stats.records });
+    });
+    const stages = isGzip(object) ? [body, counter, createGunzip(), loader] : [body, counter, loader];
+    await timer.time('copyMs', () => pipeline(stages, { signal }));
 
-    const counts = scanner.counts();
-    const expected = Math.max(0, counts.records - (spec.format.header ? 1 : 0));
-    if (rowCount !== expected) {
+    const stats = framer.stats;
+    if (stats.records !== loader.rowsLoaded + loader.rejected) {
       throw new IngestError(
         'RECORD_COUNT_MISMATCH',
-        `${url}: sent ${expected} records but PostgreSQL loaded ${rowCount} rows; nothing was committed. ` +
-          'A line holding only \\. ends a CSV COPY early in PostgreSQL, which is the usual cause.',
-        { url, recordsSent: expected, rowsLoaded: rowCount, lines: counts.lines },
+        `${url}: sent ${stats.records} records but PostgreSQL loaded ${loader.rowsLoaded} rows and ${loader.rejected} were rejected; nothing was committed`,
+        { url, recordsSent: stats.records, rowsLoaded: loader.rowsLoaded, rejected: loader.rejected },
       );
     }
-    await completeLedgerEntry(client, ledgerKey, rowCount);
-    const timings = { ...timer.timings };
+    if (!spec.dryRun && spec.maxErrorRatio !== undefined && stats.records > 0 && loader.rejected / stats.records > spec.maxErrorRatio) {
+      throw new IngestError(
+        'ERROR_BUDGET_EXCEEDED',
+        `${url}: ${loader.rejected} of ${stats.records} records rejected, over maxErrorRatio=${spec.maxErrorRatio}; the whole file was rolled back`,
+        { url, maxErrorRatio: spec.maxErrorRatio, rejected: loader.rejected, records: stats.records },
+      );
+    }
+    const common = { rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead, firstRejects };
+    if (spec.dryRun) {
+      await client.query('ROLLBACK');
+      return { status: 'validated', rowsLoaded: loader.rowsLoaded, ...common, timings: timer.finish() };
+    }
+    await completeLedgerEntry(client, ledgerKey, loader.rowsLoaded);
     await recordRunFile(client, {
-      runId: input.runId,
-      jobId: input.jobId,
-      bucket: object.bucket,
-      key: object.key,
-      etag: object.etag,
-      size: object.size,
-      status: 'loaded',
-      rowsLoaded: rowCount,
-      bytesRead: counts.bytes,
-      timings,
+      runId: input.runId, jobId: input.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
+      status: 'loaded', rowsLoaded: loader.rowsLoaded, rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead,
+      timings: { ...timer.timings },
     });
     await timer.time('commitMs', () => client.query('COMMIT'));
-    return { status: 'loaded', rowsLoaded: rowCount, bytesRead: counts.bytes, timings: timer.finish() };
+    return { status: 'loaded', rowsLoaded: loader.rowsLoaded, ...common, timings: timer.finish() };
   } catch (err) {
     broken = true;
     await client.query('ROLLBACK').catch(() => {});
     if (signal.aborted) throw signal.reason;
-    throw classify(err, { url, scanner, header: spec.format.header, sourceError });
+    const single = (err as { reject?: Reject }).reject;
+    if (single) await insertReject(input.pool, input.jobId, input.runId, object.bucket, object.key, single).catch(() => {});
+    throw classify(err, { url, framer, sourceError });
   } finally {
     // After a failed COPY the connection is not trusted again: it is closed, not pooled.
     client.release(broken);
@@ -122,18 +201,24 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
 
 interface ErrorContext {
   url: string;
-  scanner?: RecordScanner;
-  header?: boolean;
+  framer?: CsvFramer;
   sourceError?: Error | undefined;
 }
 
 /** Turns a failure during a file's load into an IngestError with a code a user and the retry logic can act on. */
 export function classify(err: unknown, ctx: ErrorContext): IngestError {
   if (err instanceof IngestError) return err;
+  const code = (err as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new IngestError('SOURCE_CORRUPT', `${ctx.url} is not a readable gzip stream (${(err as Error).message}); nothing from it was committed`, {
+      url: ctx.url,
+      zlibCode: code,
+    }, { cause: err });
+  }
   if (ctx.sourceError) {
     return new IngestError('SOURCE_UNAVAILABLE', `reading ${ctx.url} failed mid-stream: ${ctx.sourceError.message}`, { url: ctx.url }, { cause: err });
   }
-  const pgErr = err as { code?: string; message?: string; where?: string; detail?: string; column?: string };
+  const pgErr = err as { code?: string; message?: string; where?: string; detail?: string; reject?: Reject };
   if (hasSqlState(err)) {
     if (isRetryableDbError(err)) {
       return new IngestError('DATABASE_UNAVAILABLE', `the database connection failed during the load of ${ctx.url} (SQLSTATE ${err.code}): ${pgErr.message}`, {
@@ -143,17 +228,16 @@ export function classify(err: unknown, ctx: ErrorContext): IngestError {
     }
     if (isDataError(err)) {
       const pos = copyErrorPosition(pgErr);
-      // PostgreSQL's COPY line number counts physical lines, quoted line breaks included, header included.
-      const line = pos.record;
-      const where = [line !== undefined ? `line ${line}` : undefined, pos.column ? `column ${pos.column}` : undefined].filter(Boolean).join(', ');
+      const line = pgErr.reject?.line ?? (pos.record !== undefined && ctx.framer ? ctx.framer.originalLine(pos.record) : undefined);
+      const where = [line != null ? `line ${line}` : undefined, pos.column ? `column ${pos.column}` : undefined].filter(Boolean).join(', ');
       return new IngestError(
         'DATA_REJECTED',
         `${ctx.url}${where ? ` ${where}` : ''}: ${pgErr.message}` +
-          (ctx.scanner?.endedInQuote ? ' (the file ends inside a quoted field: its last record is truncated)' : '') +
-          '. Nothing from this file was committed; fix the record and submit the job again.',
+          (ctx.framer?.stats.endedInQuote ? ' (the file ends inside a quoted field: its last record is truncated)' : '') +
+          '. Nothing from this file was committed; fix the record, or allow rejects with maxErrors, and submit the job again.',
         {
           url: ctx.url,
-          ...(line !== undefined ? { line } : {}),
+          ...(line != null ? { line } : {}),
           ...(pos.column ? { column: pos.column } : {}),
           sqlstate: err.code,
           ...(pgErr.detail ? { detail: pgErr.detail } : {}),

@@ -5,14 +5,15 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from '../db/pool.js';
 import { IngestError, asIngestError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { headObject, parseS3Url } from '../sources/s3.js';
 import { finishRun } from '../sql/finishRun.js';
 import { getJobRow } from '../sql/getJob.js';
 import { recordProgress } from '../sql/recordProgress.js';
 import { markCancelled } from '../sql/requestCancel.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { startRun } from '../sql/startRun.js';
-import { classify, loadFile } from './loadFile.js';
+import { classify, loadFile, type FileProgress, type FileResult } from './loadFile.js';
+import { mapLimit } from './mapLimit.js';
+import { resolveSources } from '../sources/resolveSources.js';
 import { shardLayout } from '../target/citus.js';
 import { prepareTarget, tableOid } from '../target/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
@@ -66,72 +67,103 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       .catch((err) => log.warn({ err }, 'could not record progress'));
   }, ctx.progressIntervalMs);
 
-  let rowsLoaded = 0;
-  let bytesRead = 0;
+  const files = new Map<string, FileProgress>();
+  let committed = { rows: 0, rejected: 0, bytes: 0 };
   try {
-    const location = parseS3Url(spec.source.url);
     log.info({ url: spec.source.url, target: job.target }, 'run started');
-    const object = await timer.time('headMs', () => headObject(ctx.s3, location, signal));
-    bytesTotal = object.size;
+    const objects = await timer.time('headMs', () => resolveSources(ctx.s3, spec.source, signal));
+    bytesTotal = objects.reduce((a, o) => a + o.size, 0);
     const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
-    const fileLog = log.child({ key: object.key });
-    const result = await loadFile({
-      pool: ctx.pool,
-      s3: ctx.s3,
-      spec,
-      target: job.target,
-      object,
-      jobId,
-      runId,
-      signal,
-      onProgress: (c) => {
-        progress = { bytesRead: c.bytes, rowsLoaded: Math.max(0, c.records - (spec.format.header ? 1 : 0)) };
-      },
+
+    const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
+      const fileLog = log.child({ key: object.key });
+      try {
+        const result = await loadFile({
+          pool: ctx.pool, s3: ctx.s3, spec, target: job.target, object, jobId, runId, signal,
+          onProgress: (p) => {
+            files.set(object.key, p);
+            let bytes = 0;
+            let records = 0;
+            for (const f of files.values()) {
+              bytes += f.bytes;
+              records += f.records;
+            }
+            progress = { bytesRead: bytes, rowsLoaded: committed.rows + records };
+          },
+        });
+        files.delete(object.key);
+        if (result.status === 'loaded') committed = { rows: committed.rows + result.rowsLoaded, rejected: committed.rejected + result.rowsRejected, bytes: committed.bytes + result.bytesRead };
+        if (result.status === 'skipped') {
+          await recordRunFile(ctx.pool, {
+            runId, jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
+            status: 'skipped', rowsLoaded: 0, bytesRead: 0, loadedByRun: result.loadedBy!.runId, timings: result.timings,
+          });
+          fileLog.info({ loadedBy: result.loadedBy }, 'object already in the file ledger for this target; skipped');
+        } else {
+          fileLog.info({ rows: result.rowsLoaded, rejected: result.rowsRejected, bytes: result.bytesRead, timings: result.timings }, `object ${result.status}`);
+        }
+        return { object, result };
+      } catch (err) {
+        if (!signal.aborted) {
+          const e = classify(err, { url: `s3://${object.bucket}/${object.key}` });
+          await recordRunFile(ctx.pool, {
+            runId, jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
+            status: 'failed', rowsLoaded: 0, bytesRead: files.get(object.key)?.bytes ?? 0, timings: {}, error: e.toJSON(),
+          }).catch(() => {});
+        }
+        throw err;
+      }
     });
-    for (const [stage, ms] of Object.entries(result.timings)) {
-      if (stage !== 'totalMs') timer.add(stage as keyof typeof result.timings, ms);
+
+    for (const { result } of results) {
+      for (const [stage, ms] of Object.entries(result.timings)) {
+        if (stage !== 'totalMs') timer.add(stage as keyof typeof result.timings, ms);
+      }
     }
-    rowsLoaded = result.rowsLoaded;
-    bytesRead = result.bytesRead;
-    if (result.status === 'skipped') {
-      await recordRunFile(ctx.pool, {
-        runId, jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
-        status: 'skipped', rowsLoaded: 0, bytesRead: 0, loadedByRun: result.loadedBy!.runId, timings: result.timings,
-      });
-      fileLog.info({ loadedBy: result.loadedBy }, 'object already in the file ledger for this target; skipped');
-    } else {
-      fileLog.info({ rows: rowsLoaded, bytes: bytesRead, timings: result.timings }, 'object loaded');
-    }
+    const sum = (f: (r: FileResult) => number) => results.reduce((a, { result }) => a + f(result), 0);
+    const dryRun = spec.dryRun;
+    const rowsLoaded = dryRun ? 0 : sum((r) => r.rowsLoaded);
+    const rowsRejected = sum((r) => r.rowsRejected);
+    const bytesRead = sum((r) => r.bytesRead);
+    const firstRejects = results.flatMap(({ result }) => result.firstRejects).slice(0, 5);
+    const skipped = results
+      .filter(({ result }) => result.status === 'skipped')
+      .map(({ object, result }) => ({ url: `s3://${object.bucket}/${object.key}`, ...result.loadedBy! }));
     const oid = prepared.oid ?? (await tableOid(ctx.pool, job.target));
-    const layout = oid === undefined ? undefined : await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
+    const layout = oid === undefined || dryRun ? undefined : await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
     const timings = timer.finish();
     await finishRun(ctx.pool, {
-      jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded, bytesRead, bytesTotal, timings,
+      jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded, rowsRejected, bytesRead, bytesTotal, timings,
       ...(layout ? { shardLayout: layout } : {}),
       result: {
         target: { table: job.target, created: prepared.created, distributed: prepared.distributed },
         rowsLoaded,
+        rowsRejected,
+        blankLines: sum((r) => r.blankLines),
         bytesRead,
-        filesLoaded: result.status === 'loaded' ? 1 : 0,
-        filesSkipped: result.status === 'skipped' ? 1 : 0,
-        ...(result.loadedBy ? { skipped: [{ url: spec.source.url, ...result.loadedBy }] } : {}),
+        filesLoaded: results.filter(({ result }) => result.status === 'loaded').length,
+        filesSkipped: skipped.length,
+        ...(dryRun ? { dryRun: { rowsValid: sum((r) => r.rowsLoaded), rowsRejected, filesValidated: results.length } } : {}),
+        ...(skipped.length ? { skipped } : {}),
+        rejects: { count: rowsRejected, first: firstRejects },
       },
     });
-    log.info({ rows: rowsLoaded, timings }, 'run succeeded');
+    log.info({ rows: rowsLoaded, rejected: rowsRejected, timings }, 'run succeeded');
     return 'succeeded';
   } catch (thrown) {
     const err = signal.aborted ? asIngestError(signal.reason) : classify(thrown, { url: spec.source.url });
     const timings = timer.finish();
     if (err.code === 'CANCELLED') {
-      await finishRun(ctx.pool, { jobId, runId, runStatus: 'cancelled', jobStatus: 'cancelled', rowsLoaded: 0, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON() });
+      await finishRun(ctx.pool, { jobId, runId, runStatus: 'cancelled', jobStatus: 'cancelled', rowsLoaded: committed.rows, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON() });
       log.info('run cancelled and rolled back');
       return 'cancelled';
     }
     const willRetry = err.retryable && attempt.attemptsMade + 1 < attempt.attempts;
     await finishRun(ctx.pool, {
-      jobId, runId, runStatus: 'failed', jobStatus: willRetry ? 'queued' : 'failed', rowsLoaded: 0,
-      bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON(),
+      jobId, runId, runStatus: 'failed', jobStatus: willRetry ? 'queued' : 'failed', rowsLoaded: committed.rows,
+      rowsRejected: committed.rejected, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON(),
+      result: { rowsLoaded: committed.rows, note: committed.rows > 0 ? 'files loaded before the failure stay loaded (file atomicity); a retry skips them' : undefined },
     }).catch((e) => log.error({ err: e }, 'could not record the failed run'));
     log.warn({ code: err.code, message: err.message, willRetry }, 'run failed');
     throw err;

@@ -5,14 +5,15 @@ import { IngestError } from '../errors.js';
 import { jobSpecSchema, normalizeSpec, specProblem } from '../jobs/spec.js';
 import { checkColumnTypes } from '../target/prepareTarget.js';
 import { enqueueLoad } from '../queue/queue.js';
-import { getJob } from '../sql/getJob.js';
+import { getJob, getJobRow } from '../sql/getJob.js';
+import { listRejects } from '../sql/rejects.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { requestCancel } from '../sql/requestCancel.js';
 import { parseS3Url } from '../sources/s3.js';
 import { parseTableName, qualifiedName } from '../target/names.js';
-import { jobSchema, jobSummarySchema } from '../api/schemas.js';
+import { jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
 import type { Services } from '../service.js';
 
 const idParams = {
@@ -136,6 +137,42 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
       const job = await getJob(pool, req.params.id);
       if (!job) throw new IngestError('JOB_NOT_FOUND', `no job ${req.params.id}`, { id: req.params.id });
       return job;
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { limit: number; cursor?: string; runId?: string } }>(
+    '/jobs/:id/rejects',
+    {
+      schema: {
+        summary: "A job's rejected records, with their line numbers in the original files",
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            cursor: { type: 'string', pattern: '^[0-9]{1,19}$' },
+            runId: { type: 'string', format: 'uuid' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { rejects: { type: 'array', items: rejectSchema }, total: { type: 'integer' }, nextCursor: { type: ['string', 'null'] } },
+          },
+          404: errorRef,
+        },
+      },
+    },
+    async (req) => {
+      const job = await getJobRow(pool, req.params.id);
+      if (!job) throw new IngestError('JOB_NOT_FOUND', `no job ${req.params.id}`, { id: req.params.id });
+      const page = await listRejects(pool, job.id, {
+        limit: req.query.limit,
+        ...(req.query.cursor ? { after: req.query.cursor } : {}),
+        ...(req.query.runId ? { runId: req.query.runId } : {}),
+      });
+      return { rejects: page.rejects, total: page.total, nextCursor: page.next };
     },
   );
 

@@ -11,6 +11,7 @@ export interface RunOutcome {
   /** The job's next state: 'queued' when another attempt follows. */
   jobStatus: JobStatus;
   rowsLoaded: number;
+  rowsRejected?: number;
   bytesRead: number;
   bytesTotal: number | null;
   timings: Timings;
@@ -25,11 +26,12 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
     await client.query('BEGIN');
     await client.query(
       `UPDATE ingest.runs SET status = $2, finished_at = clock_timestamp(), rows_loaded = $3, bytes_read = $4,
-              timings = timings || $5::jsonb, error = $6, shard_layout = $7
+              timings = timings || $5::jsonb, error = $6, shard_layout = $7, rows_rejected = $8
         WHERE id = $1`,
       [
         o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, JSON.stringify(o.timings),
         o.error ? JSON.stringify(o.error) : null, o.shardLayout ? JSON.stringify(o.shardLayout) : null,
+        o.rowsRejected ?? 0,
       ],
     );
     const terminal = o.jobStatus !== 'queued' && o.jobStatus !== 'running';

@@ -25,6 +25,8 @@ export async function getJob(pool: Pool, id: string): Promise<(Job & { runs: Run
       size: f.size as number,
       status: f.status as RunFile['status'],
       rowsLoaded: f.rows_loaded as number,
+      rowsRejected: f.rows_rejected as number,
+      blankLines: f.blank_lines as number,
       bytesRead: f.bytes_read as number,
       loadedByRun: (f.loaded_by_run as string | null) ?? null,
       timings: f.timings as RunFile['timings'],

@@ -28,6 +28,8 @@ export interface RunFile {
   size: number;
   status: 'running' | 'loaded' | 'skipped' | 'failed' | 'cancelled';
   rowsLoaded: number;
+  rowsRejected: number;
+  blankLines: number;
   bytesRead: number;
   loadedByRun: string | null;
   timings: Timings;
@@ -42,6 +44,7 @@ export interface Run {
   startedAt: string;
   finishedAt: string | null;
   rowsLoaded: number;
+  rowsRejected: number;
   bytesRead: number;
   rowsPerSecond: number | null;
   mbPerSecond: number | null;
@@ -119,6 +122,7 @@ export interface RunRow {
   started_at: Date;
   finished_at: Date | null;
   rows_loaded: number;
+  rows_rejected: number;
   bytes_read: number;
   timings: Timings;
   error: ErrorBody | null;
@@ -136,6 +140,7 @@ export function runFromRow(r: RunRow, files: RunFile[]): Run {
     startedAt: r.started_at.toISOString(),
     finishedAt: iso(r.finished_at),
     rowsLoaded: r.rows_loaded,
+    rowsRejected: r.rows_rejected,
     bytesRead: r.bytes_read,
     rowsPerSecond: done ? Math.round(r.rows_loaded / seconds) : null,
     mbPerSecond: done ? Math.round((r.bytes_read / 1e6 / seconds) * 100) / 100 : null,

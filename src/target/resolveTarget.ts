@@ -12,7 +12,7 @@ export interface ResolvedTarget extends TableName {
   tableColumns: string[];
 }
 
-export async function resolveTarget(client: PoolClient, table: string, columns?: string[]): Promise<ResolvedTarget> {
+export async function resolveTarget(client: PoolClient, table: string, columns?: string[] | 'header'): Promise<ResolvedTarget> {
   const name = parseTableName(table);
   const rel = await client.query<{ oid: number; relkind: string }>(
     `SELECT c.oid, c.relkind
@@ -40,7 +40,7 @@ export async function resolveTarget(client: PoolClient, table: string, columns?:
     [row.oid],
   );
   const tableColumns = cols.rows.map((r) => r.attname);
-  if (columns) {
+  if (Array.isArray(columns)) {
     const known = new Set(tableColumns);
     const missing = columns.filter((c) => !known.has(c));
     if (missing.length > 0) {
@@ -56,5 +56,5 @@ export async function resolveTarget(client: PoolClient, table: string, columns?:
       );
     }
   }
-  return { ...name, sql: qualifiedName(name), columns: columns ?? tableColumns, tableColumns };
+  return { ...name, sql: qualifiedName(name), columns: Array.isArray(columns) ? columns : tableColumns, tableColumns };
 }

@@ -1,0 +1,57 @@
+// Rejected records (ingest.rejects): written as they are found, on their own connection, so a file
+// that rolls back over its error budget still shows why.
+import type { Pool } from '../db/pool.js';
+import type { Reject } from '../target/copyLoader.js';
+
+export interface RejectRow extends Reject {
+  id: string;
+  runId: string;
+  url: string;
+}
+
+export async function insertReject(pool: Pool, jobId: string, runId: string, bucket: string, key: string, r: Reject): Promise<void> {
+  await pool.query(
+    `INSERT INTO ingest.rejects (job_id, run_id, bucket, key, line, byte_offset, column_name, sqlstate, message, record)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [jobId, runId, bucket, key, r.line, r.byteOffset, r.column, r.sqlstate, r.message, r.record],
+  );
+}
+
+export async function listRejects(
+  pool: Pool,
+  jobId: string,
+  opts: { limit: number; after?: string; runId?: string },
+): Promise<{ rejects: RejectRow[]; total: number; next: string | null }> {
+  const params: unknown[] = [jobId];
+  let where = 'job_id = $1';
+  if (opts.runId) {
+    params.push(opts.runId);
+    where += ` AND run_id = $${params.length}`;
+  }
+  const total = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ingest.rejects WHERE ${where}`, params);
+  if (opts.after) {
+    params.push(opts.after);
+    where += ` AND id > $${params.length}`;
+  }
+  params.push(opts.limit + 1);
+  const { rows } = await pool.query(
+    `SELECT * FROM ingest.rejects WHERE ${where} ORDER BY id LIMIT $${params.length}`,
+    params,
+  );
+  const page = rows.slice(0, opts.limit);
+  return {
+    total: total.rows[0]!.n,
+    next: rows.length > opts.limit ? String(page[page.length - 1].id) : null,
+    rejects: page.map((r) => ({
+      id: String(r.id),
+      runId: r.run_id,
+      url: `s3://${r.bucket}/${r.key}`,
+      line: r.line,
+      byteOffset: r.byte_offset,
+      column: r.column_name,
+      sqlstate: r.sqlstate,
+      message: r.message,
+      record: r.record,
+    })),
+  };
+}

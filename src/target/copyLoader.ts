@@ -1,0 +1,250 @@
+// The sink of a load: takes the source's bytes, frames them into records (CsvFramer) and feeds COPY.
+//
+// Two ways, chosen per job:
+// - single: one COPY for the whole file, bytes streamed through with backpressure. Any bad record
+//   fails the file (maxErrors 0). The fast path: no per-record work beyond the byte scan.
+// - batch: the file's records go in batches of bounded size, each COPY under a SAVEPOINT. When a batch
+//   fails on a data error, it is rolled back to the savepoint, the records before the bad one are
+//   replayed, the bad one is rejected (with its original line and byte offset), and the rest goes on.
+//   The file stays one transaction: over the error budget, all of it rolls back.
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import copyStreams from 'pg-copy-streams';
+import type { PoolClient } from '../db/pool.js';
+import { hasSqlState, isDataError } from '../db/sqlstate.js';
+import { IngestError } from '../errors.js';
+import type { CsvFramer, RecordMeta } from '../scan/csvFramer.js';
+import { copyErrorPosition } from './copySql.js';
+
+export interface Reject {
+  line: number | null;
+  byteOffset: number | null;
+  column: string | null;
+  sqlstate: string;
+  message: string;
+  record: string;
+}
+
+export interface CopyLoaderOptions {
+  client: PoolClient;
+  framer: CsvFramer;
+  mode: 'single' | 'batch';
+  /** Builds the COPY statement once the header (if any) has been read. */
+  statement: (header: Buffer | undefined) => string;
+  /** Batch mode: bytes per batch. Default 8 MiB. */
+  batchBytes?: number;
+  /** Called for every rejected record; throws to stop the load (error budget spent). */
+  onReject: (reject: Reject) => Promise<void>;
+  /** How raw records are decoded for reports (the file's encoding, as Node names it). */
+  textEncoding: BufferEncoding;
+}
+
+const MAX_RECORD_TEXT = 2000;
+
+export class CopyLoader extends Writable {
+  private readonly o: CopyLoaderOptions;
+  private sql: string | undefined;
+  private copy: ReturnType<typeof copyStreams.from> | undefined;
+  private copyDone: Promise<void> | undefined;
+  private batch: Buffer[] = [];
+  private batchSize = 0;
+  /** Output offset where the pending batch starts. */
+  private batchBase = 0;
+  rowsLoaded = 0;
+  rejected = 0;
+
+  constructor(o: CopyLoaderOptions) {
+    super({ highWaterMark: 1 << 20 });
+    this.o = o;
+  }
+
+  private statement(): string {
+    this.sql ??= this.o.statement(this.o.framer.headerBytes);
+    return this.sql;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    const out: Buffer[] = [];
+    try {
+      this.o.framer.push(chunk, out);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    this.take(out).then(() => done(), done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    const out: Buffer[] = [];
+    this.o.framer.end(out);
+    this.take(out)
+      .then(() => this.finish())
+      .then(() => done(), done);
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    // Aborting mid-COPY: destroying the COPY stream sends CopyFail, so the server ends it with an error.
+    if (this.copy && !this.copy.destroyed) this.copy.destroy(err ?? new Error('load aborted'));
+    done(err);
+  }
+
+  private async take(pieces: Buffer[]): Promise<void> {
+    if (pieces.length === 0) return;
+    if (this.o.mode === 'single') {
+      const copy = this.startSingle();
+      try {
+        for (const p of pieces) {
+          if (!copy.write(p)) await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone]);
+        }
+      } catch (err) {
+        throw this.singleFailure(err);
+      }
+      return;
+    }
+    for (const p of pieces) {
+      this.batch.push(p);
+      this.batchSize += p.length;
+    }
+    if (this.batchSize >= (this.o.batchBytes ?? 8 << 20)) await this.flushBatch();
+  }
+
+  private startSingle(): ReturnType<typeof copyStreams.from> {
+    if (!this.copy) {
+      const copy = this.o.client.query(copyStreams.from(this.statement()));
+      this.copy = copy;
+      this.copyDone = finished(copy);
+      this.copyDone.catch(() => {}); // observed in finish()
+    }
+    return this.copy;
+  }
+
+  private async finish(): Promise<void> {
+    if (this.o.mode === 'batch') {
+      await this.flushBatch();
+      return;
+    }
+    this.statement(); // checks the header's columns even when there is no data
+    if (!this.copy) return;
+    this.copy.end();
+    try {
+      await this.copyDone;
+    } catch (err) {
+      throw this.singleFailure(err);
+    }
+    this.rowsLoaded = this.copy.rowCount ?? 0;
+  }
+
+  /** The single COPY failed: one reject, reported with the line mapped back to the file. */
+  private singleFailure(err: unknown): unknown {
+    if (!hasSqlState(err) || !isDataError(err)) return err;
+    const pos = copyErrorPosition(err);
+    const line = pos.record !== undefined ? this.o.framer.originalLine(pos.record) : null;
+    const text = /: "(.*)"$/s.exec((err as { where?: string }).where?.split('\n')[0] ?? '')?.[1] ?? '';
+    const reject: Reject = {
+      line,
+      byteOffset: null,
+      column: pos.column ?? null,
+      sqlstate: err.code,
+      message: err.message ?? '',
+      record: text.slice(0, MAX_RECORD_TEXT),
+    };
+    return Object.assign(err as object, { reject });
+  }
+
+  private async flushBatch(): Promise<void> {
+    const records = this.o.framer.records;
+    if (records.length === 0 && this.batchSize === 0) {
+      this.statement();
+      return;
+    }
+    this.o.framer.records = [];
+    const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchSize);
+    const base = this.batchBase;
+    this.batchBase += this.batchSize;
+    this.batch = [];
+    this.batchSize = 0;
+    await this.loadRange(data, base, records, 0, records.length);
+  }
+
+  private slice(data: Buffer, base: number, recs: RecordMeta[], a: number, b: number): Buffer {
+    const start = a === 0 ? 0 : recs[a - 1]!.end - base;
+    return data.subarray(start, recs[b - 1]!.end - base);
+  }
+
+  /** COPYs one slice under a savepoint; returns the error when it was a data error, else throws. */
+  private async copyOnce(bytes: Buffer, expected: number): Promise<unknown | undefined> {
+    const client = this.o.client;
+    await client.query('SAVEPOINT citus_ingest_batch');
+    const copy = client.query(copyStreams.from(this.statement()));
+    this.copy = copy;
+    try {
+      copy.end(bytes);
+      await finished(copy);
+    } catch (err) {
+      await client.query('ROLLBACK TO SAVEPOINT citus_ingest_batch');
+      if (hasSqlState(err) && isDataError(err)) return err;
+      throw err;
+    } finally {
+      this.copy = undefined;
+    }
+    await client.query('RELEASE SAVEPOINT citus_ingest_batch');
+    if ((copy.rowCount ?? 0) !== expected) {
+      throw new IngestError('RECORD_COUNT_MISMATCH', `a batch of ${expected} records loaded ${copy.rowCount} rows; nothing was committed`, {
+        recordsSent: expected,
+        rowsLoaded: copy.rowCount,
+      });
+    }
+    this.rowsLoaded += expected;
+    return undefined;
+  }
+
+  private async loadRange(data: Buffer, base: number, recs: RecordMeta[], a: number, b: number): Promise<void> {
+    while (a < b) {
+      const err = await this.copyOnce(this.slice(data, base, recs, a, b), b - a);
+      if (err === undefined) return;
+      if (b - a === 1) {
+        await this.reject(data, base, recs, a, err);
+        return;
+      }
+      // COPY counts lines from 1 within the slice; find the record on that line.
+      const pos = copyErrorPosition(err as { where?: string });
+      let bad = -1;
+      if (pos.record !== undefined) {
+        const line = recs[a]!.line + pos.record - 1;
+        for (let r = a; r < b; r++) {
+          if (recs[r]!.line <= line && (r + 1 === b || recs[r + 1]!.line > line)) {
+            bad = r;
+            break;
+          }
+        }
+      }
+      if (bad < 0) {
+        // No usable position: split the range in two and let each half find its bad records.
+        const mid = (a + b) >> 1;
+        await this.loadRange(data, base, recs, a, mid);
+        await this.loadRange(data, base, recs, mid, b);
+        return;
+      }
+      if (bad > a) await this.loadRange(data, base, recs, a, bad);
+      // The suspect alone: rejected if it fails by itself, loaded if the guess was wrong.
+      const alone = await this.copyOnce(this.slice(data, base, recs, bad, bad + 1), 1);
+      if (alone !== undefined) await this.reject(data, base, recs, bad, alone);
+      a = bad + 1;
+    }
+  }
+
+  private async reject(data: Buffer, base: number, recs: RecordMeta[], r: number, err: unknown): Promise<void> {
+    const raw = this.slice(data, base, recs, r, r + 1);
+    const text = raw.toString(this.o.textEncoding).replace(/\r?\n$|\r$/, '');
+    const pos = copyErrorPosition(err as { where?: string });
+    this.rejected++;
+    await this.o.onReject({
+      line: recs[r]!.line,
+      byteOffset: recs[r]!.offset,
+      column: pos.column ?? null,
+      sqlstate: (err as { code: string }).code,
+      message: (err as Error).message,
+      record: text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}…` : text,
+    });
+  }
+}
