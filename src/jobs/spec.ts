@@ -69,7 +69,8 @@ export const defaultFormat: FormatSpec = {
   encoding: 'UTF8',
 };
 
-const oneChar = { type: 'string', minLength: 1, maxLength: 1 } as const;
+// COPY takes one-byte delimiter, quote and escape characters: ASCII only.
+const oneChar = { type: 'string', minLength: 1, maxLength: 1, pattern: '^[\\u0001-\\u007f]$' } as const;
 /** Citus accepts shard counts from 1 to 64000 (citus.shard_count). */
 export const MAX_SHARD_COUNT = 64_000;
 // A type name as PostgreSQL writes one: words, an optional (n) or (p,s), optional [] suffixes.

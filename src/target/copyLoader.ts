@@ -41,6 +41,12 @@ export interface CopyLoaderOptions {
 
 const MAX_RECORD_TEXT = 2000;
 
+/** Record text for reports: PostgreSQL text and jsonb cannot hold NUL, so it shows as U+FFFD. */
+function printable(text: string): string {
+  const cut = text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}…` : text;
+  return cut.replace(/\u0000/g, '\uFFFD');
+}
+
 export class CopyLoader extends Writable {
   private readonly o: CopyLoaderOptions;
   private sql: string | undefined;
@@ -146,7 +152,7 @@ export class CopyLoader extends Writable {
       column: pos.column ?? null,
       sqlstate: err.code,
       message: err.message ?? '',
-      record: text.slice(0, MAX_RECORD_TEXT),
+      record: printable(text),
     };
     return Object.assign(err as object, { reject });
   }
@@ -244,7 +250,7 @@ export class CopyLoader extends Writable {
       column: pos.column ?? null,
       sqlstate: (err as { code: string }).code,
       message: (err as Error).message,
-      record: text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}…` : text,
+      record: printable(text),
     });
   }
 }

@@ -1,0 +1,49 @@
+// `citus-ingest load` without --api: starts the whole service (API and worker) inside this process,
+// configured from the environment like `npm start` but listening on a free port, so one command loads
+// a file with nothing else running. Its worker serves QUEUE_NAME like any other worker would.
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { startService } from '../service.js';
+import type { CliEnv } from './env.js';
+import { CliError, usage } from './exit.js';
+
+export interface LocalService {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** How long starting may take before we say what is probably down. */
+const startTimeoutMs = 20_000;
+
+export async function startLocalService(env: CliEnv): Promise<LocalService> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) throw usage(err.message);
+    throw err;
+  }
+  // Only errors unless LOG_LEVEL asks for more, and on stderr: stdout holds the report (or the JSON).
+  config = { ...config, port: 0, logLevel: env.logLevelSet ? config.logLevel : 'error' };
+  const log = createLogger(config.logLevel, process.stderr);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new CliError(`the in-process service did not start within ${startTimeoutMs / 1000} s; is Redis reachable at REDIS_URL? (or use --api to load through a running service)`)),
+      startTimeoutMs,
+    );
+    timer.unref();
+  });
+  try {
+    const svc = await Promise.race([startService({ role: 'all', config, log }), timeout]);
+    return { url: svc.url!, stop: () => svc.stop() };
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(
+      `cannot start the in-process service: ${(err as Error).message}\n` +
+        '  check DATABASE_URL, REDIS_URL and S3_ENDPOINT, or use --api <url> to load through a running service',
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
