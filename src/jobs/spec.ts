@@ -56,6 +56,14 @@ export interface JobSpec {
   maxErrorRatio?: number;
   /** Objects of this job loaded at once. Default 1. */
   concurrency?: number;
+  /** Load objects already in the ledger for this target again. Default false. */
+  reload?: boolean;
+  /** Unit that lands whole: "file" (default), "chunk" (parallel streams, chunk by chunk), or "job". */
+  atomicity?: 'file' | 'chunk' | 'job';
+  /** With atomicity "chunk": parallel COPY streams per object. Default 2. */
+  streams?: number;
+  /** With atomicity "chunk": bytes of the file per chunk (cut at the next record end). Default 64 MiB. */
+  chunkBytes?: number;
   /** Validate against the target in a transaction that is always rolled back; report what would be rejected. */
   dryRun: boolean;
 }
@@ -192,6 +200,16 @@ export const jobSpecSchema = {
       maximum: 1,
       description: 'Also fail a file when rejects exceed this share of its records (checked at the end of the file).',
     },
+    reload: { type: 'boolean', default: false, description: 'Load objects the ledger already holds for this target again, on purpose.' },
+    atomicity: {
+      type: 'string',
+      enum: ['file', 'chunk', 'job'],
+      default: 'file',
+      description: 'What lands whole: each file (default); each chunk of a large file, loaded over parallel streams; or the whole job.',
+    },
+    streams: { type: 'integer', minimum: 1, maximum: 32, description: 'atomicity "chunk": parallel COPY streams per object (default 2).' },
+    chunkBytes: { type: 'integer', minimum: 65536, maximum: 4294967296, description: 'atomicity "chunk": file bytes per chunk (default 64 MiB).' },
+    concurrency: { type: 'integer', minimum: 1, maximum: 32, default: 1, description: 'Objects of this job loaded at once.' },
     dryRun: {
       type: 'boolean',
       default: false,
@@ -220,6 +238,11 @@ export function normalizeSpec(input: unknown): JobSpec {
     maxErrors: raw.maxErrors ?? 0,
     ...(raw.maxErrorRatio !== undefined ? { maxErrorRatio: raw.maxErrorRatio } : {}),
     dryRun: raw.dryRun ?? false,
+    ...(raw.reload ? { reload: true } : {}),
+    ...(raw.atomicity ? { atomicity: raw.atomicity } : {}),
+    ...(raw.streams ? { streams: raw.streams } : {}),
+    ...(raw.chunkBytes ? { chunkBytes: raw.chunkBytes } : {}),
+    ...(raw.concurrency ? { concurrency: raw.concurrency } : {}),
   };
   return spec;
 }
@@ -230,6 +253,10 @@ export function normalizeSpec(input: unknown): JobSpec {
  */
 export function specProblem(spec: JobSpec): { field: string; reason: string } | undefined {
   const { create, distribution, columns } = spec.target;
+  if ((spec.streams !== undefined || spec.chunkBytes !== undefined) && spec.atomicity !== 'chunk') {
+    return { field: spec.streams !== undefined ? '/streams' : '/chunkBytes', reason: 'applies only with atomicity "chunk"' };
+  }
+  if (spec.atomicity === 'chunk' && spec.dryRun) return { field: '/dryRun', reason: 'a dry run checks whole files: use atomicity "file"' };
   if (columns === 'header' && !spec.format.header) {
     return { field: '/target/columns', reason: '"header" needs format.header: true' };
   }

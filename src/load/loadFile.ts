@@ -51,12 +51,14 @@ export interface FileResult {
   timings: Timings;
   /** The first rejects (at most 5), for the job's result. */
   firstRejects: Reject[];
+  /** atomicity "chunk": chunks loaded by this run, and chunks (and their rows) an earlier attempt loaded. */
+  chunks?: { loaded: number; skipped: number; rowsSkipped: number };
   /** For a skipped object: the run, job and time that loaded it. */
   loadedBy?: { runId: string; jobId: string; loadedAt: string; rowsLoaded: number };
 }
 
 /** Node's name for the text of a file in a PostgreSQL encoding, for reporting raw records. */
-function textEncodingOf(pgEncoding: string): BufferEncoding {
+export function textEncodingOf(pgEncoding: string): BufferEncoding {
   return /^(LATIN1|ISO[-_]?8859[-_]?1|WIN1252|SQL_ASCII)$/i.test(pgEncoding) ? 'latin1' : 'utf8';
 }
 
@@ -65,7 +67,7 @@ export function isGzip(object: ObjectInfo): boolean {
 }
 
 /** Counts the bytes that pass, for progress. */
-function byteCounter(onBytes: (n: number) => void): Transform {
+export function byteCounter(onBytes: (n: number) => void): Transform {
   let total = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -106,7 +108,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     await client.query('BEGIN');
     const target = await timer.time('prepareMs', () => resolveTarget(client, spec.target.table, spec.target.columns));
     if (!spec.dryRun) {
-      const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey, input.jobId, input.runId));
+      const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey, input.jobId, input.runId, spec.reload === true));
       if (existing) {
         await client.query('ROLLBACK');
         return {

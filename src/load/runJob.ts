@@ -13,6 +13,7 @@ import { recordRunFile } from '../sql/runFiles.js';
 import { startRun } from '../sql/startRun.js';
 import { classify, loadFile, type FileProgress, type FileResult } from './loadFile.js';
 import { mapLimit } from './mapLimit.js';
+import { loadChunked } from './loadChunked.js';
 import { resolveSources } from '../sources/resolveSources.js';
 import { shardLayout } from '../target/citus.js';
 import { prepareTarget, tableOid } from '../target/prepareTarget.js';
@@ -79,7 +80,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       try {
-        const result = await loadFile({
+        const load = spec.atomicity === 'chunk' ? loadChunked : loadFile;
+        const result = await load({
           pool: ctx.pool, s3: ctx.s3, spec, target: job.target, object, jobId, runId, signal,
           onProgress: (p) => {
             files.set(object.key, p);

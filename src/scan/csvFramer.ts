@@ -32,6 +32,23 @@ export interface FramerOptions {
   dropBom: boolean;
   /** Keep a RecordMeta per data record (batch loading needs them; the fast path does not). */
   trackRecords: boolean;
+  /**
+   * Chunked loading: mark a cut after the first record that ends at or past every multiple of this
+   * many bytes of the original file. The cuts depend on the content only, so a retry cuts the same way.
+   */
+  cutEvery?: number;
+}
+
+/** A point between two records where a chunk ends. */
+export interface Cut {
+  /** Output offset of the cut. */
+  out: number;
+  /** Original byte offset of the cut (where the next record starts). */
+  offset: number;
+  /** Original line on which the next record starts. */
+  line: number;
+  /** Data records given out before the cut. */
+  records: number;
 }
 
 export interface FramerStats {
@@ -75,6 +92,9 @@ export class CsvFramer {
   /** Original line numbers of dropped blank lines, ascending. */
   readonly blankLinesAt: number[] = [];
   records: RecordMeta[] = [];
+  /** Cuts marked so far (with cutEvery); the consumer takes them. */
+  cuts: Cut[] = [];
+  private nextCut: number;
   headerBytes: Buffer | undefined;
 
   constructor(opts: FramerOptions) {
@@ -83,6 +103,7 @@ export class CsvFramer {
     this.escape = Buffer.from(opts.escape, 'latin1')[0]!;
     this.quotedMarker = Buffer.from([this.quote, BACKSLASH, DOT, this.quote]);
     this.headerDone = !opts.header;
+    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
     this.stats_ = { bytesIn: 0, bytesOut: 0, records: 0, lines: 0, blankLines: 0, endMarkersQuoted: 0, headerLines: 0, endedInQuote: false };
   }
 
@@ -211,6 +232,11 @@ export class CsvFramer {
         this.stats_.records++;
         if (track) this.records.push({ end: this.outPos + (termEnd - emitFrom), line, offset });
       }
+      if (this.inOffset + termEnd >= this.nextCut) {
+        this.cuts.push({ out: this.outPos + (termEnd - emitFrom), offset: this.inOffset + termEnd, line: lines + 1, records: this.stats_.records });
+        const every = this.opts.cutEvery!;
+        this.nextCut = (Math.floor((this.inOffset + termEnd) / every) + 1) * every;
+      }
       i = termEnd;
       recStart = termEnd;
       quoteAtRecStart = inQuote;
@@ -268,8 +294,14 @@ export class CsvFramer {
    * adding the header's lines and the blank lines dropped before it.
    */
   originalLine(copyLine: number): number {
-    let line = copyLine + this.stats_.headerLines;
+    return this.originalLineFrom(1 + this.stats_.headerLines, copyLine);
+  }
+
+  /** The same for a COPY of the output from the record on original line `startLine` (a chunk). */
+  originalLineFrom(startLine: number, copyLine: number): number {
+    let line = startLine + copyLine - 1;
     for (const blank of this.blankLinesAt) {
+      if (blank < startLine) continue;
       if (blank <= line) line++;
       else break;
     }

@@ -1,7 +1,7 @@
 // The file ledger. claimLedgerEntry runs inside the load's own transaction, before the COPY: the insert
 // takes the (target, bucket, key, etag, size) key, so a second worker loading the same object waits on
 // it and, once the first commits, finds the row and skips. A rollback releases the key with the data.
-import type { PoolClient } from '../db/pool.js';
+import type { Pool, PoolClient } from '../db/pool.js';
 
 export interface LedgerKey {
   target: string;
@@ -18,11 +18,17 @@ export interface LedgerEntry extends LedgerKey {
   loadedAt: string;
 }
 
-/** Returns undefined when this transaction now owns the entry, or the entry that already exists. */
-export async function claimLedgerEntry(client: PoolClient, k: LedgerKey, jobId: string, runId: string): Promise<LedgerEntry | undefined> {
+/**
+ * Returns undefined when this transaction now owns the entry, or the entry that already exists. With
+ * `reload`, an entry left by another job is taken over (the object loads again); one this same job
+ * wrote (an earlier attempt that committed) still counts as done.
+ */
+export async function claimLedgerEntry(client: PoolClient, k: LedgerKey, jobId: string, runId: string, reload = false): Promise<LedgerEntry | undefined> {
   const ins = await client.query(
-    `INSERT INTO ingest.file_ledger (target, bucket, key, etag, size, job_id, run_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1`,
+    `INSERT INTO ingest.file_ledger AS l (target, bucket, key, etag, size, job_id, run_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (target, bucket, key, etag, size) DO ${reload ? 'UPDATE SET job_id = excluded.job_id, run_id = excluded.run_id WHERE l.job_id <> excluded.job_id' : 'NOTHING'}
+     RETURNING 1`,
     [k.target, k.bucket, k.key, k.etag, k.size, jobId, runId],
   );
   if (ins.rowCount === 1) return undefined;
@@ -40,5 +46,43 @@ export async function completeLedgerEntry(client: PoolClient, k: LedgerKey, rows
     `UPDATE ingest.file_ledger SET rows_loaded = $6, loaded_at = clock_timestamp()
       WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5`,
     [k.target, k.bucket, k.key, k.etag, k.size, rowsLoaded],
+  );
+}
+
+export interface ChunkKey extends LedgerKey {
+  byteStart: number;
+  byteEnd: number;
+}
+
+/** The chunks of an object already in the chunk ledger for a target: byteStart -> entry. */
+export async function loadedChunks(
+  db: Pool | PoolClient,
+  k: LedgerKey,
+): Promise<Map<number, { byteEnd: number; rowsLoaded: number; jobId: string; runId: string }>> {
+  const { rows } = await db.query<{ byte_start: number; byte_end: number; rows_loaded: number; job_id: string; run_id: string }>(
+    `SELECT byte_start, byte_end, rows_loaded, job_id, run_id FROM ingest.chunk_ledger
+      WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5`,
+    [k.target, k.bucket, k.key, k.etag, k.size],
+  );
+  return new Map(rows.map((r) => [r.byte_start, { byteEnd: r.byte_end, rowsLoaded: r.rows_loaded, jobId: r.job_id, runId: r.run_id }]));
+}
+
+/** Claims a chunk inside its load's transaction; false when it is already loaded (by a twin, or earlier). */
+export async function claimChunk(client: PoolClient, k: ChunkKey, jobId: string, runId: string, reload: boolean): Promise<boolean> {
+  const res = await client.query(
+    `INSERT INTO ingest.chunk_ledger AS l (target, bucket, key, etag, size, byte_start, byte_end, job_id, run_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (target, bucket, key, etag, size, byte_start) DO ${reload ? 'UPDATE SET job_id = excluded.job_id, run_id = excluded.run_id, byte_end = excluded.byte_end WHERE l.job_id <> excluded.job_id' : 'NOTHING'}
+     RETURNING 1`,
+    [k.target, k.bucket, k.key, k.etag, k.size, k.byteStart, k.byteEnd, jobId, runId],
+  );
+  return res.rowCount === 1;
+}
+
+export async function completeChunk(client: PoolClient, k: ChunkKey, rowsLoaded: number): Promise<void> {
+  await client.query(
+    `UPDATE ingest.chunk_ledger SET rows_loaded = $7, loaded_at = clock_timestamp()
+      WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5 AND byte_start = $6`,
+    [k.target, k.bucket, k.key, k.etag, k.size, k.byteStart, rowsLoaded],
   );
 }

@@ -56,8 +56,7 @@ export class CopyLoader extends Writable {
   private batchSize = 0;
   /** Output offset where the pending batch starts. */
   private batchBase = 0;
-  rowsLoaded = 0;
-  rejected = 0;
+  private singleRows = 0;
 
   constructor(o: CopyLoaderOptions) {
     super({ highWaterMark: 1 << 20 });
@@ -137,7 +136,7 @@ export class CopyLoader extends Writable {
     } catch (err) {
       throw this.singleFailure(err);
     }
-    this.rowsLoaded = this.copy.rowCount ?? 0;
+    this.singleRows = this.copy.rowCount ?? 0;
   }
 
   /** The single COPY failed: one reject, reported with the line mapped back to the file. */
@@ -169,7 +168,54 @@ export class CopyLoader extends Writable {
     this.batchBase += this.batchSize;
     this.batch = [];
     this.batchSize = 0;
-    await this.loadRange(data, base, records, 0, records.length);
+    await this.batchCopier().load(data, base, records);
+  }
+
+  private batcher: BatchCopier | undefined;
+
+  private batchCopier(): BatchCopier {
+    this.batcher ??= new BatchCopier({
+      client: this.o.client,
+      statement: () => this.statement(),
+      onReject: this.o.onReject,
+      textEncoding: this.o.textEncoding,
+    });
+    return this.batcher;
+  }
+
+  get rowsLoaded(): number {
+    return this.o.mode === 'batch' ? (this.batcher?.rowsLoaded ?? 0) : this.singleRows;
+  }
+
+  get rejected(): number {
+    return this.batcher?.rejected ?? 0;
+  }
+}
+
+export interface BatchCopierOptions {
+  client: PoolClient;
+  statement: () => string;
+  onReject: (reject: Reject) => Promise<void>;
+  textEncoding: BufferEncoding;
+}
+
+/**
+ * Loads framed records in one transaction, each COPY under a savepoint, isolating bad records: a
+ * failed COPY is rolled back to its savepoint, the records before the bad one are replayed, the bad
+ * one is rejected, and the rest goes on.
+ */
+export class BatchCopier {
+  private readonly o: BatchCopierOptions;
+  rowsLoaded = 0;
+  rejected = 0;
+
+  constructor(o: BatchCopierOptions) {
+    this.o = o;
+  }
+
+  /** Loads the records `recs` held in `data`, whose first byte sits at output offset `base`. */
+  async load(data: Buffer, base: number, recs: RecordMeta[]): Promise<void> {
+    if (recs.length > 0) await this.loadRange(data, base, recs, 0, recs.length);
   }
 
   private slice(data: Buffer, base: number, recs: RecordMeta[], a: number, b: number): Buffer {
@@ -181,8 +227,7 @@ export class CopyLoader extends Writable {
   private async copyOnce(bytes: Buffer, expected: number): Promise<unknown | undefined> {
     const client = this.o.client;
     await client.query('SAVEPOINT citus_ingest_batch');
-    const copy = client.query(copyStreams.from(this.statement()));
-    this.copy = copy;
+    const copy = client.query(copyStreams.from(this.o.statement()));
     try {
       copy.end(bytes);
       await finished(copy);
@@ -190,8 +235,6 @@ export class CopyLoader extends Writable {
       await client.query('ROLLBACK TO SAVEPOINT citus_ingest_batch');
       if (hasSqlState(err) && isDataError(err)) return err;
       throw err;
-    } finally {
-      this.copy = undefined;
     }
     await client.query('RELEASE SAVEPOINT citus_ingest_batch');
     if ((copy.rowCount ?? 0) !== expected) {
@@ -254,3 +297,4 @@ export class CopyLoader extends Writable {
     });
   }
 }
+

@@ -1,0 +1,71 @@
+// service xN: this project's service loading the object from S3 through its HTTP API, one fresh service
+// process per timed load (started and ready before the clock starts). Timed from POST /jobs until
+// GET /jobs/:id (polled every 50 ms) says succeeded. N > 1 asks for N parallel streams with
+// chunk atomicity; an API that refuses those options skips the contender.
+import { sampleRss } from '../measure.js';
+import { startServiceProcess } from './serviceProcess.js';
+import { SkipContender, type Contender } from './types.js';
+
+const POLL_MS = 50;
+const JOB_TIMEOUT_MS = 30 * 60_000;
+
+interface JobView {
+  id: string;
+  status: string;
+  error?: { code: string; message: string } | null;
+  result?: { filesSkipped?: number } | null;
+  runs?: Array<{ timings?: Record<string, number>; rowsLoaded?: number; bytesRead?: number }>;
+}
+
+export function service(streams: number): Contender {
+  const name = `service x${streams}`;
+  return {
+    name,
+    async run(ctx) {
+      const svc = await startServiceProcess(ctx);
+      const sampler = sampleRss(svc.pid);
+      let stopped = false;
+      const peak = async (): Promise<number | null> => {
+        if (stopped) return null;
+        stopped = true;
+        return sampler.stop();
+      };
+      try {
+        const spec: Record<string, unknown> = { source: { url: ctx.sourceUrl }, target: { table: ctx.table } };
+        if (streams > 1) Object.assign(spec, { atomicity: 'chunk', streams });
+        const t0 = performance.now();
+        const res = await fetch(`${svc.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+        const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };
+        if (res.status === 400 && streams > 1) {
+          throw new SkipContender(`${name}: skipped (the API does not accept atomicity=chunk yet: ${body.error?.message ?? JSON.stringify(body)})`);
+        }
+        if (res.status !== 202 || !body.id) throw new Error(`POST /jobs answered ${res.status}: ${JSON.stringify(body)}`);
+
+        let job: JobView;
+        for (;;) {
+          job = (await (await fetch(`${svc.url}/jobs/${body.id}`)).json()) as JobView;
+          if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
+          if (performance.now() - t0 > JOB_TIMEOUT_MS) throw new Error(`job ${body.id} still ${job.status} after ${JOB_TIMEOUT_MS / 60_000} min`);
+          await new Promise((r) => setTimeout(r, POLL_MS));
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        // VmHWM now: the service's whole life so far, start-up included.
+        const peakRssMb = await peak();
+        if (job.status !== 'succeeded') {
+          throw new Error(`job ${job.id} ${job.status}: ${job.error ? `${job.error.code}: ${job.error.message}` : 'no error recorded'}\n${svc.output().trim()}`);
+        }
+        const runs = job.runs ?? [];
+        const last = runs[runs.length - 1];
+        return {
+          seconds,
+          peakRssMb,
+          ...(last?.timings ? { timings: last.timings } : {}),
+          extra: { jobId: job.id, attempts: runs.length, filesSkipped: job.result?.filesSkipped ?? 0, rowsLoaded: last?.rowsLoaded, bytesRead: last?.bytesRead },
+        };
+      } finally {
+        await peak();
+        await svc.stop();
+      }
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// The service under test as a child process (`tsx src/entry.ts all`), started on a free port with the
+// benchmark's database, Redis, S3 and queue, and stopped with SIGTERM. tsx runs the service in a node
+// process of its own; that one is the process whose memory is measured and signalled.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { findWorkerProcess } from '../measure.js';
+import { track } from './live.js';
+import { serviceS3Env } from '../s3.js';
+import type { RunContext } from './types.js';
+
+export interface ServiceProcess {
+  url: string;
+  /** The node process running the service (the child of tsx). */
+  pid: number;
+  /** The last lines the service printed (LOG_LEVEL=warn), for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A port nothing listens on right now: bind port 0, read what the kernel chose, let it go. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_000): Promise<ServiceProcess> {
+  if (!ctx.s3) throw new Error('the service needs the file in S3, and nothing was uploaded');
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...serviceS3Env(ctx.s3),
+    DATABASE_URL: ctx.target.url,
+    REDIS_URL: ctx.redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    QUEUE_NAME: ctx.queueName,
+    LOG_LEVEL: 'warn',
+    WORKER_CONCURRENCY: '1',
+  };
+  const child: ChildProcess = spawn(path.join(ctx.root, 'node_modules/.bin/tsx'), ['src/entry.ts', 'all'], {
+    cwd: ctx.root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const keep = (chunk: Buffer): void => {
+    text = (text + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const done = new Promise<void>((resolve) => (gone() ? resolve() : child.once('exit', () => resolve())));
+  // SIGKILL the service and its tsx launcher; the service's pid is looked up if not known yet.
+  let servicePid: number | undefined;
+  const killBoth = async (): Promise<void> => {
+    if (gone()) return;
+    signal(servicePid ?? (await findWorkerProcess(child.pid!, 'node', 0)), 'SIGKILL');
+    child.kill('SIGKILL');
+    await done;
+  };
+  void done.then(track(killBoth));
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (gone()) throw new Error(`the service exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${text.trim()}`);
+    const status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+    if (status === 200) break;
+    if (Date.now() > deadline) {
+      await killBoth();
+      throw new Error(`the service was not ready within ${readyTimeoutMs} ms (last /readyz: ${status}):\n${text.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = await findWorkerProcess(child.pid!, 'node');
+  servicePid = pid;
+
+  return {
+    url,
+    pid,
+    output: () => text,
+    async stop() {
+      // Signal the service itself: tsx would relay a signal sent to it, but kills its child when the relay
+      // is not acknowledged within 30 ms, which a loaded machine can miss. tsx exits when its child does.
+      signal(pid, 'SIGTERM');
+      const timer = setTimeout(() => void killBoth(), 45_000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+}

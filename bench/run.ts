@@ -1,0 +1,249 @@
+// `npm run bench`: loads the same price-paid-shaped file into fresh tables with each contender in turn
+// (server-side COPY, psql \copy, pgloader, this service with N streams), round after round, checks
+// every load's row count, and reports rows/s, MB/s, the ratio to server-side COPY and peak client
+// memory as a table, a JSON document and a PNG chart. bench/README.md explains the method.
+//
+// Options: --rows N (1000000)  --target plain|citus (plain)  --shards N (32, Citus only)  --rounds N (2)
+//          --streams 1[,2,...] (1)  --contenders name,... (all)  --out DIR (bench/results)
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../src/config.js';
+import { barChartPng } from './chart.js';
+import { killAll } from './contenders/live.js';
+import { pgloader } from './contenders/pgloader.js';
+import { psqlCopy } from './contenders/psqlCopy.js';
+import { serverCopy } from './contenders/serverCopy.js';
+import { service } from './contenders/service.js';
+import { SkipContender, type Contender, type RunContext } from './contenders/types.js';
+import { ensureDataFile, SEED } from './data.js';
+import { CLIENT_SAMPLE_INTERVAL_MS, SAMPLE_INTERVAL_MS } from './measure.js';
+import { chartInput, MB, resultsTable, stageTable, summarise, type RoundResult } from './report.js';
+import { gitInfo, machineInfo, redactUrl, writeResults } from './results.js';
+import { startS3, uploadDataFile, type S3Endpoint } from './s3.js';
+import { cleanUpServiceRuns, reachRedis } from './serviceState.js';
+import { CitusUnavailable, countRows, createTable, dropTable, openTarget, tableName, type Target, type TargetKind } from './target.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function usage(message: string): never {
+  console.error(`bench: ${message}`);
+  console.error('usage: npm run bench -- [--rows N] [--target plain|citus] [--shards N] [--rounds N] [--streams 1,4] [--contenders a,b] [--out DIR]');
+  process.exit(2);
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive whole number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      target: { type: 'string', default: 'plain' },
+      shards: { type: 'string', default: '32' },
+      rounds: { type: 'string', default: '2' },
+      streams: { type: 'string', default: '1' },
+      contenders: { type: 'string' },
+      out: { type: 'string', default: 'bench/results' },
+    },
+  }).values;
+} catch (err) {
+  usage((err as Error).message);
+}
+if (parsed.target !== 'plain' && parsed.target !== 'citus') usage(`--target must be plain or citus, got ${JSON.stringify(parsed.target)}`);
+const options = {
+  rows: positiveInt('rows', parsed.rows),
+  target: parsed.target as TargetKind,
+  shards: positiveInt('shards', parsed.shards),
+  rounds: positiveInt('rounds', parsed.rounds),
+  streams: [...new Set(parsed.streams.split(',').map((s) => positiveInt('streams', s.trim())))],
+  contenders: parsed.contenders?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
+  out: path.resolve(root, parsed.out),
+};
+
+// Contenders are chosen by name with punctuation ignored: server-copy, psqlcopy, "service x4",
+// service-x4; plain `service` selects every service contender.
+const key = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+let contenders: Contender[] = [serverCopy, psqlCopy(), pgloader(), ...options.streams.map(service)];
+if (options.contenders) {
+  const wanted = options.contenders.map(key);
+  const unknown = wanted.filter((w) => !contenders.some((c) => key(c.name) === w || (w === 'service' && c.name.startsWith('service'))));
+  if (unknown.length) usage(`unknown contender(s) ${unknown.join(', ')}; known: ${contenders.map((c) => c.name).join(', ')}`);
+  contenders = contenders.filter((c) => wanted.includes(key(c.name)) || (wanted.includes('service') && c.name.startsWith('service')));
+}
+const names = contenders.map((c) => c.name);
+const usesService = names.some((n) => n.startsWith('service'));
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const runId = randomUUID().slice(0, 8);
+const queueName = `bench-${runId}`;
+
+let target: Target | undefined;
+let s3: S3Endpoint | undefined;
+/** The table being loaded right now, dropped if the run is interrupted. */
+let current: string | undefined;
+async function cleanUp(): Promise<void> {
+  await killAll();
+  if (target && current) await dropTable(target, current).catch(() => {});
+  if (target && usesService) await cleanUpServiceRuns(target, redisUrl, queueName);
+  await s3?.stop();
+  await target?.close().catch(() => {});
+}
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    interrupted = true;
+    console.error(`\nbench: ${sig}: stopping children and cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+/** After an interrupt the rounds start nothing new; the signal handler cleans up and exits. */
+const halted = (): Promise<never> => new Promise<never>(() => {});
+
+try {
+  target = await openTarget(options.target, options.shards, root, process.env);
+} catch (err) {
+  if (err instanceof CitusUnavailable) {
+    console.error(`bench: --target citus: Citus is not available here: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(`bench: cannot open the ${options.target} target: ${(err as Error).message}`);
+  process.exit(1);
+}
+const startedAt = new Date();
+console.log(
+  `bench: ${options.target} target ${redactUrl(target.url)} (PostgreSQL ${target.postgresVersion}` +
+    `${target.citusVersion ? `, Citus ${target.citusVersion}, ${target.citusWorkers} workers, ${options.shards} shards` : ''})`,
+);
+
+const data = await ensureDataFile(options.rows);
+console.log(
+  `bench: ${data.reused ? 'reusing' : `generated in ${data.generateSeconds.toFixed(1)} s`} ${data.path} ` +
+    `(${options.rows.toLocaleString('en-US')} rows, ${(data.bytes / MB).toFixed(1)} MB)`,
+);
+
+let sourceUrl = '';
+let uploadSeconds: number | null = null;
+if (usesService) {
+  try {
+    await reachRedis(redisUrl);
+    s3 = await startS3(root);
+    const up = await uploadDataFile(s3, data);
+    sourceUrl = up.url;
+    uploadSeconds = up.seconds;
+    console.log(`bench: uploaded to ${up.url} on ${s3.embedded ? `the embedded S3 (child pid ${s3.pid}) at ` : ''}${s3.endpoint ?? 'AWS S3'} in ${up.seconds.toFixed(1)} s`);
+  } catch (err) {
+    console.error(`bench: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
+    await cleanUp();
+    process.exit(1);
+  }
+}
+
+const skipped = new Map<string, string>();
+for (const c of contenders) {
+  const why = await c.unavailable?.();
+  if (why) {
+    skipped.set(c.name, why);
+    console.log(why);
+  }
+}
+
+const rounds: RoundResult[] = [];
+for (let round = 1; round <= options.rounds; round++) {
+  // Round-robin, starting one contender later each round, so no contender always runs first.
+  const order = contenders.map((_, i) => contenders[(i + round - 1) % contenders.length]!);
+  for (const c of order) {
+    if (interrupted) await halted();
+    if (skipped.has(c.name)) continue;
+    const table = tableName(c.name, round);
+    current = table;
+    const ctx: RunContext = { root, target, file: data, sourceUrl, s3, redisUrl, queueName, table };
+    const result: RoundResult = { contender: c.name, round, table, seconds: null, rowsPerSecond: null, mbPerSecond: null, peakRssMb: null, count: null, valid: false };
+    try {
+      await createTable(target, table);
+      const m = await c.run(ctx);
+      Object.assign(result, {
+        seconds: m.seconds,
+        rowsPerSecond: options.rows / m.seconds,
+        mbPerSecond: data.bytes / MB / m.seconds,
+        peakRssMb: m.peakRssMb,
+        ...(m.timings ? { timings: m.timings } : {}),
+        ...(m.extra ? { extra: m.extra } : {}),
+      });
+      result.count = await countRows(target, table);
+      result.valid = result.count === options.rows;
+      if (!result.valid) result.error = `count(*) is ${result.count}, expected ${options.rows}`;
+    } catch (err) {
+      if (err instanceof SkipContender) {
+        skipped.set(c.name, err.message);
+        console.log(err.message);
+        continue;
+      }
+      result.error = (err as Error).message;
+      result.count = await countRows(target, table).catch(() => null);
+    } finally {
+      await dropTable(target, table).catch((err: Error) => console.error(`bench: could not drop ${table}: ${err.message}`));
+      current = undefined;
+    }
+    if (interrupted) await halted();
+    rounds.push(result);
+    const rate = result.rowsPerSecond === null ? '' : `, ${Math.round(result.rowsPerSecond).toLocaleString('en-US')} rows/s`;
+    const secs = result.seconds === null ? 'failed' : `${result.seconds.toFixed(3)} s`;
+    console.log(`round ${round}/${options.rounds} ${c.name}: ${secs}${rate}, count ${result.count ?? '?'}${result.valid ? '' : ` INVALID: ${result.error}`}`);
+  }
+}
+
+const summaries = summarise(names, skipped, rounds, options.rows, data.bytes);
+console.log(`\nresults: ${options.target}, ${options.rows.toLocaleString('en-US')} rows, ${(data.bytes / MB).toFixed(1)} MB; per contender the median of its valid rounds (of ${options.rounds})\n`);
+console.log(resultsTable(summaries));
+const stages = stageTable(summaries);
+if (stages) console.log(`\nservice stage timings (ms, median of valid rounds; outsideRunMs = wall time - totalMs):\n${stages}`);
+for (const [name, why] of skipped) if (!rounds.some((r) => r.contender === name)) console.log(`note: ${why}`);
+
+const machine = machineInfo();
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+const base = `${stamp}-${options.target}-${options.rows}`;
+const dbLine = `PostgreSQL ${target.postgresVersion}${target.citusVersion ? `, Citus ${target.citusVersion} (${target.citusWorkers} workers, ${options.shards} shards)` : ''}`;
+const png = barChartPng(
+  chartInput(
+    summaries,
+    `citus-ingest bench: ${options.target}, ${options.rows.toLocaleString('en-US')} rows`,
+    `rows/s, median of ${options.rounds} round(s); ${dbLine}`,
+    [
+      `${machine.cpus} CPUs, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(0)} GiB; one machine; S3 on loopback; ${startedAt.toISOString().slice(0, 16)}Z`,
+      ...[...skipped.values()].map((why) => why.replace(/ \(.*$/, ' (see JSON)')),
+    ],
+  ),
+);
+const document = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  summaryMethod: 'median of valid rounds (bestSeconds also kept); rates use the file size in MB = 1e6 bytes; peak RSS in MiB',
+  options: { ...options, out: path.relative(root, options.out) || '.' },
+  machine,
+  git: gitInfo(root),
+  database: {
+    target: options.target,
+    url: redactUrl(target.url),
+    postgresVersion: target.postgresVersion,
+    citusVersion: target.citusVersion,
+    citusWorkers: target.citusWorkers,
+    shards: options.target === 'citus' ? options.shards : null,
+  },
+  data: { path: data.path, rows: data.rows, bytes: data.bytes, seed: SEED, reused: data.reused, generateSeconds: data.generateSeconds },
+  s3: s3 ? { embedded: s3.embedded, endpoint: s3.endpoint ?? null, sourceUrl, uploadSeconds } : null,
+  rssSampleIntervalMs: { service: SAMPLE_INTERVAL_MS, clients: CLIENT_SAMPLE_INTERVAL_MS },
+  skipped: Object.fromEntries(skipped),
+  summaries,
+  rounds,
+};
+const written = await writeResults(options.out, base, document, png);
+console.log(`\nbench: wrote ${path.relative(root, written.json)} and ${path.relative(root, written.png)} (and latest.json, latest.png)`);
+
+await cleanUp();
+const allValid = summaries.every((s) => s.valid || (skipped.has(s.contender) && s.roundsRun === 0));
+process.exit(allValid ? 0 : 1);

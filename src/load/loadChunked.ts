@@ -1,0 +1,318 @@
+// atomicity "chunk": one large object over several parallel COPY streams. One reader streams the object
+// and frames it (CsvFramer), cutting a chunk at the first record end past every chunkBytes of the file,
+// so the cuts depend on the content alone and a retry cuts the same way. Each chunk goes to the next
+// free stream, which loads it in its own transaction together with its chunk-ledger row. Chunks already
+// in the ledger are skipped, so after a crash only the missing ones load. When every chunk is in, the
+// object's file-ledger row is written.
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import copyStreams from 'pg-copy-streams';
+import type { PoolClient } from '../db/pool.js';
+import { hasSqlState, isDataError } from '../db/sqlstate.js';
+import { IngestError } from '../errors.js';
+import { CsvFramer, type RecordMeta } from '../scan/csvFramer.js';
+import { openObject } from '../sources/s3.js';
+import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
+import { insertReject } from '../sql/rejects.js';
+import { recordRunFile } from '../sql/runFiles.js';
+import { BatchCopier, type Reject } from '../target/copyLoader.js';
+import { copyErrorPosition, copyStatement } from '../target/copySql.js';
+import { columnsFromHeader } from '../target/headerColumns.js';
+import { resolveTarget } from '../target/resolveTarget.js';
+import { AsyncQueue } from './asyncQueue.js';
+import { byteCounter, classify, isGzip, textEncodingOf, type FileResult, type LoadFileInput } from './loadFile.js';
+import { StageTimer } from './stageTimer.js';
+
+/** Default file bytes per chunk. */
+export const DEFAULT_CHUNK_BYTES = 16 << 20;
+
+interface Chunk {
+  byteStart: number;
+  byteEnd: number;
+  firstLine: number;
+  /** Output offset of data[0]. */
+  base: number;
+  data: Buffer;
+  records: number;
+  meta: RecordMeta[];
+}
+
+/** Collects the framer's output and hands out a Chunk at every cut. */
+class Chunker extends Writable {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private startOut = 0;
+  private startOffset = 0;
+  private startLine = 1;
+  private startRecords = 0;
+
+  constructor(
+    private readonly framer: CsvFramer,
+    private readonly queue: AsyncQueue<Chunk>,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    const out: Buffer[] = [];
+    this.framer.push(chunk, out);
+    this.take(out, false).then(() => done(), done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    const out: Buffer[] = [];
+    this.framer.end(out);
+    this.take(out, true).then(() => done(), done);
+  }
+
+  private async take(out: Buffer[], final: boolean): Promise<void> {
+    for (const b of out) {
+      this.pending.push(b);
+      this.pendingBytes += b.length;
+    }
+    const cuts = this.framer.cuts.splice(0);
+    for (const cut of cuts) await this.cutAt(cut.out, cut.offset, cut.line, cut.records);
+    if (final) {
+      const s = this.framer.stats;
+      await this.cutAt(this.startOut + this.pendingBytes, s.bytesIn, s.lines + 1, s.records);
+    }
+  }
+
+  private async cutAt(out: number, offset: number, line: number, records: number): Promise<void> {
+    const size = out - this.startOut;
+    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const data = all.subarray(0, size);
+    const rest = all.subarray(size);
+    const recs = this.framer.records;
+    let k = 0;
+    while (k < recs.length && recs[k]!.end <= out) k++;
+    const meta = recs.splice(0, k);
+    const chunk: Chunk = { byteStart: this.startOffset, byteEnd: offset, firstLine: this.startLine, base: this.startOut, data, records: records - this.startRecords, meta };
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingBytes = rest.length;
+    this.startOut = out;
+    this.startOffset = offset;
+    this.startLine = line;
+    this.startRecords = records;
+    if (chunk.records > 0) await this.queue.put(chunk);
+  }
+}
+
+export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
+  const { spec, object, pool } = input;
+  const timer = new StageTimer();
+  const url = `s3://${object.bucket}/${object.key}`;
+  const reload = spec.reload === true;
+  const streams = spec.streams ?? 2;
+  const batch = spec.maxErrors > 0 || spec.maxErrorRatio !== undefined;
+  const textEncoding = textEncodingOf(spec.format.encoding);
+  const ledgerKey: LedgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size };
+  const controller = new AbortController();
+  const signal = AbortSignal.any([input.signal, controller.signal]);
+
+  // Resolve the target and look at both ledgers once, outside any load transaction.
+  const probe = await timer.time('connectMs', () => pool.connect());
+  let target;
+  let done;
+  let fileDone;
+  try {
+    target = await timer.time('prepareMs', () => resolveTarget(probe, spec.target.table, spec.target.columns));
+    fileDone = await probe.query<{ job_id: string; run_id: string; rows_loaded: number; loaded_at: Date }>(
+      `SELECT job_id, run_id, rows_loaded, loaded_at FROM ingest.file_ledger
+        WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5`,
+      [ledgerKey.target, ledgerKey.bucket, ledgerKey.key, ledgerKey.etag, ledgerKey.size],
+    );
+    done = await timer.time('ledgerMs', () => loadedChunks(probe, ledgerKey));
+  } finally {
+    probe.release();
+  }
+  const prior = fileDone.rows[0];
+  if (prior && (!reload || prior.job_id === input.jobId)) {
+    return {
+      status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects: [], timings: timer.finish(),
+      loadedBy: { runId: prior.run_id, jobId: prior.job_id, loadedAt: prior.loaded_at.toISOString(), rowsLoaded: prior.rows_loaded },
+    };
+  }
+
+  const framer = new CsvFramer({
+    quote: spec.format.quote,
+    escape: spec.format.escape,
+    header: spec.format.header,
+    dropBom: /^UTF-?8$/i.test(spec.format.encoding),
+    trackRecords: batch,
+    cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+  });
+  let sql: string | undefined;
+  const statement = (): string =>
+    (sql ??= copyStatement(
+      target,
+      spec.format,
+      spec.target.columns === 'header' ? columnsFromHeader(framer.headerBytes, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns,
+    ));
+  const firstRejects: Reject[] = [];
+  let rejected = 0;
+  let loadedRows = 0; // committed by this run
+  let skippedRows = 0; // already in the chunk ledger
+  let inFlight = 0;
+  let bytesRead = 0;
+  let chunksLoaded = 0;
+  let chunksSkipped = 0;
+  const onReject = async (reject: Reject): Promise<void> => {
+    rejected++;
+    if (firstRejects.length < 5) firstRejects.push(reject);
+    await insertReject(pool, input.jobId, input.runId, object.bucket, object.key, reject);
+    if (rejected > spec.maxErrors) {
+      throw new IngestError('ERROR_BUDGET_EXCEEDED', `${url}: more than maxErrors=${spec.maxErrors} records rejected (the last at line ${reject.line}: ${reject.message}); the chunk being loaded was rolled back, chunks committed before stay (atomicity "chunk")`, {
+        url, maxErrors: spec.maxErrors, rejected, line: reject.line,
+      });
+    }
+  };
+
+  const loadChunk = async (client: PoolClient, chunk: Chunk): Promise<void> => {
+    const key: ChunkKey = { ...ledgerKey, byteStart: chunk.byteStart, byteEnd: chunk.byteEnd };
+    const earlier = done.get(chunk.byteStart);
+    if (earlier && (!reload || earlier.jobId === input.jobId)) {
+      if (earlier.byteEnd !== chunk.byteEnd) {
+        throw new IngestError('RECORD_COUNT_MISMATCH', `${url}: chunk at byte ${chunk.byteStart} ends at ${chunk.byteEnd} now but at ${earlier.byteEnd} in the ledger; was chunkBytes changed between attempts?`, { url });
+      }
+      skippedRows += earlier.rowsLoaded;
+      chunksSkipped++;
+      return;
+    }
+    await client.query('BEGIN');
+    try {
+      if (!(await claimChunk(client, key, input.jobId, input.runId, reload))) {
+        await client.query('ROLLBACK');
+        chunksSkipped++;
+        return;
+      }
+      inFlight += chunk.records;
+      let rows: number;
+      let chunkRejected = 0;
+      if (batch) {
+        const copier = new BatchCopier({ client, statement, onReject, textEncoding });
+        await copier.load(chunk.data, chunk.base, chunk.meta);
+        rows = copier.rowsLoaded;
+        chunkRejected = copier.rejected;
+      } else {
+        const copy = client.query(copyStreams.from(statement()));
+        copy.end(chunk.data);
+        try {
+          await finished(copy);
+        } catch (err) {
+          if (hasSqlState(err) && isDataError(err)) {
+            const pos = copyErrorPosition(err as { where?: string });
+            const line = pos.record !== undefined ? framer.originalLineFrom(chunk.firstLine, pos.record) : null;
+            const reject: Reject = { line, byteOffset: null, column: pos.column ?? null, sqlstate: err.code, message: err.message ?? '', record: '' };
+            throw Object.assign(err as object, { reject });
+          }
+          throw err;
+        }
+        rows = copy.rowCount ?? 0;
+      }
+      if (rows + chunkRejected !== chunk.records) {
+        throw new IngestError('RECORD_COUNT_MISMATCH', `${url}: the chunk at line ${chunk.firstLine} sent ${chunk.records} records; ${rows} loaded and ${chunkRejected} rejected; it was rolled back`, {
+          url, line: chunk.firstLine, recordsSent: chunk.records, rowsLoaded: rows, rejected: chunkRejected,
+        });
+      }
+      await completeChunk(client, key, rows);
+      await client.query('COMMIT');
+      inFlight -= chunk.records;
+      loadedRows += rows;
+      chunksLoaded++;
+    } catch (err) {
+      inFlight -= chunk.records;
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  };
+
+  const queue = new AsyncQueue<Chunk>(streams);
+  let failure: unknown;
+  const lanes = Array.from({ length: streams }, async () => {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      for (;;) {
+        const chunk = await queue.take();
+        if (!chunk || signal.aborted) return;
+        await loadChunk(client, chunk);
+        input.onProgress({ bytes: bytesRead, records: loadedRows + skippedRows });
+      }
+    } catch (err) {
+      broken = true;
+      failure ??= err;
+      queue.fail(err);
+      controller.abort(err);
+    } finally {
+      client.release(broken);
+    }
+  });
+
+  const t0 = timer.elapsed();
+  let sourceError: Error | undefined;
+  try {
+    const body: Readable = await openObject(input.s3, object, signal);
+    body.once('error', (err) => (sourceError = err));
+    let first = true;
+    const counter = byteCounter((n) => {
+      bytesRead = n;
+      if (first) {
+        first = false;
+        timer.add('firstByteMs', timer.elapsed() - t0);
+      }
+      input.onProgress({ bytes: n, records: loadedRows + skippedRows + inFlight });
+    });
+    const chunker = new Chunker(framer, queue);
+    const stages: NodeJS.ReadWriteStream[] = (isGzip(object) ? [body, counter, createGunzip(), chunker] : [body, counter, chunker]) as unknown as NodeJS.ReadWriteStream[];
+    await pipeline(stages, { signal }).finally(() => queue.close());
+  } catch (err) {
+    failure ??= err;
+    queue.fail(err);
+  }
+  await Promise.all(lanes);
+  timer.add('copyMs', timer.elapsed() - t0);
+  if (failure !== undefined) {
+    if (input.signal.aborted) throw input.signal.reason;
+    const single = (failure as { reject?: Reject }).reject;
+    if (single) await insertReject(pool, input.jobId, input.runId, object.bucket, object.key, single).catch(() => {});
+    throw classify(failure, { url, framer, sourceError });
+  }
+
+  const stats = framer.stats;
+  const total = loadedRows + skippedRows;
+  if (stats.records !== total + rejected) {
+    throw new IngestError('RECORD_COUNT_MISMATCH', `${url}: ${stats.records} records in the file, but the chunks hold ${total} rows and ${rejected} rejects`, {
+      url, recordsSent: stats.records, rowsLoaded: total, rejected,
+    });
+  }
+  if (spec.maxErrorRatio !== undefined && stats.records > 0 && rejected / stats.records > spec.maxErrorRatio) {
+    throw new IngestError('ERROR_BUDGET_EXCEEDED', `${url}: ${rejected} of ${stats.records} records rejected, over maxErrorRatio=${spec.maxErrorRatio}; chunks already committed stay (atomicity "chunk")`, {
+      url, maxErrorRatio: spec.maxErrorRatio, rejected, records: stats.records,
+    });
+  }
+  // Every chunk is in: the object as a whole goes into the file ledger.
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await claimLedgerEntry(client, ledgerKey, input.jobId, input.runId, reload);
+    await completeLedgerEntry(client, ledgerKey, total);
+    await recordRunFile(client, {
+      runId: input.runId, jobId: input.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
+      status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejected, blankLines: stats.blankLines, bytesRead,
+      timings: { ...timer.timings, chunksLoaded, chunksSkipped } as FileResult['timings'],
+    });
+    await timer.time('commitMs', () => client.query('COMMIT'));
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw classify(err, { url });
+  } finally {
+    client.release();
+  }
+  return {
+    status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejected, blankLines: stats.blankLines, bytesRead, firstRejects,
+    timings: timer.finish(), chunks: { loaded: chunksLoaded, skipped: chunksSkipped, rowsSkipped: skippedRows },
+  };
+}
