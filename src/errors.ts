@@ -21,6 +21,8 @@ export const errorCodes = {
   DATA_REJECTED: { status: 422, retryable: false, doc: 'PostgreSQL rejected a record; `details` has the line, column and SQLSTATE.' },
   ERROR_BUDGET_EXCEEDED: { status: 422, retryable: false, doc: 'More records were rejected than maxErrors (or maxErrorRatio) allows; the file was rolled back. GET /jobs/:id/rejects lists them.' },
   SOURCE_CORRUPT: { status: 422, retryable: false, doc: 'The source could not be decoded (a corrupt or truncated gzip stream).' },
+  LEDGER_CONFLICT: { status: 409, retryable: true, doc: 'Another job loaded one of the files while this job staged it; the publish was rolled back and the retry skips that file.' },
+  PUBLISH_FAILED: { status: 422, retryable: false, doc: 'The staged rows could not be published into the target (e.g. no unique index matches the upsert key, or duplicate keys within one upsert); nothing was published.' },
   RECORD_COUNT_MISMATCH: { status: 500, retryable: false, doc: 'The records sent and the rows PostgreSQL loaded differ; the load was rolled back.' },
   DATABASE_UNAVAILABLE: { status: 503, retryable: true, doc: 'The database connection failed or the server shut down; retried.' },
   DATABASE_ERROR: { status: 500, retryable: false, doc: 'PostgreSQL returned an error that retrying will not fix; `details.sqlstate` has its code.' },

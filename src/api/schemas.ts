@@ -27,7 +27,7 @@ const timings = {
   type: 'object',
   description: 'Stage durations in milliseconds. firstByteMs is part of copyMs (the COPY starts with the GET).',
   properties: Object.fromEntries(
-    ['queueWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
+    ['queueWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'stageMs', 'publishMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
   ),
 } as const;
 

@@ -51,7 +51,7 @@ export function describeProblems(errors: readonly Partial<ErrorObject>[]): Field
 }
 
 function patternReason(field: string): string {
-  if (field === '/source/url') return 'must be an s3://bucket/key URL naming one object';
+  if (field === '/source/url') return 'must be an s3://bucket/key URL (one object) or s3://bucket/prefix/ (every object under it)';
   if (field === '/target/table') return 'must be a table name, schema.table or table (double-quote parts with other characters)';
   if (/^\/format\/(delimiter|quote|escape)$/.test(field)) return 'must be one ASCII character (COPY takes one-byte characters only)';
   if (field === '/format/encoding') return 'must be an encoding name PostgreSQL knows, such as UTF8, LATIN1 or WIN1252';

@@ -47,7 +47,12 @@ export interface TargetSpec {
 }
 
 export interface JobSpec {
-  source: { url: string };
+  source: {
+    /** s3://bucket/key for one object, s3://bucket/prefix/ for every object below it. */
+    url: string;
+    /** With a prefix: a glob on the names below it (part-*.csv*). */
+    pattern?: string;
+  };
   format: FormatSpec;
   target: TargetSpec;
   /** Bad records tolerated per file before it rolls back. Default 0: the first bad record fails the file. */
@@ -58,6 +63,10 @@ export interface JobSpec {
   concurrency?: number;
   /** Load objects already in the ledger for this target again. Default false. */
   reload?: boolean;
+  /** append (default); replace: build the table aside and swap it in; upsert: insert or update by `key`. */
+  mode?: 'append' | 'replace' | 'upsert';
+  /** upsert: the columns of a unique key of the target. */
+  key?: string[];
   /** Unit that lands whole: "file" (default), "chunk" (parallel streams, chunk by chunk), or "job". */
   atomicity?: 'file' | 'chunk' | 'job';
   /** With atomicity "chunk": parallel COPY streams per object. Default 2. */
@@ -101,10 +110,11 @@ export const jobSpecSchema = {
       properties: {
         url: {
           type: 'string',
-          pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^/].*$',
-          description: 'The object to load, as s3://bucket/key.',
-          examples: ['s3://landing/price-paid/pp-2023.csv'],
+          pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^/].*)?$',
+          description: 'One object (s3://bucket/key) or every object under a prefix (s3://bucket/dir/).',
+          examples: ['s3://landing/price-paid/pp-2023.csv', 's3://landing/spark/output/'],
         },
+        pattern: { type: 'string', minLength: 1, maxLength: 200, description: 'With a prefix: a glob on names below it, e.g. part-*.csv*.', examples: ['part-*.csv*'] },
       },
     },
     format: {
@@ -201,10 +211,16 @@ export const jobSpecSchema = {
       description: 'Also fail a file when rejects exceed this share of its records (checked at the end of the file).',
     },
     reload: { type: 'boolean', default: false, description: 'Load objects the ledger already holds for this target again, on purpose.' },
+    mode: {
+      type: 'string',
+      enum: ['append', 'replace', 'upsert'],
+      default: 'append',
+      description: 'append rows; replace the table atomically (built aside, swapped in); upsert by key (INSERT ... ON CONFLICT DO UPDATE). replace and upsert imply atomicity "job".',
+    },
+    key: { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 63 }, description: 'upsert: a unique key of the target.' },
     atomicity: {
       type: 'string',
       enum: ['file', 'chunk', 'job'],
-      default: 'file',
       description: 'What lands whole: each file (default); each chunk of a large file, loaded over parallel streams; or the whole job.',
     },
     streams: { type: 'integer', minimum: 1, maximum: 32, description: 'atomicity "chunk": parallel COPY streams per object (default 2).' },
@@ -232,14 +248,17 @@ export function normalizeSpec(input: unknown): JobSpec {
   const format: FormatSpec = { ...defaultFormat, ...(raw.format ?? {}) };
   if (raw.format?.escape === undefined) format.escape = format.quote;
   const spec: JobSpec = {
-    source: { url: raw.source!.url },
+    source: { url: raw.source!.url, ...(raw.source!.pattern ? { pattern: raw.source!.pattern } : {}) },
     format,
     target: { ...raw.target!, table: raw.target!.table },
     maxErrors: raw.maxErrors ?? 0,
     ...(raw.maxErrorRatio !== undefined ? { maxErrorRatio: raw.maxErrorRatio } : {}),
     dryRun: raw.dryRun ?? false,
     ...(raw.reload ? { reload: true } : {}),
-    ...(raw.atomicity ? { atomicity: raw.atomicity } : {}),
+    ...(raw.mode ? { mode: raw.mode } : {}),
+    ...(raw.key ? { key: [...raw.key] } : {}),
+    // replace and upsert publish the whole job at once: that is their default unit.
+    ...(raw.atomicity ? { atomicity: raw.atomicity } : raw.mode === 'replace' || raw.mode === 'upsert' ? { atomicity: 'job' as const } : {}),
     ...(raw.streams ? { streams: raw.streams } : {}),
     ...(raw.chunkBytes ? { chunkBytes: raw.chunkBytes } : {}),
     ...(raw.concurrency ? { concurrency: raw.concurrency } : {}),
@@ -253,6 +272,13 @@ export function normalizeSpec(input: unknown): JobSpec {
  */
 export function specProblem(spec: JobSpec): { field: string; reason: string } | undefined {
   const { create, distribution, columns } = spec.target;
+  if (spec.source.pattern && !spec.source.url.endsWith('/')) return { field: '/source/pattern', reason: 'applies only to a prefix (a source.url ending in /)' };
+  if (spec.mode === 'upsert' && !spec.key) return { field: '/key', reason: 'is required with mode "upsert"' };
+  if (spec.key && spec.mode !== 'upsert') return { field: '/key', reason: 'applies only with mode "upsert"' };
+  if (spec.mode && spec.mode !== 'append' && spec.atomicity !== 'job') {
+    return { field: '/atomicity', reason: `mode "${spec.mode}" publishes the whole job at once: atomicity must be "job" (or left out)` };
+  }
+  if (spec.atomicity === 'job' && spec.dryRun) return { field: '/dryRun', reason: 'a dry run checks files one by one: use atomicity "file"' };
   if ((spec.streams !== undefined || spec.chunkBytes !== undefined) && spec.atomicity !== 'chunk') {
     return { field: spec.streams !== undefined ? '/streams' : '/chunkBytes', reason: 'applies only with atomicity "chunk"' };
   }

@@ -40,6 +40,8 @@ export interface LoadFileInput {
   runId: string;
   signal: AbortSignal;
   onProgress: (p: FileProgress) => void;
+  /** Load into this table instead of the spec's (a staging table); the ledger is then the caller's. */
+  stagingTable?: string;
 }
 
 export interface FileResult {
@@ -106,8 +108,9 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   let broken = false;
   try {
     await client.query('BEGIN');
-    const target = await timer.time('prepareMs', () => resolveTarget(client, spec.target.table, spec.target.columns));
-    if (!spec.dryRun) {
+    const useLedger = !spec.dryRun && input.stagingTable === undefined;
+    const target = await timer.time('prepareMs', () => resolveTarget(client, input.stagingTable ?? spec.target.table, spec.target.columns));
+    if (useLedger) {
       const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey, input.jobId, input.runId, spec.reload === true));
       if (existing) {
         await client.query('ROLLBACK');
@@ -180,7 +183,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       await client.query('ROLLBACK');
       return { status: 'validated', rowsLoaded: loader.rowsLoaded, ...common, timings: timer.finish() };
     }
-    await completeLedgerEntry(client, ledgerKey, loader.rowsLoaded);
+    if (useLedger) await completeLedgerEntry(client, ledgerKey, loader.rowsLoaded);
     await recordRunFile(client, {
       runId: input.runId, jobId: input.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
       status: 'loaded', rowsLoaded: loader.rowsLoaded, rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead,

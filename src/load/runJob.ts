@@ -14,6 +14,8 @@ import { startRun } from '../sql/startRun.js';
 import { classify, loadFile, type FileProgress, type FileResult } from './loadFile.js';
 import { mapLimit } from './mapLimit.js';
 import { loadChunked } from './loadChunked.js';
+import { createStage, dropStageFor, publish } from './stagedLoad.js';
+import { ledgerEntry } from '../sql/fileLedger.js';
 import { resolveSources } from '../sources/resolveSources.js';
 import { shardLayout } from '../target/citus.js';
 import { prepareTarget, tableOid } from '../target/prepareTarget.js';
@@ -77,11 +79,19 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
 
+    // atomicity "job" (and replace, upsert): files load into a table aside and are published at the end.
+    const staged = spec.atomicity === 'job';
+    const stage = staged ? await timer.time('stageMs', () => createStage(ctx.pool, spec, jobId)) : undefined;
+    const reloadAll = spec.reload === true || spec.mode === 'replace';
     const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       try {
+        const earlier = staged && !reloadAll ? await ledgerEntry(ctx.pool, { target: job.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size }) : undefined;
         const load = spec.atomicity === 'chunk' ? loadChunked : loadFile;
-        const result = await load({
+        const result: FileResult = earlier
+          ? { status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects: [], timings: {}, loadedBy: earlier }
+          : await load({
+          ...(stage ? { stagingTable: stage.name } : {}),
           pool: ctx.pool, s3: ctx.s3, spec, target: job.target, object, jobId, runId, signal,
           onProgress: (p) => {
             files.set(object.key, p);
@@ -95,7 +105,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
           },
         });
         files.delete(object.key);
-        if (result.status === 'loaded') committed = { rows: committed.rows + result.rowsLoaded, rejected: committed.rejected + result.rowsRejected, bytes: committed.bytes + result.bytesRead };
+        if (result.status === 'loaded' && !staged) committed = { rows: committed.rows + result.rowsLoaded, rejected: committed.rejected + result.rowsRejected, bytes: committed.bytes + result.bytesRead };
         if (result.status === 'skipped') {
           await recordRunFile(ctx.pool, {
             runId, jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
@@ -119,10 +129,15 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     });
 
     for (const { result } of results) {
-      for (const [stage, ms] of Object.entries(result.timings)) {
-        if (stage !== 'totalMs') timer.add(stage as keyof typeof result.timings, ms);
+      for (const [name, ms] of Object.entries(result.timings)) {
+        if (name !== 'totalMs' && typeof ms === 'number') timer.add(name as keyof typeof result.timings, ms);
       }
     }
+    const published = stage
+      ? await timer.time('publishMs', () =>
+          publish(ctx.pool, log, spec, stage, results.filter(({ result }) => result.status === 'loaded'), { jobId, runId, target: job.target }),
+        )
+      : undefined;
     const sum = (f: (r: FileResult) => number) => results.reduce((a, { result }) => a + f(result), 0);
     const dryRun = spec.dryRun;
     const rowsLoaded = dryRun ? 0 : sum((r) => r.rowsLoaded);
@@ -148,12 +163,14 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
         filesSkipped: skipped.length,
         ...(dryRun ? { dryRun: { rowsValid: sum((r) => r.rowsLoaded), rowsRejected, filesValidated: results.length } } : {}),
         ...(skipped.length ? { skipped } : {}),
+        ...(published ? { published } : {}),
         rejects: { count: rowsRejected, first: firstRejects },
       },
     });
     log.info({ rows: rowsLoaded, rejected: rowsRejected, timings }, 'run succeeded');
     return 'succeeded';
   } catch (thrown) {
+    if (spec.atomicity === 'job') await dropStageFor(ctx.pool, spec, jobId).catch(() => {});
     const err = signal.aborted ? asIngestError(signal.reason) : classify(thrown, { url: spec.source.url });
     const timings = timer.finish();
     if (err.code === 'CANCELLED') {

@@ -11,6 +11,8 @@ const stages: Array<[keyof Run['timings'], string]> = [
   ['firstByteMs', 'first byte (in COPY)'],
   ['copyMs', 'COPY'],
   ['commitMs', 'commit'],
+  ['stageMs', 'create staging'],
+  ['publishMs', 'publish'],
   ['layoutMs', 'shard layout'],
   ['totalMs', 'total'],
 ];

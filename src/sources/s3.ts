@@ -38,7 +38,7 @@ export function createS3Client(config: Pick<Config, 's3Endpoint' | 's3Region' | 
   });
 }
 
-function mapS3Error(err: unknown, where: S3Location): IngestError {
+export function mapS3Error(err: unknown, where: S3Location): IngestError {
   if (err instanceof IngestError) return err;
   const url = `s3://${where.bucket}/${where.key}`;
   const name = (err as { name?: string }).name ?? '';
@@ -83,7 +83,10 @@ export async function openObject(s3: S3Client, info: ObjectInfo, signal?: AbortS
       new GetObjectCommand({ Bucket: info.bucket, Key: info.key, ...(info.etag ? { IfMatch: `"${info.etag}"` } : {}) }),
       { abortSignal: signal },
     );
-    return out.Body as Readable;
+    const body = out.Body as Readable;
+    // Listed objects come without headers: the GET tells the encoding.
+    if (out.ContentEncoding && !info.contentEncoding) info.contentEncoding = out.ContentEncoding;
+    return body;
   } catch (err) {
     throw mapS3Error(err, info);
   }

@@ -86,3 +86,14 @@ export async function completeChunk(client: PoolClient, k: ChunkKey, rowsLoaded:
     [k.target, k.bucket, k.key, k.etag, k.size, k.byteStart, rowsLoaded],
   );
 }
+
+/** The ledger entry for an object and target, read outside any load transaction. */
+export async function ledgerEntry(db: Pool | PoolClient, k: LedgerKey): Promise<{ runId: string; jobId: string; loadedAt: string; rowsLoaded: number } | undefined> {
+  const { rows } = await db.query<{ job_id: string; run_id: string; rows_loaded: number; loaded_at: Date }>(
+    `SELECT job_id, run_id, rows_loaded, loaded_at FROM ingest.file_ledger
+      WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5`,
+    [k.target, k.bucket, k.key, k.etag, k.size],
+  );
+  const r = rows[0];
+  return r ? { runId: r.run_id, jobId: r.job_id, loadedAt: r.loaded_at.toISOString(), rowsLoaded: r.rows_loaded } : undefined;
+}

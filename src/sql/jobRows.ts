@@ -14,6 +14,8 @@ export interface Timings {
   targetMs?: number;
   prepareMs?: number;
   layoutMs?: number;
+  stageMs?: number;
+  publishMs?: number;
   ledgerMs?: number;
   firstByteMs?: number;
   copyMs?: number;

@@ -1,0 +1,150 @@
+// atomicity "job", and the replace and upsert modes: nothing is visible until everything is loaded.
+// Files load into a table aside (a staging table colocated with a distributed target, or for replace a
+// full copy of the target's definition); then one transaction publishes: append inserts the staged rows,
+// upsert inserts or updates them by key, replace swaps the new table in by renaming. The file-ledger
+// rows are written in that same transaction, so a crash at any point leaves either nothing or
+// everything, and a retry starts from a fresh staging table.
+import type { Pool } from '../db/pool.js';
+import { hasSqlState } from '../db/sqlstate.js';
+import { IngestError } from '../errors.js';
+import type { JobSpec } from '../jobs/spec.js';
+import type { Logger } from '../log.js';
+import type { ObjectInfo } from '../sources/s3.js';
+import { claimLedgerEntry, completeLedgerEntry } from '../sql/fileLedger.js';
+import { recordRunFile } from '../sql/runFiles.js';
+import { citusVersion, distributionOf } from '../target/citus.js';
+import { parseTableName, qualifiedName, quoteIdent } from '../target/names.js';
+import { resolveTarget } from '../target/resolveTarget.js';
+import type { FileResult } from './loadFile.js';
+
+export interface StagedTarget {
+  /** Quoted name of the table the files load into. */
+  sql: string;
+  /** Its name as `schema.table` for resolveTarget (quoted parts). */
+  name: string;
+}
+
+export const STAGE_SCHEMA = 'ingest_stage';
+
+function stageNameFor(spec: JobSpec, jobId: string): { schema: string; table: string } {
+  const target = parseTableName(spec.target.table);
+  const tag = jobId.replace(/-/g, '').slice(0, 12);
+  if (spec.mode === 'replace') return { schema: target.schema, table: `${target.table.slice(0, 40)}__ci_new_${tag}` };
+  return { schema: STAGE_SCHEMA, table: `stage_${jobId.replace(/-/g, '')}` };
+}
+
+/** Creates the table files load into; drops one a crashed attempt left behind first. */
+export async function createStage(pool: Pool, spec: JobSpec, jobId: string): Promise<StagedTarget> {
+  const target = qualifiedName(parseTableName(spec.target.table));
+  const stage = stageNameFor(spec, jobId);
+  const stageSql = qualifiedName(stage);
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 7246))', [stageSql]);
+    if (stage.schema === STAGE_SCHEMA) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(STAGE_SCHEMA)}`);
+    await client.query(`DROP TABLE IF EXISTS ${stageSql}`);
+    const like = spec.mode === 'replace' ? 'INCLUDING ALL' : 'INCLUDING DEFAULTS INCLUDING GENERATED';
+    await client.query(`CREATE TABLE ${stageSql} (LIKE ${target} ${like})`);
+    if (await citusVersion(client)) {
+      const { rows } = await client.query<{ oid: number }>('SELECT $1::regclass::oid::int AS oid', [target]);
+      const d = await distributionOf(client, rows[0]!.oid);
+      if (d.type === 'distributed') {
+        await client.query(`SELECT create_distributed_table($1::regclass, $2, colocate_with => $3)`, [stageSql, d.column, target]);
+      } else if (d.type === 'reference') {
+        await client.query('SELECT create_reference_table($1::regclass)', [stageSql]);
+      }
+    }
+    return { sql: stageSql, name: `${quoteIdent(stage.schema)}.${quoteIdent(stage.table)}` };
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 7246))', [stageSql]).catch(() => {});
+    client.release();
+  }
+}
+
+/** Drops the table a failed or cancelled attempt staged into (the next attempt starts afresh). */
+export async function dropStageFor(pool: Pool, spec: JobSpec, jobId: string): Promise<void> {
+  await pool.query(`DROP TABLE IF EXISTS ${qualifiedName(stageNameFor(spec, jobId))}`);
+}
+
+export interface Published {
+  mode: 'append' | 'replace' | 'upsert';
+  /** Rows the publishing statement wrote (inserted, or inserted + updated for upsert). */
+  rows: number;
+}
+
+/** One transaction: move the staged rows into place and write every loaded file's ledger row. */
+export async function publish(
+  pool: Pool,
+  log: Logger,
+  spec: JobSpec,
+  stage: StagedTarget,
+  files: Array<{ object: ObjectInfo; result: FileResult }>,
+  ids: { jobId: string; runId: string; target: string },
+): Promise<Published> {
+  const mode = spec.mode ?? 'append';
+  const target = parseTableName(spec.target.table);
+  const targetSql = qualifiedName(target);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    let rows = 0;
+    if (mode === 'replace') {
+      await client.query(`LOCK TABLE ${targetSql} IN ACCESS EXCLUSIVE MODE`);
+      const old = `${target.table.slice(0, 40)}__ci_old_${ids.jobId.replace(/-/g, '').slice(0, 12)}`;
+      await client.query(`ALTER TABLE ${targetSql} RENAME TO ${quoteIdent(old)}`);
+      await client.query(`ALTER TABLE ${stage.sql} RENAME TO ${quoteIdent(target.table)}`);
+      await client.query(`DROP TABLE ${qualifiedName({ schema: target.schema, table: old })}`);
+      await client.query('DELETE FROM ingest.file_ledger WHERE target = $1', [ids.target]);
+      await client.query('DELETE FROM ingest.chunk_ledger WHERE target = $1', [ids.target]);
+      rows = files.reduce((a, f) => a + f.result.rowsLoaded, 0);
+    } else {
+      const cols = (await resolveTarget(client, stage.name, spec.target.columns === 'header' ? undefined : spec.target.columns)).columns;
+      const list = cols.map(quoteIdent).join(', ');
+      let sql = `INSERT INTO ${targetSql} (${list}) SELECT ${list} FROM ${stage.sql}`;
+      if (mode === 'upsert') {
+        const key = new Set(spec.key!);
+        const sets = cols.filter((c) => !key.has(c)).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
+        sql += ` ON CONFLICT (${spec.key!.map(quoteIdent).join(', ')}) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
+      }
+      const res = await client.query(sql);
+      rows = res.rowCount ?? 0;
+      const staged = files.reduce((a, f) => a + f.result.rowsLoaded, 0);
+      if (mode === 'append' && rows !== staged) {
+        throw new IngestError('RECORD_COUNT_MISMATCH', `staged ${staged} rows but published ${rows}; nothing was published`, { staged, published: rows });
+      }
+      await client.query(`DROP TABLE ${stage.sql}`);
+    }
+    for (const { object, result } of files) {
+      const key = { target: ids.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size };
+      const existing = await claimLedgerEntry(client, key, ids.jobId, ids.runId, spec.reload === true || mode === 'replace');
+      if (existing && existing.jobId !== ids.jobId) {
+        throw new IngestError('LEDGER_CONFLICT', `s3://${object.bucket}/${object.key} was loaded into ${spec.target.table} by job ${existing.jobId} while this job staged it; nothing was published, the retry skips it`, {
+          url: `s3://${object.bucket}/${object.key}`,
+          loadedByJob: existing.jobId,
+        });
+      }
+      await completeLedgerEntry(client, key, result.rowsLoaded);
+      await recordRunFile(client, {
+        runId: ids.runId, jobId: ids.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
+        status: 'loaded', rowsLoaded: result.rowsLoaded, rowsRejected: result.rowsRejected, blankLines: result.blankLines,
+        bytesRead: result.bytesRead, timings: result.timings,
+      });
+    }
+    await client.query('COMMIT');
+    log.info({ mode, rows }, 'published');
+    return { mode, rows };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    if (err instanceof IngestError) throw err;
+    if (hasSqlState(err) && !/^(08|57|40|53)/.test(err.code)) {
+      throw new IngestError('PUBLISH_FAILED', `publishing into ${spec.target.table} (${mode}) failed (SQLSTATE ${err.code}): ${err.message ?? ''}; nothing was published`, {
+        sqlstate: err.code,
+        mode,
+      }, { cause: err });
+    }
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
