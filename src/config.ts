@@ -28,6 +28,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** How often a running load writes its progress and checks for a cancel. Default 500 ms. */
   progressIntervalMs: number;
+  /** BullMQ job lock: renewed every half of it while the worker lives; a dead worker's job is taken back after it. Default 60000 ms. */
+  lockDurationMs: number;
+  /** How often workers look for jobs whose lock expired (a dead worker's). Default 30000 ms. */
+  stalledIntervalMs: number;
+  /** How often a worker re-enqueues jobs PostgreSQL holds as unfinished but Redis lost. Default 30000 ms. */
+  reconcileIntervalMs: number;
   logLevel: string;
 }
 
@@ -49,6 +55,9 @@ const schema = {
     JOB_ATTEMPTS: { type: 'integer', default: 5, minimum: 1, maximum: 100 },
     SHUTDOWN_TIMEOUT_MS: { type: 'integer', default: 30000, minimum: 0 },
     PROGRESS_INTERVAL_MS: { type: 'integer', default: 500, minimum: 50 },
+    LOCK_DURATION_MS: { type: 'integer', default: 60000, minimum: 1000 },
+    STALLED_INTERVAL_MS: { type: 'integer', default: 30000, minimum: 500 },
+    RECONCILE_INTERVAL_MS: { type: 'integer', default: 30000, minimum: 500 },
     LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
 } as const;
@@ -69,6 +78,9 @@ interface RawEnv {
   JOB_ATTEMPTS: number;
   SHUTDOWN_TIMEOUT_MS: number;
   PROGRESS_INTERVAL_MS: number;
+  LOCK_DURATION_MS: number;
+  STALLED_INTERVAL_MS: number;
+  RECONCILE_INTERVAL_MS: number;
   LOG_LEVEL: string;
 }
 
@@ -112,6 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobAttempts: raw.JOB_ATTEMPTS,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
     progressIntervalMs: raw.PROGRESS_INTERVAL_MS,
+    lockDurationMs: raw.LOCK_DURATION_MS,
+    stalledIntervalMs: raw.STALLED_INTERVAL_MS,
+    reconcileIntervalMs: raw.RECONCILE_INTERVAL_MS,
     logLevel: raw.LOG_LEVEL,
     ...overrides,
   };

@@ -28,8 +28,6 @@ export interface LoadWorkerDeps {
   s3: S3Client;
   queue: LoadQueue;
   log: Logger;
-  /** How often the reconciler runs after the first pass at start. Default 30 s. */
-  reconcileIntervalMs?: number;
 }
 
 export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker> {
@@ -74,8 +72,8 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       concurrency: config.workerConcurrency,
       // Loads can run for an hour: the lock is renewed every lockDuration/2 while the process lives, and
       // a job whose worker died is taken back after one lockDuration without renewal.
-      lockDuration: 60_000,
-      stalledInterval: 30_000,
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
       maxStalledCount: 5,
       autorun: false,
     },
@@ -85,7 +83,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
 
   const reconcile = async (): Promise<number> => {
     let enqueued = 0;
-    for (const id of await unfinishedJobs(pool, config.queueName, 5_000)) {
+    for (const id of await unfinishedJobs(pool, config.queueName, Math.min(5_000, config.lockDurationMs))) {
       const existing = await queue.getJob(id);
       if (existing) {
         const state = await existing.getState();
@@ -102,7 +100,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   await reconcile().catch((err) => log.error({ err }, 'reconciler failed'));
   const timer = setInterval(() => {
     reconcile().catch((err) => log.error({ err }, 'reconciler failed'));
-  }, deps.reconcileIntervalMs ?? 30_000);
+  }, config.reconcileIntervalMs);
   timer.unref();
 
   void worker.run();

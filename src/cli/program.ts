@@ -66,7 +66,7 @@ export function buildProgram(env: CliEnv, io: Io, setExit: (code: number) => voi
   program
     .command('load')
     .description('load one S3 object into a table, showing progress and then the per-stage timings')
-    .argument('<s3-url>', 'the object, as s3://bucket/key')
+    .argument('<s3-url>', 'the object, as s3://bucket/key (or s3://bucket/prefix/ for every object below it)')
     .option('--table <schema.table>', 'target table (required)')
     .option('--columns <a,b,c>', "the file's columns in order (default: all the table's columns)")
     .option('--header', 'the first record is a header and is not loaded')

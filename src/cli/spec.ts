@@ -31,7 +31,8 @@ export interface SubmitSpec {
   maxErrors?: number;
 }
 
-const s3Url = /^s3:\/\/[^/\s]+\/\S.*$/;
+// s3://bucket/key for one object; s3://bucket/prefix/ (or s3://bucket/) for every object below it.
+const s3Url = /^s3:\/\/[^/\s]+\/(\S.*)?$/;
 
 /** One character, with `\t` or `tab` standing for a tab (hard to type on a command line). */
 function oneChar(flag: string, value: string): string {

@@ -16,7 +16,9 @@ export function createPool(databaseUrl: string, options: { max?: number; applica
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection must not crash the process; the next checkout reconnects.
+  // A client losing its connection (idle, or in use: a terminated backend, a restart) must not crash the
+  // process: the failure reaches the caller through its query, and the broken client is not pooled again.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }

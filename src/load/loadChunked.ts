@@ -234,6 +234,11 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const lanes = Array.from({ length: streams }, async () => {
     const client = await pool.connect();
     let broken = false;
+    let connectionError: unknown;
+    const onClientError = (err: unknown): void => {
+      connectionError ??= err;
+    };
+    client.on('error', onClientError);
     try {
       for (;;) {
         const chunk = await queue.take();
@@ -243,10 +248,11 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
       }
     } catch (err) {
       broken = true;
-      failure ??= err;
-      queue.fail(err);
-      controller.abort(err);
+      failure ??= connectionError ?? err;
+      queue.fail(failure);
+      controller.abort(failure);
     } finally {
+      client.off('error', onClientError);
       client.release(broken);
     }
   });

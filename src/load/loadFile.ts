@@ -106,6 +106,13 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     throw classify(err, { url });
   }
   let broken = false;
+  // A connection the server ends (terminated backend, restart) fails the COPY in whatever way the
+  // stream notices first; the client's own error carries the server's SQLSTATE, so that one decides.
+  let connectionError: unknown;
+  const onClientError = (err: unknown): void => {
+    connectionError ??= err;
+  };
+  client.on('error', onClientError);
   try {
     await client.query('BEGIN');
     const useLedger = !spec.dryRun && input.stagingTable === undefined;
@@ -197,8 +204,9 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     if (signal.aborted) throw signal.reason;
     const single = (err as { reject?: Reject }).reject;
     if (single) await insertReject(input.pool, input.jobId, input.runId, object.bucket, object.key, single).catch(() => {});
-    throw classify(err, { url, framer, sourceError });
+    throw classify(connectionError ?? err, { url, framer, sourceError });
   } finally {
+    client.off('error', onClientError);
     // After a failed COPY the connection is not trusted again: it is closed, not pooled.
     client.release(broken);
   }
@@ -220,7 +228,8 @@ export function classify(err: unknown, ctx: ErrorContext): IngestError {
       zlibCode: code,
     }, { cause: err });
   }
-  if (ctx.sourceError) {
+  // The source failing first (not torn down because the database side failed) is a storage problem.
+  if (ctx.sourceError && err === ctx.sourceError) {
     return new IngestError('SOURCE_UNAVAILABLE', `reading ${ctx.url} failed mid-stream: ${ctx.sourceError.message}`, { url: ctx.url }, { cause: err });
   }
   const pgErr = err as { code?: string; message?: string; where?: string; detail?: string; reject?: Reject };

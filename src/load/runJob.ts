@@ -149,6 +149,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       .map(({ object, result }) => ({ url: `s3://${object.bucket}/${object.key}`, ...result.loadedBy! }));
     const oid = prepared.oid ?? (await tableOid(ctx.pool, job.target));
     const layout = oid === undefined || dryRun ? undefined : await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
+    clearInterval(ticker);
     const timings = timer.finish();
     await finishRun(ctx.pool, {
       jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded, rowsRejected, bytesRead, bytesTotal, timings,
@@ -170,6 +171,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     log.info({ rows: rowsLoaded, rejected: rowsRejected, timings }, 'run succeeded');
     return 'succeeded';
   } catch (thrown) {
+    clearInterval(ticker);
     if (spec.atomicity === 'job') await dropStageFor(ctx.pool, spec, jobId).catch(() => {});
     const err = signal.aborted ? asIngestError(signal.reason) : classify(thrown, { url: spec.source.url });
     const timings = timer.finish();

@@ -88,7 +88,11 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
         return reply.code(200).send({ id: row.id, status: row.status });
       }
       try {
-        await enqueueLoad(queue, row.id);
+        // Bounded: with Redis down the client would retry for ever; the job is stored either way.
+        await Promise.race([
+          enqueueLoad(queue, row.id),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 3 s')), 3000).unref()),
+        ]);
       } catch (err) {
         // The job is stored; the worker's reconciler queues it once Redis is back.
         log.warn({ err, jobId: row.id }, 'could not enqueue; the reconciler will');
