@@ -225,8 +225,6 @@ t.test('load --api --json prints only the final job; jobs and watch read it back
   t.equal(job.progress.bytesRead, body.length);
   t.equal(job.progress.bytesTotal, body.length);
   t.equal(job.result.rowsLoaded, rows);
-  // A progress write still in flight when the run finishes can land after it (runJob clears its ticker
-  // after finishRun, and recordProgress does not check the job is still running).
   t.equal(job.progress.rowsLoaded, rows, 'progress.rowsLoaded is the final count');
   t.equal(job.runs.length, 1);
   t.equal(job.runs[0].rowsLoaded, rows);

@@ -24,6 +24,11 @@ t.test('a 200,000-row price-paid object loads with exactly its rows and the run 
     t.type(run.timings[stage], 'number', `run has ${stage}`);
   }
   t.ok(run.rowsPerSecond > 0);
+  t.ok(run.samples.length >= 1, `${run.samples.length} progress samples`);
+  for (let i = 1; i < run.samples.length; i++) {
+    t.ok(run.samples[i][0] >= run.samples[i - 1][0] && run.samples[i][1] >= run.samples[i - 1][1], 'samples only go forward');
+  }
+  t.ok(run.samples.every((s: number[]) => s[1] <= rows && s[2] <= job.progress.bytesTotal), 'samples within the totals');
   t.ok(run.mbPerSecond > 0);
 
   let priceSum = 0;

@@ -100,6 +100,11 @@ const run = {
     timings,
     error: errorBody,
     shardLayout: shardLayoutSchema,
+    samples: {
+      type: 'array',
+      description: 'Progress samples taken during the run, every PROGRESS_INTERVAL_MS: [elapsed ms, rows, bytes].',
+      items: { type: 'array', items: { type: 'number' } },
+    },
     files: { type: 'array', items: runFile },
   },
 } as const;

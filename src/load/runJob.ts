@@ -61,7 +61,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   let progress = { bytesRead: 0, rowsLoaded: 0 };
 
   const ticker = setInterval(() => {
-    recordProgress(ctx.pool, jobId, { ...progress, bytesTotal })
+    recordProgress(ctx.pool, jobId, runId, timer.elapsed(), { ...progress, bytesTotal })
       .then(({ cancelRequested }) => {
         if (cancelRequested && !signal.aborted) {
           controller.abort(new IngestError('CANCELLED', 'cancelled on request; the running COPY was aborted and rolled back'));

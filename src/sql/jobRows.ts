@@ -54,6 +54,8 @@ export interface Run {
   error: ErrorBody | null;
   /** The target's shard layout after the run (Citus only). */
   shardLayout: ShardLayout | null;
+  /** Progress samples taken during the run: [elapsed ms, rows, bytes]. */
+  samples: Array<[number, number, number]>;
   files: RunFile[];
 }
 
@@ -129,6 +131,7 @@ export interface RunRow {
   timings: Timings;
   error: ErrorBody | null;
   shard_layout: ShardLayout | null;
+  samples: Array<[number, number, number]>;
 }
 
 export function runFromRow(r: RunRow, files: RunFile[]): Run {
@@ -149,6 +152,7 @@ export function runFromRow(r: RunRow, files: RunFile[]): Run {
     timings: r.timings,
     error: r.error,
     shardLayout: r.shard_layout,
+    samples: r.samples,
     files,
   };
 }
