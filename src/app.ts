@@ -1,20 +1,51 @@
-// The HTTP API as a Fastify instance: validation, one error shape, and the route plugins.
+// The HTTP API as a Fastify instance: load shedding, token auth, validation, one error shape, and the
+// route plugins. Also the worker's small metrics server.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import { IngestError, errorCodes } from './errors.js';
 import { describeProblems, validatorCompiler } from './api/validation.js';
 import { errorSchema } from './api/schemas.js';
+import { addTokenAuth } from './api/auth.js';
+import { adminRoutes } from './routes/admin.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { tableRoutes } from './routes/tables.js';
+import { uiRoutes } from './routes/ui.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import type { Services } from './service.js';
+
+/** Requests waiting for a pooled database connection beyond which the API sheds load. */
+const MAX_WAITING_FOR_CONNECTION = 50;
+/** Routes that answer under pressure too: liveness (a busy process is not a dead one) and metrics. */
+const ALWAYS_ANSWER = new Set(['/healthz', '/metrics']);
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log.child({ role: 'api' }),
     bodyLimit: 1024 * 1024,
   });
+  // Load shedding first, then auth: both are onRequest hooks at the root, so they cover every route.
+  await app.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    // Cheap: a counter the pool keeps, no I/O. A dependency that is down is /readyz's business.
+    healthCheck: async () => services.pool.waitingCount < MAX_WAITING_FOR_CONNECTION,
+    healthCheckInterval: 1000,
+    retryAfter: 5,
+    pressureHandler: (req, reply, type, value) => {
+      if (req.routeOptions.url !== undefined && ALWAYS_ANSWER.has(req.routeOptions.url)) return undefined;
+      const cause = type === 'healthCheck' ? `more than ${MAX_WAITING_FOR_CONNECTION} requests wait for a database connection` : `${type} is ${Math.round(value ?? 0)}`;
+      const err = new IngestError('OVERLOADED', `the API is overloaded (${cause}); retry in 5 s`, { type });
+      reply.code(err.status).header('Retry-After', 5);
+      req.log.warn({ type, value }, 'under pressure: request refused');
+      // under-pressure sends what the handler returns.
+      return { error: err.toJSON() } as unknown as void;
+    },
+  });
+  addTokenAuth(app as unknown as FastifyInstance, services.config.apiTokens);
+  if (services.config.apiTokens.length === 0) app.log.warn('API_TOKENS is not set: the API accepts requests without a token');
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(errorSchema);
 
@@ -45,15 +76,41 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
   });
 
+  const secured = services.config.apiTokens.length > 0;
   await app.register(swagger, {
     openapi: {
       info: { title: 'citus-ingest', version: '0.1.0', description: 'Load CSV files from S3 into PostgreSQL and Citus through COPY.' },
+      ...(secured
+        ? {
+            components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
+            security: [{ bearer: [] }, { basic: [] }],
+          }
+        : {}),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthRoutes, { services });
   await app.register(jobRoutes, { services });
   await app.register(tableRoutes, { services });
+  await app.register(metricsRoutes, { services, scrape: true });
+  await app.register(adminRoutes, { services });
+  await app.register(uiRoutes, { services });
+  await app.register(scheduleRoutes, { services });
+  return app as unknown as FastifyInstance;
+}
+
+/**
+ * The worker role's HTTP server (METRICS_PORT): /healthz, and /metrics with this process's counters
+ * (rows, bytes, runs, stage durations, open COPY streams), behind the same tokens as the API.
+ */
+export async function buildMetricsApp(services: Services): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: services.log.child({ role: 'worker-metrics' }) });
+  addTokenAuth(app as unknown as FastifyInstance, services.config.apiTokens);
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(metricsRoutes, { services, scrape: false });
   return app as unknown as FastifyInstance;
 }
 

@@ -35,6 +35,17 @@ export interface Config {
   /** How often a worker re-enqueues jobs PostgreSQL holds as unfinished but Redis lost. Default 30000 ms. */
   reconcileIntervalMs: number;
   logLevel: string;
+  /**
+   * Bearer tokens the API accepts (API_TOKENS, comma-separated, each at least 16 characters). Empty (the
+   * default) leaves the API open; set, every route but /healthz and /readyz needs one of them.
+   */
+  apiTokens: string[];
+  /** Worker role only: serve /metrics and /healthz on this port (METRICS_PORT). Unset (the default): no server. */
+  metricsPort: number | undefined;
+  /** Buckets jobs may read; empty means any. From S3_ALLOWED_BUCKETS (comma-separated). */
+  s3AllowedBuckets: string[];
+  /** Shared secret that signs completion callbacks (X-Citus-Ingest-Signature). */
+  notifySecret: string | undefined;
 }
 
 const schema = {
@@ -58,6 +69,10 @@ const schema = {
     LOCK_DURATION_MS: { type: 'integer', default: 60000, minimum: 1000 },
     STALLED_INTERVAL_MS: { type: 'integer', default: 30000, minimum: 500 },
     RECONCILE_INTERVAL_MS: { type: 'integer', default: 30000, minimum: 500 },
+    S3_ALLOWED_BUCKETS: { type: 'string', pattern: '^[a-z0-9.,\\- ]*$' },
+    NOTIFY_SECRET: { type: 'string', minLength: 16 },
+    API_TOKENS: { type: 'string' },
+    METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
 } as const;
@@ -82,6 +97,10 @@ interface RawEnv {
   STALLED_INTERVAL_MS: number;
   RECONCILE_INTERVAL_MS: number;
   LOG_LEVEL: string;
+  API_TOKENS?: string;
+  METRICS_PORT?: number;
+  S3_ALLOWED_BUCKETS?: string;
+  NOTIFY_SECRET?: string;
 }
 
 /** Thrown when the environment is invalid; its message names the variable. */
@@ -128,10 +147,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     stalledIntervalMs: raw.STALLED_INTERVAL_MS,
     reconcileIntervalMs: raw.RECONCILE_INTERVAL_MS,
     logLevel: raw.LOG_LEVEL,
+    apiTokens: (raw.API_TOKENS ?? '').split(',').map((token) => token.trim()).filter(Boolean),
+    metricsPort: raw.METRICS_PORT,
+    s3AllowedBuckets: (raw.S3_ALLOWED_BUCKETS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
+    notifySecret: raw.NOTIFY_SECRET,
     ...overrides,
   };
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {
     throw new ConfigError('invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  }
+  if (config.apiTokens.some((token) => token.length < 16)) {
+    // Never echo the token itself: the message ends up in logs.
+    throw new ConfigError('invalid configuration: API_TOKENS must be comma-separated tokens of at least 16 characters each');
   }
   return Object.freeze(config);
 }

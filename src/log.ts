@@ -3,6 +3,8 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+const CENSOR = '[redacted]';
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -11,15 +13,50 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       redact: {
         paths: [
           'config.databaseUrl',
+          'config.redisUrl',
           'config.s3SecretAccessKey',
           'config.s3AccessKeyId',
+          'config.apiTokens',
+          'config.notifySecret',
           'req.headers.authorization',
+          'req.headers.cookie',
+          'headers.authorization',
           '*.password',
           '*.secretAccessKey',
+          '*.token',
         ],
-        censor: '[redacted]',
+        censor: CENSOR,
       },
     },
     destination,
   );
+}
+
+/** A connection URL with its password (and a user name that may be a key) hidden. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = CENSOR;
+    return u.toString();
+  } catch {
+    return CENSOR;
+  }
+}
+
+/**
+ * The configuration as it can be logged: URLs keep host, port and database but lose their password;
+ * keys, secrets and tokens show only whether they are set (and how many tokens there are).
+ */
+export function describeConfig(config: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(config)) {
+    if (/secret|token|password|accessKey/i.test(name)) {
+      out[name] = Array.isArray(value) ? `${value.length} set` : value === undefined || value === '' ? 'unset' : CENSOR;
+    } else if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      out[name] = redactUrl(value);
+    } else {
+      out[name] = value;
+    }
+  }
+  return out;
 }

@@ -5,10 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config.js';
 import { createPool, type Pool } from './db/pool.js';
 import { migrate } from './db/migrate.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, describeConfig, type Logger } from './log.js';
 import { createQueue, type LoadQueue } from './queue/queue.js';
 import { createS3Client } from './sources/s3.js';
-import { buildApp } from './app.js';
+import { buildApp, buildMetricsApp } from './app.js';
 import { startLoadWorker, type LoadWorker } from '../workers/loadWorker.js';
 
 export interface Services {
@@ -26,6 +26,8 @@ export interface RunningService extends Services {
   worker?: LoadWorker;
   /** The API's base URL when the API role runs. */
   url?: string;
+  /** The worker role's metrics server (METRICS_PORT), when it runs. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
     for (const stop of stops.reverse()) await stop().catch((err) => log.error({ err }, 'stop failed'));
     stops.length = 0;
   };
+  log.info({ role: opts.role, settings: describeConfig(config) }, 'starting');
   try {
     const pool = createPool(config.databaseUrl, { max: config.workerConcurrency * 2 + 4 });
     stops.push(() => pool.end());
@@ -58,15 +61,21 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
       const worker = await startLoadWorker(services);
       stops.push(() => worker.close());
       running.worker = worker;
+      // Alone, a worker serves its own counters; with the API in the process, the API serves them.
+      if (opts.role === 'worker' && config.metricsPort !== undefined) {
+        const metricsApp = await buildMetricsApp(services);
+        await metricsApp.listen({ port: config.metricsPort, host: config.host });
+        stops.push(() => metricsApp.close());
+        running.metricsUrl = listenUrl(config.host, metricsApp, config.metricsPort);
+        log.info({ url: running.metricsUrl }, 'worker metrics listening');
+      }
     }
     if (opts.role === 'api' || opts.role === 'all') {
       const app = await buildApp(services);
       await app.listen({ port: config.port, host: config.host });
       stops.push(() => app.close());
       running.app = app;
-      const addr = app.server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : config.port;
-      running.url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      running.url = listenUrl(config.host, app, config.port);
       log.info({ url: running.url }, 'API listening');
     }
     return running;
@@ -74,4 +83,11 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
     await stopAll();
     throw err;
   }
+}
+
+/** The URL a listening server answers on (the port the OS chose when asked for port 0). */
+function listenUrl(host: string, app: FastifyInstance, fallbackPort: number): string {
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : fallbackPort;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -11,9 +11,19 @@ import type { Logger } from '../src/log.js';
 import { jobNames, type JobName, type JobPayloads } from '../src/queue/catalogue.js';
 import { enqueueLoad, redisConnection, type LoadQueue } from '../src/queue/queue.js';
 import { runJob } from '../src/load/runJob.js';
+import { enqueueNotify, sendNotification } from '../src/notify.js';
+import { submitJob } from '../src/jobs/submit.js';
+import { getJobRow } from '../src/sql/getJob.js';
+import { getSchedule } from '../src/sql/schedules.js';
 import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
 
 type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, controller: AbortController) => Promise<unknown>;
+
+/** A finished job with a notify.url gets its callback queued. */
+async function notifyIfFinished(pool: Pool, queue: LoadQueue, jobId: string): Promise<void> {
+  const row = await getJobRow(pool, jobId);
+  if (row?.spec.notify && ['succeeded', 'failed', 'cancelled'].includes(row.status)) await enqueueNotify(queue, jobId);
+}
 
 export interface LoadWorker {
   worker: Worker<JobPayloads[JobName], unknown, JobName>;
@@ -37,10 +47,10 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
 
   const handlers: Record<JobName, Handler> = {
     load: async (job, controller) => {
-      const { jobId } = job.data;
+      const { jobId } = job.data as JobPayloads['load'];
       try {
         return await runJob(
-          { pool, s3, log, workerId, progressIntervalMs: config.progressIntervalMs },
+          { pool, s3, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedBuckets: config.s3AllowedBuckets },
           jobId,
           { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
           controller,
@@ -48,7 +58,24 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       } catch (err) {
         if (err instanceof IngestError && !err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
         throw err;
+      } finally {
+        await notifyIfFinished(pool, queue, jobId).catch((err) => log.warn({ err, jobId }, 'could not queue the completion callback'));
       }
+    },
+    notify: async (job) => {
+      const { jobId } = job.data as JobPayloads['notify'];
+      const status = await sendNotification(pool, jobId, config.notifySecret);
+      log.info({ jobId, status }, 'completion callback delivered');
+      return status;
+    },
+    tick: async (job) => {
+      const { schedule: name } = job.data as JobPayloads['tick'];
+      const schedule = await getSchedule(pool, name);
+      if (!schedule) return 'schedule deleted';
+      // The tick's own id makes a redelivered tick return the job it already made.
+      const { row } = await submitJob({ pool, queue, config, log }, schedule.spec, { idempotencyKey: `schedule:${name}:${job.id}`, schedule: name });
+      log.info({ schedule: name, jobId: row.id }, 'schedule fired');
+      return row.id;
     },
   };
   for (const name of jobNames) {

@@ -27,7 +27,7 @@ const timings = {
   type: 'object',
   description: 'Stage durations in milliseconds. firstByteMs is part of copyMs (the COPY starts with the GET).',
   properties: Object.fromEntries(
-    ['queueWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'stageMs', 'publishMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
+    ['queueWaitMs', 'markerWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'stageMs', 'publishMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
   ),
 } as const;
 
@@ -115,6 +115,7 @@ const jobProperties = {
   target: { type: 'string' },
   sourceUrl: { type: 'string' },
   spec: { type: 'object', additionalProperties: true },
+  schedule: { type: ['string', 'null'] },
   attempts: { type: 'integer' },
   cancelRequested: { type: 'boolean' },
   progress: {

@@ -52,7 +52,13 @@ export interface JobSpec {
     url: string;
     /** With a prefix: a glob on the names below it (part-*.csv*). */
     pattern?: string;
+    /** With a prefix: wait until this marker object exists below it (Spark's _SUCCESS) before listing. */
+    waitForMarker?: string;
+    /** How long to wait for the marker. Default 3600 s. */
+    markerTimeoutSeconds?: number;
   };
+  /** Where to POST the job's final state. */
+  notify?: { url: string };
   format: FormatSpec;
   target: TargetSpec;
   /** Bad records tolerated per file before it rolls back. Default 0: the first bad record fails the file. */
@@ -115,6 +121,14 @@ export const jobSpecSchema = {
           examples: ['s3://landing/price-paid/pp-2023.csv', 's3://landing/spark/output/'],
         },
         pattern: { type: 'string', minLength: 1, maxLength: 200, description: 'With a prefix: a glob on names below it, e.g. part-*.csv*.', examples: ['part-*.csv*'] },
+        waitForMarker: {
+          type: 'string',
+          pattern: '^[^/]+$',
+          maxLength: 200,
+          description: 'With a prefix: wait for this object below it (e.g. _SUCCESS) before listing. A JSON manifest in it (S3A committers) names exactly the files to load.',
+          examples: ['_SUCCESS'],
+        },
+        markerTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 604800, description: 'How long to wait for the marker (default 3600).' },
       },
     },
     format: {
@@ -210,6 +224,12 @@ export const jobSpecSchema = {
       maximum: 1,
       description: 'Also fail a file when rejects exceed this share of its records (checked at the end of the file).',
     },
+    notify: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: { url: { type: 'string', pattern: '^https?://', maxLength: 2000, description: 'Receives a POST of the final job (signed with NOTIFY_SECRET), retried with backoff.' } },
+    },
     reload: { type: 'boolean', default: false, description: 'Load objects the ledger already holds for this target again, on purpose.' },
     mode: {
       type: 'string',
@@ -248,7 +268,13 @@ export function normalizeSpec(input: unknown): JobSpec {
   const format: FormatSpec = { ...defaultFormat, ...(raw.format ?? {}) };
   if (raw.format?.escape === undefined) format.escape = format.quote;
   const spec: JobSpec = {
-    source: { url: raw.source!.url, ...(raw.source!.pattern ? { pattern: raw.source!.pattern } : {}) },
+    source: {
+      url: raw.source!.url,
+      ...(raw.source!.pattern ? { pattern: raw.source!.pattern } : {}),
+      ...(raw.source!.waitForMarker ? { waitForMarker: raw.source!.waitForMarker } : {}),
+      ...(raw.source!.markerTimeoutSeconds ? { markerTimeoutSeconds: raw.source!.markerTimeoutSeconds } : {}),
+    },
+    ...(raw.notify ? { notify: { url: raw.notify.url } } : {}),
     format,
     target: { ...raw.target!, table: raw.target!.table },
     maxErrors: raw.maxErrors ?? 0,
@@ -272,6 +298,7 @@ export function normalizeSpec(input: unknown): JobSpec {
  */
 export function specProblem(spec: JobSpec): { field: string; reason: string } | undefined {
   const { create, distribution, columns } = spec.target;
+  if (spec.source.waitForMarker && !spec.source.url.endsWith('/')) return { field: '/source/waitForMarker', reason: 'applies only to a prefix (a source.url ending in /)' };
   if (spec.source.pattern && !spec.source.url.endsWith('/')) return { field: '/source/pattern', reason: 'applies only to a prefix (a source.url ending in /)' };
   if (spec.mode === 'upsert' && !spec.key) return { field: '/key', reason: 'is required with mode "upsert"' };
   if (spec.key && spec.mode !== 'upsert') return { field: '/key', reason: 'applies only with mode "upsert"' };

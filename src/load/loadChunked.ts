@@ -12,6 +12,7 @@ import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
+import { trackCopy } from '../metrics.js';
 import { CsvFramer, type RecordMeta } from '../scan/csvFramer.js';
 import { openObject } from '../sources/s3.js';
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
@@ -200,7 +201,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
         const copy = client.query(copyStreams.from(statement()));
         copy.end(chunk.data);
         try {
-          await finished(copy);
+          await trackCopy(finished(copy));
         } catch (err) {
           if (hasSqlState(err) && isDataError(err)) {
             const pos = copyErrorPosition(err as { where?: string });

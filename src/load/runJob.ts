@@ -15,11 +15,12 @@ import { classify, loadFile, type FileProgress, type FileResult } from './loadFi
 import { mapLimit } from './mapLimit.js';
 import { loadChunked } from './loadChunked.js';
 import { createStage, dropStageFor, publish } from './stagedLoad.js';
-import { ledgerEntry } from '../sql/fileLedger.js';
+import { ledgerEntries } from '../sql/fileLedger.js';
 import { resolveSources } from '../sources/resolveSources.js';
 import { shardLayout } from '../target/citus.js';
 import { prepareTarget, tableOid } from '../target/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
+import { observeRun } from '../metrics.js';
 
 export interface RunContext {
   pool: Pool;
@@ -27,6 +28,8 @@ export interface RunContext {
   log: Logger;
   workerId: string;
   progressIntervalMs: number;
+  /** S3_ALLOWED_BUCKETS; empty means any. */
+  allowedBuckets: readonly string[];
 }
 
 export interface AttemptInfo {
@@ -74,7 +77,15 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   let committed = { rows: 0, rejected: 0, bytes: 0 };
   try {
     log.info({ url: spec.source.url, target: job.target }, 'run started');
-    const objects = await timer.time('headMs', () => resolveSources(ctx.s3, spec.source, signal));
+    const objects = await timer.time('headMs', () =>
+      resolveSources(ctx.s3, spec.source, signal, {
+        allowedBuckets: ctx.allowedBuckets,
+        onMarker: (waitedMs, manifest) => {
+          timer.add('markerWaitMs', waitedMs);
+          log.info({ waitedMs, manifestFiles: manifest?.length }, 'marker found');
+        },
+      }),
+    );
     bytesTotal = objects.reduce((a, o) => a + o.size, 0);
     const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
@@ -83,10 +94,13 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const staged = spec.atomicity === 'job';
     const stage = staged ? await timer.time('stageMs', () => createStage(ctx.pool, spec, jobId)) : undefined;
     const reloadAll = spec.reload === true || spec.mode === 'replace';
+    // One query tells which objects the ledger already holds for this target: those are skipped without
+    // opening a transaction (loadFile still claims each object it loads, so a race stays safe).
+    const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, objects));
     const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       try {
-        const earlier = staged && !reloadAll ? await ledgerEntry(ctx.pool, { target: job.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size }) : undefined;
+        const earlier = known.get(`${object.bucket}/${object.key}`);
         const load = spec.atomicity === 'chunk' ? loadChunked : loadFile;
         const result: FileResult = earlier
           ? { status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects: [], timings: {}, loadedBy: earlier }
@@ -168,6 +182,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
         rejects: { count: rowsRejected, first: firstRejects },
       },
     });
+    observeRun({ status: 'succeeded', rowsLoaded, rowsRejected, bytesRead, timings });
     log.info({ rows: rowsLoaded, rejected: rowsRejected, timings }, 'run succeeded');
     return 'succeeded';
   } catch (thrown) {
@@ -177,6 +192,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const timings = timer.finish();
     if (err.code === 'CANCELLED') {
       await finishRun(ctx.pool, { jobId, runId, runStatus: 'cancelled', jobStatus: 'cancelled', rowsLoaded: committed.rows, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON() });
+      observeRun({ status: 'cancelled', rowsLoaded: committed.rows, rowsRejected: committed.rejected, bytesRead: progress.bytesRead, timings });
       log.info('run cancelled and rolled back');
       return 'cancelled';
     }
@@ -186,6 +202,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       rowsRejected: committed.rejected, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON(),
       result: { rowsLoaded: committed.rows, note: committed.rows > 0 ? 'files loaded before the failure stay loaded (file atomicity); a retry skips them' : undefined },
     }).catch((e) => log.error({ err: e }, 'could not record the failed run'));
+    observeRun({ status: 'failed', rowsLoaded: committed.rows, rowsRejected: committed.rejected, bytesRead: progress.bytesRead, timings });
     log.warn({ code: err.code, message: err.message, willRetry }, 'run failed');
     throw err;
   } finally {

@@ -4,7 +4,11 @@
 export interface JobPayloads {
   /** Load the files a stored job names. The spec itself is read from ingest.jobs. */
   load: { jobId: string };
+  /** POST a finished job's final state to its notify.url (retried with backoff). */
+  notify: { jobId: string };
+  /** A schedule fired: store a job from its spec and queue it. */
+  tick: { schedule: string };
 }
 
 export type JobName = keyof JobPayloads;
-export const jobNames: readonly JobName[] = ['load'];
+export const jobNames: readonly JobName[] = ['load', 'notify', 'tick'];

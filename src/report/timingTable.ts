@@ -3,7 +3,8 @@ import type { Run } from '../sql/jobRows.js';
 
 const stages: Array<[keyof Run['timings'], string]> = [
   ['queueWaitMs', 'queue wait'],
-  ['headMs', 'S3 HEAD'],
+  ['markerWaitMs', 'wait for marker'],
+  ['headMs', 'S3 HEAD / list'],
   ['targetMs', 'prepare target'],
   ['connectMs', 'db connect'],
   ['prepareMs', 'resolve target'],

@@ -1,18 +1,13 @@
 // /jobs: submit a load, read it back with its runs and timings, list jobs, cancel one.
-import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
-import { jobSpecSchema, normalizeSpec, specProblem } from '../jobs/spec.js';
-import { checkColumnTypes } from '../target/prepareTarget.js';
-import { enqueueLoad } from '../queue/queue.js';
+import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
+import { submitJob } from '../jobs/submit.js';
 import { getJob, getJobRow } from '../sql/getJob.js';
 import { listRejects } from '../sql/rejects.js';
-import { insertJob } from '../sql/insertJob.js';
 import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { requestCancel } from '../sql/requestCancel.js';
-import { parseS3Url } from '../sources/s3.js';
-import { parseTableName, qualifiedName } from '../target/names.js';
 import { jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
 import type { Services } from '../service.js';
 
@@ -52,56 +47,20 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
           202: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
           200: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
           400: errorRef,
+          403: errorRef,
           409: errorRef,
         },
       },
     },
     async (req, reply) => {
-      const spec = normalizeSpec(req.body);
-      parseS3Url(spec.source.url);
-      const problem = specProblem(spec);
-      if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
-      await checkColumnTypes(pool, spec);
-      let target: string;
-      try {
-        target = qualifiedName(parseTableName(spec.target.table));
-      } catch (err) {
-        throw new IngestError('INVALID_SPEC', `target.table: ${(err as Error).message}`, { field: '/target/table' });
-      }
-      const specHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
       const key = req.headers['idempotency-key'];
-      const { row, created } = await insertJob(pool, {
-        id: randomUUID(),
-        spec,
-        target,
-        sourceUrl: spec.source.url,
-        queue: services.config.queueName,
-        specHash,
-        ...(key ? { idempotencyKey: key } : {}),
-      });
-      if (!created) {
-        if (row.spec_hash !== specHash) {
-          throw new IngestError('IDEMPOTENCY_CONFLICT', `Idempotency-Key ${JSON.stringify(key)} was used for job ${row.id} with a different spec`, {
-            jobId: row.id,
-          });
-        }
-        return reply.code(200).send({ id: row.id, status: row.status });
-      }
-      try {
-        // Bounded: with Redis down the client would retry for ever; the job is stored either way.
-        await Promise.race([
-          enqueueLoad(queue, row.id),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 3 s')), 3000).unref()),
-        ]);
-      } catch (err) {
-        // The job is stored; the worker's reconciler queues it once Redis is back.
-        log.warn({ err, jobId: row.id }, 'could not enqueue; the reconciler will');
-      }
+      const { row, created } = await submitJob(services, normalizeSpec(req.body), key ? { idempotencyKey: key } : {});
+      if (!created) return reply.code(200).send({ id: row.id, status: row.status });
       return reply.code(202).send({ id: row.id, status: row.status });
     },
   );
 
-  app.get<{ Querystring: { status?: JobStatus; limit: number; cursor?: string } }>(
+  app.get<{ Querystring: { status?: JobStatus; schedule?: string; limit: number; cursor?: string } }>(
     '/jobs',
     {
       schema: {
@@ -111,6 +70,7 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
           additionalProperties: false,
           properties: {
             status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
+            schedule: { type: 'string', maxLength: 100, description: 'Only jobs this schedule created' },
             limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
             cursor: { type: 'string', maxLength: 200, description: 'nextCursor from the previous page' },
           },
@@ -128,6 +88,7 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
       const page = await listJobs(pool, {
         limit: req.query.limit,
         ...(req.query.status ? { status: req.query.status } : {}),
+        ...(req.query.schedule ? { schedule: req.query.schedule } : {}),
         ...(req.query.cursor ? { cursor: decodeCursor(req.query.cursor) } : {}),
       });
       return { jobs: page.jobs, nextCursor: page.next ? encodeCursor(page.next) : null };

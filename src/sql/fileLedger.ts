@@ -97,3 +97,21 @@ export async function ledgerEntry(db: Pool | PoolClient, k: LedgerKey): Promise<
   const r = rows[0];
   return r ? { runId: r.run_id, jobId: r.job_id, loadedAt: r.loaded_at.toISOString(), rowsLoaded: r.rows_loaded } : undefined;
 }
+
+/** Ledger entries of many objects for one target, in one query: `bucket/key` -> entry (same ETag and size only). */
+export async function ledgerEntries(
+  db: Pool | PoolClient,
+  target: string,
+  objects: ReadonlyArray<{ bucket: string; key: string; etag: string; size: number }>,
+): Promise<Map<string, { runId: string; jobId: string; loadedAt: string; rowsLoaded: number }>> {
+  if (objects.length === 0) return new Map();
+  const { rows } = await db.query<{ bucket: string; key: string; job_id: string; run_id: string; rows_loaded: number; loaded_at: Date }>(
+    `SELECT l.bucket, l.key, l.job_id, l.run_id, l.rows_loaded, l.loaded_at
+       FROM ingest.file_ledger l
+       JOIN unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS o(bucket, key, etag, size)
+         ON l.bucket = o.bucket AND l.key = o.key AND l.etag = o.etag AND l.size = o.size
+      WHERE l.target = $1`,
+    [target, objects.map((o) => o.bucket), objects.map((o) => o.key), objects.map((o) => o.etag), objects.map((o) => o.size)],
+  );
+  return new Map(rows.map((r) => [`${r.bucket}/${r.key}`, { runId: r.run_id, jobId: r.job_id, loadedAt: r.loaded_at.toISOString(), rowsLoaded: r.rows_loaded }]));
+}

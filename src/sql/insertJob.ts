@@ -11,16 +11,18 @@ export interface NewJob {
   queue: string;
   specHash: string;
   idempotencyKey?: string;
+  /** The schedule that fired it, if any. */
+  schedule?: string;
 }
 
 /** `created` is false when the key was used before; the caller compares spec hashes. */
 export async function insertJob(pool: Pool, job: NewJob): Promise<{ row: JobRow; created: boolean }> {
   const inserted = await pool.query<JobRow>(
-    `INSERT INTO ingest.jobs (id, spec, target, source_url, queue, spec_hash, idempotency_key)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO ingest.jobs (id, spec, target, source_url, queue, spec_hash, idempotency_key, schedule)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING *`,
-    [job.id, JSON.stringify(job.spec), job.target, job.sourceUrl, job.queue, job.specHash, job.idempotencyKey ?? null],
+    [job.id, JSON.stringify(job.spec), job.target, job.sourceUrl, job.queue, job.specHash, job.idempotencyKey ?? null, job.schedule ?? null],
   );
   if (inserted.rows[0]) return { row: inserted.rows[0], created: true };
   const existing = await pool.query<JobRow>('SELECT * FROM ingest.jobs WHERE idempotency_key = $1', [job.idempotencyKey]);

@@ -9,6 +9,7 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface Timings {
   queueWaitMs?: number;
+  markerWaitMs?: number;
   headMs?: number;
   connectMs?: number;
   targetMs?: number;
@@ -65,6 +66,7 @@ export interface Job {
   target: string;
   sourceUrl: string;
   spec: JobSpec;
+  schedule: string | null;
   attempts: number;
   cancelRequested: boolean;
   progress: { bytesRead: number; bytesTotal: number | null; rowsLoaded: number };
@@ -82,6 +84,7 @@ export interface JobRow {
   target: string;
   source_url: string;
   spec: JobSpec;
+  schedule: string | null;
   spec_hash: string;
   idempotency_key: string | null;
   attempts: number;
@@ -106,6 +109,7 @@ export function jobFromRow(r: JobRow): Job {
     target: r.target,
     sourceUrl: r.source_url,
     spec: r.spec,
+    schedule: r.schedule,
     attempts: r.attempts,
     cancelRequested: r.cancel_requested,
     progress: { bytesRead: r.bytes_read, bytesTotal: r.bytes_total, rowsLoaded: r.rows_loaded },

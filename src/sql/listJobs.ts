@@ -4,6 +4,7 @@ import { jobFromRow, type Job, type JobRow, type JobStatus } from './jobRows.js'
 
 export interface ListJobsOptions {
   status?: JobStatus;
+  schedule?: string;
   limit: number;
   cursor?: { createdAt: string; id: string };
 }
@@ -14,6 +15,10 @@ export async function listJobs(pool: Pool, opts: ListJobsOptions): Promise<{ job
   if (opts.status) {
     params.push(opts.status);
     where.push(`status = $${params.length}`);
+  }
+  if (opts.schedule) {
+    params.push(opts.schedule);
+    where.push(`schedule = $${params.length}`);
   }
   if (opts.cursor) {
     params.push(opts.cursor.createdAt, opts.cursor.id);

@@ -13,6 +13,7 @@ import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
+import { trackCopy } from '../metrics.js';
 import type { CsvFramer, RecordMeta } from '../scan/csvFramer.js';
 import { copyErrorPosition } from './copySql.js';
 
@@ -117,7 +118,7 @@ export class CopyLoader extends Writable {
     if (!this.copy) {
       const copy = this.o.client.query(copyStreams.from(this.statement()));
       this.copy = copy;
-      this.copyDone = finished(copy);
+      this.copyDone = trackCopy(finished(copy));
       this.copyDone.catch(() => {}); // observed in finish()
     }
     return this.copy;
@@ -230,7 +231,7 @@ export class BatchCopier {
     const copy = client.query(copyStreams.from(this.o.statement()));
     try {
       copy.end(bytes);
-      await finished(copy);
+      await trackCopy(finished(copy));
     } catch (err) {
       await client.query('ROLLBACK TO SAVEPOINT citus_ingest_batch');
       if (hasSqlState(err) && isDataError(err)) return err;

@@ -1,0 +1,74 @@
+// Submitting a job: the checks a JSON schema cannot make, storing the job row (PostgreSQL is the source
+// of truth), and queueing it. Used by POST /jobs and by schedule ticks.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import type { Pool } from '../db/pool.js';
+import { IngestError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { enqueueLoad, type LoadQueue } from '../queue/queue.js';
+import { checkBucketAllowed } from '../sources/resolveSources.js';
+import { parseS3Url } from '../sources/s3.js';
+import { insertJob } from '../sql/insertJob.js';
+import type { JobRow } from '../sql/jobRows.js';
+import { parseTableName, qualifiedName } from '../target/names.js';
+import { checkColumnTypes } from '../target/prepareTarget.js';
+import { specProblem, type JobSpec } from './spec.js';
+
+export interface SubmitDeps {
+  pool: Pool;
+  queue: LoadQueue;
+  config: Config;
+  log: Logger;
+}
+
+/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC or SOURCE_FORBIDDEN naming the field. */
+export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec: JobSpec): Promise<string> {
+  parseS3Url(spec.source.url);
+  checkBucketAllowed(spec.source.url, deps.config.s3AllowedBuckets);
+  const problem = specProblem(spec);
+  if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
+  await checkColumnTypes(deps.pool, spec);
+  try {
+    return qualifiedName(parseTableName(spec.target.table));
+  } catch (err) {
+    throw new IngestError('INVALID_SPEC', `target.table: ${(err as Error).message}`, { field: '/target/table' });
+  }
+}
+
+export async function submitJob(
+  deps: SubmitDeps,
+  spec: JobSpec,
+  opts: { idempotencyKey?: string; schedule?: string } = {},
+): Promise<{ row: JobRow; created: boolean }> {
+  const target = await checkSpec(deps, spec);
+  const specHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+  const { row, created } = await insertJob(deps.pool, {
+    id: randomUUID(),
+    spec,
+    target,
+    sourceUrl: spec.source.url,
+    queue: deps.config.queueName,
+    specHash,
+    ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+    ...(opts.schedule ? { schedule: opts.schedule } : {}),
+  });
+  if (!created) {
+    if (row.spec_hash !== specHash) {
+      throw new IngestError('IDEMPOTENCY_CONFLICT', `Idempotency-Key ${JSON.stringify(opts.idempotencyKey)} was used for job ${row.id} with a different spec`, {
+        jobId: row.id,
+      });
+    }
+    return { row, created };
+  }
+  try {
+    // Bounded: with Redis down the client would retry for ever; the job is stored either way.
+    await Promise.race([
+      enqueueLoad(deps.queue, row.id),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 3 s')), 3000).unref()),
+    ]);
+  } catch (err) {
+    // The worker's reconciler queues it once Redis is back.
+    deps.log.warn({ err, jobId: row.id }, 'could not enqueue; the reconciler will');
+  }
+  return { row, created };
+}

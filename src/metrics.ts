@@ -1,0 +1,126 @@
+// Prometheus metrics. What a process does (rows, bytes, runs, stage durations, open COPY streams) is
+// counted in one module-level registry, so the load code can count with a one-line call and several
+// services in one process (the tests) share it without clashing. What the whole deployment holds (jobs
+// by status in PostgreSQL, the BullMQ queue's depth) is read at scrape time, per service, into a
+// registry of its own (`scrapeRegistry`), which the API merges with the process registry.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Pool } from './db/pool.js';
+import type { Logger } from './log.js';
+import type { LoadQueue } from './queue/queue.js';
+import type { Timings } from './sql/jobRows.js';
+
+/** This process's metrics: counters, the stage histogram, open COPY streams, and Node's defaults. */
+export const processRegistry = new Registry();
+collectDefaultMetrics({ register: processRegistry });
+
+const registers = [processRegistry];
+
+const rowsLoaded = new Counter({ name: 'citus_ingest_rows_loaded_total', help: 'Rows committed into targets by finished runs.', registers });
+const bytesRead = new Counter({ name: 'citus_ingest_bytes_read_total', help: 'Bytes read from object storage by finished runs.', registers });
+const rowsRejected = new Counter({ name: 'citus_ingest_rows_rejected_total', help: 'Records rejected (kept in ingest.rejects) by finished runs.', registers });
+const runs = new Counter({ name: 'citus_ingest_runs_total', help: 'Finished runs (attempts) by outcome.', labelNames: ['status'] as const, registers });
+const stageSeconds = new Histogram({
+  name: 'citus_ingest_stage_duration_seconds',
+  help: 'Duration of each stage of a finished run; `stage` is the key of the run\'s timings (copyMs, commitMs, totalMs, ...).',
+  labelNames: ['stage'] as const,
+  buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600],
+  registers,
+});
+const copyStreams = new Gauge({ name: 'citus_ingest_copy_streams_active', help: 'COPY ... FROM STDIN streams open right now in this process.', registers });
+
+export type RunMetricStatus = 'succeeded' | 'failed' | 'cancelled';
+
+/** Counts a finished run: its rows, bytes and rejects, and one observation per timed stage. */
+export function observeRun(run: { status: RunMetricStatus; rowsLoaded: number; rowsRejected?: number | undefined; bytesRead: number; timings: Timings }): void {
+  runs.inc({ status: run.status });
+  if (run.rowsLoaded > 0) rowsLoaded.inc(run.rowsLoaded);
+  if (run.bytesRead > 0) bytesRead.inc(run.bytesRead);
+  if (run.rowsRejected) rowsRejected.inc(run.rowsRejected);
+  for (const [stage, ms] of Object.entries(run.timings)) {
+    if (stage.endsWith('Ms') && typeof ms === 'number' && Number.isFinite(ms)) stageSeconds.observe({ stage }, ms / 1000);
+  }
+}
+
+/**
+ * Counts a COPY stream as open until `done` (the stream's `finished` promise) settles either way; returns
+ * `done` unchanged, so a call site stays one line: `await trackCopy(finished(copy))`.
+ */
+export function trackCopy<T>(done: Promise<T>): Promise<T> {
+  copyStreams.inc();
+  const closed = (): void => {
+    copyStreams.dec();
+  };
+  done.then(closed, closed);
+  return done;
+}
+
+const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+const SCRAPE_TIMEOUT_MS = 2000;
+
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${SCRAPE_TIMEOUT_MS} ms`)), SCRAPE_TIMEOUT_MS).unref()),
+  ]);
+}
+
+export interface ScrapeDeps {
+  pool: Pool;
+  queue: LoadQueue;
+  /** Jobs are counted for this queue only (several deployments may share one database). */
+  queueName: string;
+  log: Logger;
+}
+
+/**
+ * Gauges read when Prometheus scrapes: jobs by status (PostgreSQL) and the queue's depth (Redis). A
+ * dependency that does not answer leaves its gauge empty for that scrape and counts a scrape error,
+ * so /metrics itself still answers.
+ */
+export function scrapeRegistry(deps: ScrapeDeps): Registry {
+  const registry = new Registry();
+  const scrapeErrors = new Counter({
+    name: 'citus_ingest_scrape_errors_total',
+    help: 'Scrapes where a dependency (database, redis) did not answer; its gauge was left empty.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  const jobs = new Gauge({
+    name: 'citus_ingest_jobs',
+    help: 'Jobs in ingest.jobs by status, for this service\'s queue.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const { rows } = await within(
+          deps.pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM ingest.jobs WHERE queue = $1 GROUP BY status', [deps.queueName]),
+          'the database',
+        );
+        for (const status of JOB_STATUSES) jobs.set({ status }, 0);
+        for (const row of rows) jobs.set({ status: row.status }, row.n);
+      } catch (err) {
+        scrapeErrors.inc({ source: 'database' });
+        deps.log.warn({ err }, 'metrics: could not count jobs by status');
+      }
+    },
+  });
+  const depth = new Gauge({
+    name: 'citus_ingest_queue_jobs',
+    help: 'BullMQ jobs in the queue by state.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const counts = await within(deps.queue.getJobCounts(...QUEUE_STATES), 'Redis');
+        for (const state of QUEUE_STATES) depth.set({ state }, counts[state] ?? 0);
+      } catch (err) {
+        scrapeErrors.inc({ source: 'redis' });
+        deps.log.warn({ err }, 'metrics: could not read the queue depth');
+      }
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,129 @@
+// /schedules: run a job spec on a cron pattern or every N seconds. Each schedule is a BullMQ job
+// scheduler whose ticks store and queue a job from the spec; over a prefix that is an incremental load,
+// since the file ledger skips every object an earlier tick loaded (identity: key, ETag and size).
+import type { FastifyPluginAsync } from 'fastify';
+import { IngestError } from '../errors.js';
+import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
+import { checkSpec } from '../jobs/submit.js';
+import { deleteSchedule, getSchedule, listSchedules, upsertSchedule, type ScheduleRow } from '../sql/schedules.js';
+import type { Services } from '../service.js';
+
+const { $id: _id, ...jobSpecBody } = jobSpecSchema;
+const errorRef = { $ref: 'Error#' };
+const namePattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
+
+const scheduleSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    cron: { type: ['string', 'null'] },
+    everySeconds: { type: ['integer', 'null'] },
+    timezone: { type: ['string', 'null'] },
+    job: { type: 'object', additionalProperties: true },
+    nextRunAt: { type: ['string', 'null'], format: 'date-time' },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+  },
+} as const;
+
+interface ScheduleBody {
+  name: string;
+  cron?: string;
+  everySeconds?: number;
+  timezone?: string;
+  job: unknown;
+}
+
+export const scheduleRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const { pool, queue, config } = services;
+
+  const view = async (s: ScheduleRow) => {
+    const scheduler = await queue.getJobScheduler(s.name).catch(() => undefined);
+    return {
+      name: s.name, cron: s.cron, everySeconds: s.everySeconds, timezone: s.timezone, job: s.spec,
+      nextRunAt: scheduler?.next ? new Date(scheduler.next).toISOString() : null, createdAt: s.createdAt, updatedAt: s.updatedAt,
+    };
+  };
+
+  app.post<{ Body: ScheduleBody }>(
+    '/schedules',
+    {
+      schema: {
+        summary: 'Create or update a schedule',
+        description: 'Runs `job` on a cron pattern (with an optional IANA timezone) or every N seconds. Jobs it creates are listed by GET /jobs?schedule=<name>.',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'job'],
+          properties: {
+            name: { type: 'string', pattern: namePattern },
+            cron: { type: 'string', minLength: 9, maxLength: 100, examples: ['0 3 * * *'] },
+            everySeconds: { type: 'integer', minimum: 1, maximum: 31_536_000 },
+            timezone: { type: 'string', minLength: 1, maxLength: 64, examples: ['Europe/London'] },
+            job: jobSpecBody,
+          },
+          oneOf: [{ required: ['cron'] }, { required: ['everySeconds'] }],
+        },
+        response: { 200: scheduleSchema, 201: scheduleSchema, 400: errorRef, 403: errorRef },
+      },
+    },
+    async (req, reply) => {
+      const { name, cron, everySeconds, timezone } = req.body;
+      if (timezone && everySeconds) throw new IngestError('INVALID_SPEC', 'timezone applies to cron schedules only', { field: '/timezone' });
+      if (timezone) {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: timezone });
+        } catch {
+          throw new IngestError('INVALID_SPEC', `timezone ${JSON.stringify(timezone)} is not an IANA time zone`, { field: '/timezone' });
+        }
+      }
+      const spec = normalizeSpec(req.body.job);
+      try {
+        await checkSpec(services, spec);
+      } catch (err) {
+        if (err instanceof IngestError && typeof err.details?.field === 'string') {
+          throw new IngestError(err.code, err.message, { ...err.details, field: `/job${err.details.field}` });
+        }
+        throw err;
+      }
+      try {
+        await queue.upsertJobScheduler(
+          // BullMQ types the scheduler id as a job name; it is any string.
+          name as 'tick',
+          cron ? { pattern: cron, ...(timezone ? { tz: timezone } : {}) } : { every: everySeconds! * 1000 },
+          { name: 'tick' as const, data: { schedule: name }, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+        );
+      } catch (err) {
+        throw new IngestError('INVALID_SPEC', `the schedule was refused: ${(err as Error).message}`, { field: cron ? '/cron' : '/everySeconds' });
+      }
+      const { row, created } = await upsertSchedule(pool, {
+        name, queue: config.queueName, cron: cron ?? null, everySeconds: everySeconds ?? null, timezone: timezone ?? null, spec,
+      });
+      return reply.code(created ? 201 : 200).send(await view(row));
+    },
+  );
+
+  app.get('/schedules', { schema: { summary: 'List schedules', response: { 200: { type: 'object', properties: { schedules: { type: 'array', items: scheduleSchema } } } } } }, async () => ({
+    schedules: await Promise.all((await listSchedules(pool, config.queueName)).map(view)),
+  }));
+
+  app.get<{ Params: { name: string } }>(
+    '/schedules/:name',
+    { schema: { summary: 'One schedule', params: { type: 'object', properties: { name: { type: 'string', pattern: namePattern } } }, response: { 200: scheduleSchema, 404: errorRef } } },
+    async (req) => {
+      const s = await getSchedule(pool, req.params.name);
+      if (!s) throw new IngestError('SCHEDULE_NOT_FOUND', `no schedule ${req.params.name}`, { name: req.params.name });
+      return view(s);
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    '/schedules/:name',
+    { schema: { summary: 'Delete a schedule (its jobs stay)', params: { type: 'object', properties: { name: { type: 'string', pattern: namePattern } } }, response: { 404: errorRef } } },
+    async (req, reply) => {
+      await queue.removeJobScheduler(req.params.name);
+      if (!(await deleteSchedule(pool, req.params.name))) throw new IngestError('SCHEDULE_NOT_FOUND', `no schedule ${req.params.name}`, { name: req.params.name });
+      return reply.code(204).send();
+    },
+  );
+};

@@ -1,0 +1,77 @@
+// /ui: the dashboard, server-rendered HTML (job list, job page with inline SVG charts). It reads the
+// database through the same SQL modules as the API; it never calls the API over HTTP.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { getJob } from '../sql/getJob.js';
+import type { JobStatus } from '../sql/jobRows.js';
+import { listJobs } from '../sql/listJobs.js';
+import { listRejects } from '../sql/rejects.js';
+import { decodeCursor, encodeCursor } from '../ui/cursor.js';
+import type { SafeHtml } from '../ui/html.js';
+import { jobListPage, jobStatuses } from '../ui/jobList.js';
+import { jobPage } from '../ui/jobPage.js';
+import { lastRuns } from '../ui/lastRuns.js';
+import { errorPage } from '../ui/layout.js';
+import type { Services } from '../service.js';
+
+const defaultLimit = 50;
+/** Rejects shown on a job page; the rest are one link away in the API. */
+const rejectsShown = 100;
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const hidden = { hide: true } as const;
+
+function send(reply: FastifyReply, status: number, body: SafeHtml): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('x-content-type-options', 'nosniff')
+    // Escaping is the defence; this is the second one: no script runs on these pages at all.
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    .send(body.value);
+}
+
+export const uiRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const { pool } = services;
+
+  // Encapsulated in this plugin: a failure on a page shows as a page, not as the API's JSON.
+  app.setErrorHandler((err: Error, req, reply) => {
+    req.log.error({ err }, 'dashboard page failed');
+    return send(reply, 500, errorPage(500, 'Internal error', `The page could not be built: ${err.message}`));
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/ui', { schema: hidden }, async (req, reply) => {
+    const q = req.query;
+    const status = q.status ? (jobStatuses.find((s) => s === q.status) as JobStatus | undefined) : undefined;
+    if (q.status && !status) return send(reply, 400, errorPage(400, 'Bad request', `status must be one of ${jobStatuses.join(', ')}`));
+    const limit = q.limit === undefined ? defaultLimit : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) return send(reply, 400, errorPage(400, 'Bad request', 'limit must be an integer from 1 to 500'));
+    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+    if (q.cursor && !cursor) return send(reply, 400, errorPage(400, 'Bad request', 'cursor is not one this service handed out'));
+
+    const result = await listJobs(pool, { limit, ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) });
+    const runs = await lastRuns(pool, result.jobs.map((j) => j.id));
+    return send(
+      reply,
+      200,
+      jobListPage({
+        jobs: result.jobs,
+        lastRuns: runs,
+        limit,
+        defaultLimit,
+        paged: cursor !== undefined,
+        ...(status ? { status } : {}),
+        ...(result.next ? { nextCursor: encodeCursor(result.next) } : {}),
+      }),
+    );
+  });
+
+  app.get<{ Params: { id: string } }>('/ui/jobs/:id', { schema: hidden }, async (req, reply) => {
+    const { id } = req.params;
+    const job = uuid.test(id) ? await getJob(pool, id) : undefined;
+    if (!job) return send(reply, 404, errorPage(404, 'Job not found', `There is no job ${id}.`));
+    const rejects = await listRejects(pool, job.id, { limit: rejectsShown });
+    return send(reply, 200, jobPage({ job, rejects: rejects.rejects, rejectsTotal: rejects.total, refreshSeconds: 2 }));
+  });
+
+  app.get('/ui/*', { schema: hidden }, async (req, reply) => send(reply, 404, errorPage(404, 'Not found', `No dashboard page at ${req.url}.`)));
+};

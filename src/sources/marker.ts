@@ -1,0 +1,75 @@
+// Spark and Hadoop write `_SUCCESS` into an output directory once the job has committed. A load that
+// waits for it never starts on a half-written directory. S3A committers write a JSON manifest into it
+// (SuccessData, with `filenames`): then exactly those files are the output.
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { IngestError } from '../errors.js';
+import { mapS3Error } from './s3.js';
+
+export interface MarkerResult {
+  /** Keys the manifest names (full object keys), or undefined when the marker holds no manifest. */
+  manifest: string[] | undefined;
+  waitedMs: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+
+/** Polls for `prefix + name` (every 1 s, backing off to 10 s) until it exists or the timeout passes. */
+export async function waitForMarker(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  name: string,
+  timeoutSeconds: number,
+  signal: AbortSignal,
+): Promise<MarkerResult> {
+  const key = `${prefix}${name}`;
+  const started = performance.now();
+  let delay = 1000;
+  for (;;) {
+    try {
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      const text = await out.Body!.transformToString('utf8');
+      return { manifest: parseManifest(text, bucket, prefix), waitedMs: performance.now() - started };
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      const mapped = mapS3Error(err, { bucket, key });
+      if (mapped.code !== 'SOURCE_NOT_FOUND' || /bucket/.test(mapped.message)) throw mapped;
+    }
+    const waited = (performance.now() - started) / 1000;
+    if (waited >= timeoutSeconds) {
+      throw new IngestError('MARKER_TIMEOUT', `s3://${bucket}/${key} did not appear within ${timeoutSeconds} s; nothing was loaded (is the Spark job still running?)`, {
+        url: `s3://${bucket}/${key}`,
+        timeoutSeconds,
+      });
+    }
+    await sleep(Math.min(delay, (timeoutSeconds - waited) * 1000 + 10), signal);
+    delay = Math.min(delay * 2, 10_000);
+  }
+}
+
+/** Reads an S3A SuccessData manifest; undefined for an empty or non-JSON marker. */
+export function parseManifest(text: string, bucket: string, prefix: string): string[] | undefined {
+  if (text.trim() === '') return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const names = (doc as { filenames?: unknown }).filenames;
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return undefined;
+  return names.map((n: string) => {
+    // Entries may be full URLs (s3a://bucket/key), absolute paths (/key) or names relative to the prefix.
+    const url = /^s3a?:\/\/([^/]+)\/(.*)$/.exec(n);
+    if (url) return url[2]!;
+    if (n.startsWith('/')) return n.slice(1);
+    return n.startsWith(prefix) ? n : `${prefix}${n}`;
+  }).filter(() => bucket.length > 0);
+}
