@@ -149,3 +149,50 @@ t.test('a bad row in a distributed load rolls the whole file back on every shard
   const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
   t.equal(rows[0].n, 0);
 });
+
+t.test('replace on a distributed table keeps its distribution and colocation; readers see old or new only', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const table = `${h.schema}.uk_price`;
+  const url1 = await h.put('v1.csv', pricePaidCsv(8_000, 81));
+  const url2 = await h.put('v2.csv', pricePaidCsv(5_000, 82));
+  const svc = await h.start();
+  const first = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url: url1 }, target: { table, create: ukPriceCreate, distribution: { column: 'transaction_unique_identifier', shardCount: 8 } } })).body.id);
+  t.equal(first.status, 'succeeded', JSON.stringify(first.error));
+  const before = await h.db.query(`SELECT colocation_id FROM citus_tables WHERE table_name = $1::regclass`, [table]);
+  const reader = new (await import('pg')).default.Client({ connectionString: citusUrl });
+  await reader.connect();
+  const seen = new Set<number>();
+  let reading = true;
+  const loop = (async () => {
+    while (reading) seen.add((await reader.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n);
+  })();
+  const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url: url2 }, target: { table }, mode: 'replace' })).body.id);
+  await new Promise((r) => setTimeout(r, 300));
+  reading = false;
+  await loop;
+  await reader.end();
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  t.same([...seen].sort((a, b) => a - b), [5_000, 8_000].filter((n) => seen.has(n)), 'no partial count was seen');
+  t.ok(seen.has(5_000), 'the new table became visible');
+  const after = await h.db.query(`SELECT citus_table_type, distribution_column, shard_count::int AS s, colocation_id FROM citus_tables WHERE table_name = $1::regclass`, [table]);
+  t.same(after.rows[0], { citus_table_type: 'distributed', distribution_column: 'transaction_unique_identifier', s: 8, colocation_id: before.rows[0].colocation_id });
+  t.equal((await h.db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, 5_000);
+});
+
+t.test('atomicity job on Citus stages into a colocated table and upserts by key', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const table = `${h.schema}.prices`;
+  await h.db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, price int)`);
+  await h.db.query(`SELECT create_distributed_table($1, 'id', shard_count => 4)`, [table]);
+  await h.db.query(`INSERT INTO ${table} SELECT g, g FROM generate_series(1, 100) g`);
+  const url = await h.put('up.csv', Array.from({ length: 100 }, (_, i) => `${i + 51},${(i + 51) * 100}`).join('\n') + '\n');
+  const svc = await h.start();
+  const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table }, mode: 'upsert', key: ['id'] })).body.id);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE price = id * 100)::int AS updated FROM ${table}`);
+  t.same(rows[0], { n: 150, updated: 100 });
+  const stages = await h.db.query(`SELECT count(*)::int AS n FROM citus_tables WHERE table_name::text LIKE 'ingest_stage.%'`);
+  t.equal(stages.rows[0].n, 0, 'the staging table is gone');
+});
