@@ -5,7 +5,10 @@
 //
 // Options: --rows N (1000000)  --target plain|citus (plain)  --shards N (32, Citus only)  --rounds N (2)
 //          --streams 1[,2,...] (1)  --contenders name,... (all)  --out DIR (bench/results)
+//          --objects N (also load the same rows cut into N objects under a prefix: per-object overhead)
 import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { uploadAsObjects } from './objects.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -50,6 +53,8 @@ try {
       streams: { type: 'string', default: '1' },
       contenders: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
+      objects: { type: 'string' },
+      concurrency: { type: 'string', default: '4' },
     },
   }).values;
 } catch (err) {
@@ -64,12 +69,23 @@ const options = {
   streams: [...new Set(parsed.streams.split(',').map((s) => positiveInt('streams', s.trim())))],
   contenders: parsed.contenders?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
   out: path.resolve(root, parsed.out),
+  objects: parsed.objects ? positiveInt('objects', parsed.objects) : null,
+  concurrency: positiveInt('concurrency', parsed.concurrency),
 };
 
 // Contenders are chosen by name with punctuation ignored: server-copy, psqlcopy, "service x4",
 // service-x4; plain `service` selects every service contender.
 const key = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
-let contenders: Contender[] = [serverCopy, psqlCopy(), pgloader(), ...options.streams.map(service)];
+let prefixUrl = '';
+let contenders: Contender[] = [
+  serverCopy,
+  psqlCopy(),
+  pgloader(),
+  ...options.streams.map((n) => service(n)),
+  ...(options.objects
+    ? [service(1, { sourceUrl: () => prefixUrl, concurrency: options.concurrency, name: `service ${options.objects} objects` })]
+    : []),
+];
 if (options.contenders) {
   const wanted = options.contenders.map(key);
   const unknown = wanted.filter((w) => !contenders.some((c) => key(c.name) === w || (w === 'service' && c.name.startsWith('service'))));
@@ -136,6 +152,14 @@ if (usesService) {
     sourceUrl = up.url;
     uploadSeconds = up.seconds;
     console.log(`bench: uploaded to ${up.url} on ${s3.embedded ? `the embedded S3 (child pid ${s3.pid}) at ` : ''}${s3.endpoint ?? 'AWS S3'} in ${up.seconds.toFixed(1)} s`);
+    if (options.objects) {
+      const many = await uploadAsObjects(s3, data, options.objects);
+      prefixUrl = many.url;
+      console.log(`bench: uploaded the same rows as ${options.objects} objects under ${many.url} in ${many.seconds.toFixed(1)} s`);
+    }
+    // The service runs compiled, as in production: build it once.
+    const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
   } catch (err) {
     console.error(`bench: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
     await cleanUp();
@@ -203,6 +227,14 @@ console.log(resultsTable(summaries));
 const stages = stageTable(summaries);
 if (stages) console.log(`\nservice stage timings (ms, median of valid rounds; outsideRunMs = wall time - totalMs):\n${stages}`);
 for (const [name, why] of skipped) if (!rounds.some((r) => r.contender === name)) console.log(`note: ${why}`);
+if (options.objects) {
+  const one = summaries.find((x) => x.contender === 'service x1');
+  const many = summaries.find((x) => x.contender === `service ${options.objects} objects`);
+  if (one?.seconds && many?.seconds) {
+    const perObject = ((many.seconds - one.seconds) / options.objects) * 1000;
+    console.log(`\nper-object overhead: (${many.seconds.toFixed(2)} s for ${options.objects} objects - ${one.seconds.toFixed(2)} s for one object) / ${options.objects} = ${perObject.toFixed(1)} ms per object (concurrency ${options.concurrency})`);
+  }
+}
 
 const machine = machineInfo();
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-');

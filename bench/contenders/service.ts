@@ -17,8 +17,16 @@ interface JobView {
   runs?: Array<{ timings?: Record<string, number>; rowsLoaded?: number; bytesRead?: number }>;
 }
 
-export function service(streams: number): Contender {
-  const name = `service x${streams}`;
+export interface ServiceOptions {
+  /** Load this source instead of the data file (e.g. the same rows cut into objects under a prefix). */
+  sourceUrl?: () => string;
+  /** Objects loaded at once (spec `concurrency`). */
+  concurrency?: number;
+  name?: string;
+}
+
+export function service(streams: number, opts: ServiceOptions = {}): Contender {
+  const name = opts.name ?? `service x${streams}`;
   return {
     name,
     async run(ctx) {
@@ -31,8 +39,9 @@ export function service(streams: number): Contender {
         return sampler.stop();
       };
       try {
-        const spec: Record<string, unknown> = { source: { url: ctx.sourceUrl }, target: { table: ctx.table } };
+        const spec: Record<string, unknown> = { source: { url: opts.sourceUrl?.() ?? ctx.sourceUrl }, target: { table: ctx.table } };
         if (streams > 1) Object.assign(spec, { atomicity: 'chunk', streams });
+        if (opts.concurrency) Object.assign(spec, { concurrency: opts.concurrency });
         const t0 = performance.now();
         const res = await fetch(`${svc.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
         const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };

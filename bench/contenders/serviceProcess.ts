@@ -1,17 +1,16 @@
-// The service under test as a child process (`tsx src/entry.ts all`), started on a free port with the
-// benchmark's database, Redis, S3 and queue, and stopped with SIGTERM. tsx runs the service in a node
-// process of its own; that one is the process whose memory is measured and signalled.
+// The service under test as a child process, compiled as it runs in production (`node
+// dist/src/entry.js all`, built by the benchmark with `npm run build`), started on a free port with the
+// benchmark's database, Redis, S3 and queue, and stopped with SIGTERM. Its memory is what is measured.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { findWorkerProcess } from '../measure.js';
 import { track } from './live.js';
 import { serviceS3Env } from '../s3.js';
 import type { RunContext } from './types.js';
 
 export interface ServiceProcess {
   url: string;
-  /** The node process running the service (the child of tsx). */
+  /** The node process running the service. */
   pid: number;
   /** The last lines the service printed (LOG_LEVEL=warn), for error messages. */
   output(): string;
@@ -49,7 +48,7 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
     LOG_LEVEL: 'warn',
     WORKER_CONCURRENCY: '1',
   };
-  const child: ChildProcess = spawn(path.join(ctx.root, 'node_modules/.bin/tsx'), ['src/entry.ts', 'all'], {
+  const child: ChildProcess = spawn(process.execPath, [path.join(ctx.root, 'dist/src/entry.js'), 'all'], {
     cwd: ctx.root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,11 +61,8 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
   child.stderr!.on('data', keep);
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const done = new Promise<void>((resolve) => (gone() ? resolve() : child.once('exit', () => resolve())));
-  // SIGKILL the service and its tsx launcher; the service's pid is looked up if not known yet.
-  let servicePid: number | undefined;
   const killBoth = async (): Promise<void> => {
     if (gone()) return;
-    signal(servicePid ?? (await findWorkerProcess(child.pid!, 'node', 0)), 'SIGKILL');
     child.kill('SIGKILL');
     await done;
   };
@@ -84,16 +80,13 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const pid = await findWorkerProcess(child.pid!, 'node');
-  servicePid = pid;
+  const pid = child.pid!;
 
   return {
     url,
     pid,
     output: () => text,
     async stop() {
-      // Signal the service itself: tsx would relay a signal sent to it, but kills its child when the relay
-      // is not acknowledged within 30 ms, which a loaded machine can miss. tsx exits when its child does.
       signal(pid, 'SIGTERM');
       const timer = setTimeout(() => void killBoth(), 45_000);
       await done;
