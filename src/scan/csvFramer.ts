@@ -178,16 +178,28 @@ export class CsvFramer {
     let quoteAtRecStart = inQuote;
     let escAtRecStart = lastWasEscape;
     let linesAtRecStart = lines;
+    // Hot state in locals, written back after the loop.
+    const inOffset = this.inOffset;
+    let nextCut = this.nextCut;
+    let records = this.stats_.records;
     while (i < n) {
-      const c = data[i]!;
-      if (c !== LF && c !== CR) {
-        if (sameEscape) {
-          if (c === quote) inQuote = !inQuote;
-        } else {
-          if (inQuote && c === escape) lastWasEscape = !lastWasEscape;
-          if (c === quote && !lastWasEscape) inQuote = !inQuote;
-          if (c !== escape) lastWasEscape = false;
+      let c = data[i]!;
+      if (sameEscape) {
+        // The hot loop: skip ordinary bytes; only the quote and line ends matter.
+        while (c !== quote && c !== LF && c !== CR) {
+          if (++i === n) break;
+          c = data[i]!;
         }
+        if (i === n) break;
+        if (c === quote) {
+          inQuote = !inQuote;
+          i++;
+          continue;
+        }
+      } else if (c !== LF && c !== CR) {
+        if (inQuote && c === escape) lastWasEscape = !lastWasEscape;
+        if (c === quote && !lastWasEscape) inQuote = !inQuote;
+        if (c !== escape) lastWasEscape = false;
         i++;
         continue;
       }
@@ -209,7 +221,7 @@ export class CsvFramer {
       // A complete record: [recStart, i) plus its line end [i, termEnd).
       const len = i - recStart;
       const line = linesAtRecStart + 1;
-      const offset = this.inOffset + recStart;
+      const offset = inOffset + recStart;
       if (!this.headerDone) {
         this.headerDone = true;
         this.headerBytes = Buffer.from(data.subarray(recStart, i));
@@ -229,13 +241,13 @@ export class CsvFramer {
           emitFrom = i;
           this.stats_.endMarkersQuoted++;
         }
-        this.stats_.records++;
+        records++;
         if (track) this.records.push({ end: this.outPos + (termEnd - emitFrom), line, offset });
       }
-      if (this.inOffset + termEnd >= this.nextCut) {
-        this.cuts.push({ out: this.outPos + (termEnd - emitFrom), offset: this.inOffset + termEnd, line: lines + 1, records: this.stats_.records });
+      if (inOffset + termEnd >= nextCut) {
+        this.cuts.push({ out: this.outPos + (termEnd - emitFrom), offset: inOffset + termEnd, line: lines + 1, records });
         const every = this.opts.cutEvery!;
-        this.nextCut = (Math.floor((this.inOffset + termEnd) / every) + 1) * every;
+        nextCut = (Math.floor((inOffset + termEnd) / every) + 1) * every;
       }
       i = termEnd;
       recStart = termEnd;
@@ -243,6 +255,8 @@ export class CsvFramer {
       escAtRecStart = lastWasEscape;
       linesAtRecStart = lines;
     }
+    this.nextCut = nextCut;
+    this.stats_.records = records;
     if (final && recStart < n) {
       // The last record, with no line end (or ending inside quotes: COPY will say it is unterminated).
       const len = n - recStart;
