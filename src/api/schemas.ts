@@ -25,9 +25,9 @@ const errorBody = {
 
 const timings = {
   type: 'object',
-  description: 'Stage durations in milliseconds. firstByteMs is part of copyMs (the COPY starts with the GET).',
+  description: 'Stage durations in milliseconds. firstByteMs, scanMs, copyWaitMs and sourceWaitMs are parts of copyMs (the COPY starts with the GET): framing bytes, waiting on PostgreSQL, waiting on object storage.',
   properties: Object.fromEntries(
-    ['queueWaitMs', 'markerWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'stageMs', 'publishMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
+    ['queueWaitMs', 'markerWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'scanMs', 'copyWaitMs', 'sourceWaitMs', 'commitMs', 'stageMs', 'publishMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
   ),
 } as const;
 

@@ -169,6 +169,11 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     });
     const stages = isGzip(object) ? [body, counter, createGunzip(), loader] : [body, counter, loader];
     await timer.time('copyMs', () => pipeline(stages, { signal }));
+    // Where the COPY's time went: framing bytes, handing them to PostgreSQL (and waiting on it), and the
+    // rest, which is waiting for object storage (and gunzip).
+    timer.add('scanMs', loader.scanMs);
+    timer.add('copyWaitMs', loader.copyWaitMs);
+    timer.add('sourceWaitMs', Math.max(0, (timer.timings.copyMs ?? 0) - loader.scanMs - loader.copyWaitMs));
 
     const stats = framer.stats;
     if (stats.records !== loader.rowsLoaded + loader.rejected) {

@@ -20,6 +20,10 @@ export interface Timings {
   ledgerMs?: number;
   firstByteMs?: number;
   copyMs?: number;
+  /** Parts of copyMs: framing bytes, waiting on PostgreSQL, waiting on object storage. */
+  scanMs?: number;
+  copyWaitMs?: number;
+  sourceWaitMs?: number;
   commitMs?: number;
   totalMs?: number;
 }

@@ -64,6 +64,11 @@ export class CopyLoader extends Writable {
     this.o = o;
   }
 
+  /** Milliseconds spent framing bytes (the byte scan). */
+  scanMs = 0;
+  /** Milliseconds spent handing bytes to COPY and waiting for it (backpressure, batches, the final ack). */
+  copyWaitMs = 0;
+
   private statement(): string {
     this.sql ??= this.o.statement(this.o.framer.headerBytes);
     return this.sql;
@@ -71,21 +76,31 @@ export class CopyLoader extends Writable {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     const out: Buffer[] = [];
+    const t0 = performance.now();
     try {
       this.o.framer.push(chunk, out);
     } catch (err) {
       done(err as Error);
       return;
     }
-    this.take(out).then(() => done(), done);
+    const t1 = performance.now();
+    this.scanMs += t1 - t0;
+    this.take(out).then(() => {
+      this.copyWaitMs += performance.now() - t1;
+      done();
+    }, done);
   }
 
   override _final(done: (err?: Error | null) => void): void {
     const out: Buffer[] = [];
     this.o.framer.end(out);
+    const t1 = performance.now();
     this.take(out)
       .then(() => this.finish())
-      .then(() => done(), done);
+      .then(() => {
+        this.copyWaitMs += performance.now() - t1;
+        done();
+      }, done);
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
