@@ -32,11 +32,14 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-/** A connection URL with its password (and a user name that may be a key) hidden. */
+/** A connection URL with its password hidden, in the user part or in the query (`?password=`). */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password) u.password = CENSOR;
+    if (u.password) u.password = 'redacted';
+    for (const name of [...u.searchParams.keys()]) {
+      if (/pass|secret|token|key/i.test(name)) u.searchParams.set(name, 'redacted');
+    }
     return u.toString();
   } catch {
     return CENSOR;

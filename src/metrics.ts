@@ -29,6 +29,8 @@ const stageSeconds = new Histogram({
 const copyStreams = new Gauge({ name: 'citus_ingest_copy_streams_active', help: 'COPY ... FROM STDIN streams open right now in this process.', registers });
 
 export type RunMetricStatus = 'succeeded' | 'failed' | 'cancelled';
+// Every outcome is a series from the start, so rate() and increase() see the first run too.
+for (const status of ['succeeded', 'failed', 'cancelled'] satisfies RunMetricStatus[]) runs.inc({ status }, 0);
 
 /** Counts a finished run: its rows, bytes and rejects, and one observation per timed stage. */
 export function observeRun(run: { status: RunMetricStatus; rowsLoaded: number; rowsRejected?: number | undefined; bytesRead: number; timings: Timings }): void {

@@ -1,8 +1,8 @@
-// docker-compose.yml cannot run here (no Docker engine); this keeps it parseable and in step with the
-// configuration the code reads.
+// docker-compose.yml and the Kubernetes manifests cannot run here (no Docker engine, no cluster); this
+// keeps them parseable and in step with the configuration the code reads.
 import t from 'tap';
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { readFile, readdir } from 'node:fs/promises';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../src/config.js';
 
 t.test('docker-compose.yml wires Citus, MinIO, Redis, the API and workers with valid configuration', async (t) => {
@@ -23,4 +23,63 @@ t.test('docker-compose.yml wires Citus, MinIO, Redis, the API and workers with v
   }
   const envExample = await readFile('.env.example', 'utf8');
   for (const key of Object.keys(services.api.environment)) t.match(envExample, new RegExp(`^${key}=`, 'm'), `.env.example lists ${key}`);
+});
+
+t.test('deploy/k8s: a ConfigMap, a Secret, the API Deployment and Service, the worker Deployment, with valid configuration', async (t) => {
+  const dir = 'deploy/k8s';
+  const docs: any[] = [];
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort()) {
+    for (const doc of parseAllDocuments(await readFile(`${dir}/${file}`, 'utf8'))) {
+      t.same(doc.errors, [], `${file} parses`);
+      const value = doc.toJS();
+      t.notOk(value.metadata?.namespace, `${file}: ${value.kind} names no namespace`);
+      docs.push(value);
+    }
+  }
+  const one = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'Deployment', 'Deployment', 'Secret', 'Service']);
+  const configMap = one('ConfigMap', 'citus-ingest-config');
+  const secret = one('Secret', 'citus-ingest-secrets');
+  const api = one('Deployment', 'citus-ingest-api');
+  const worker = one('Deployment', 'citus-ingest-worker');
+  const service = one('Service', 'citus-ingest-api');
+  for (const [what, doc] of Object.entries({ configMap, secret, api, worker, service })) t.ok(doc, what);
+
+  // Secrets only in the Secret; the configuration the pods get passes the service's own validation.
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'API_TOKENS']) {
+    t.ok(secret.stringData[key], `the Secret holds ${key}`);
+    t.notOk(key in configMap.data, `the ConfigMap does not hold ${key}`);
+  }
+  const env: Record<string, string> = { ...configMap.data, ...secret.stringData };
+  const envExample = await readFile('.env.example', 'utf8');
+  for (const deployment of [api, worker]) {
+    const [container] = deployment.spec.template.spec.containers;
+    t.equal(container.image, 'citus-ingest:latest');
+    t.same(container.envFrom.map((e: any) => e.configMapRef?.name ?? e.secretRef?.name), ['citus-ingest-config', 'citus-ingest-secrets']);
+    for (const e of container.env ?? []) env[e.name] = e.value ?? 'from-a-reference';
+    t.match(deployment.spec.template.metadata.labels, deployment.spec.selector.matchLabels, 'the selector matches the pods');
+  }
+  for (const key of Object.keys(env)) t.match(envExample, new RegExp(`^${key}=`, 'm'), `.env.example lists ${key}`);
+  let config: ReturnType<typeof loadConfig> | undefined;
+  t.doesNotThrow(() => (config = loadConfig(env)), 'the pods\' environment passes loadConfig()');
+  t.equal(config?.host, '0.0.0.0', 'listens on the pod address');
+  t.ok(config!.apiTokens.length > 0, 'the API asks for a token');
+
+  const apiContainer = api.spec.template.spec.containers[0];
+  t.same(apiContainer.command, ['node', 'dist/src/entry.js', 'api']);
+  const httpPort = apiContainer.ports.find((p: any) => p.name === 'http');
+  t.equal(httpPort.containerPort, 3000);
+  t.equal(Number(configMap.data.PORT), 3000);
+  t.equal(apiContainer.readinessProbe.httpGet.path, '/readyz');
+  t.equal(apiContainer.livenessProbe.httpGet.path, '/healthz');
+  t.equal(service.spec.ports[0].port, 3000);
+  t.equal(service.spec.ports[0].targetPort, 'http');
+  t.same(service.spec.selector, api.spec.selector.matchLabels, 'the Service selects the API pods only');
+
+  const workerSpec = worker.spec.template.spec;
+  const workerContainer = workerSpec.containers[0];
+  t.same(workerContainer.command, ['node', 'dist/src/entry.js', 'worker']);
+  t.ok(workerSpec.terminationGracePeriodSeconds * 1000 > config!.shutdownTimeoutMs, 'the grace period outlasts SHUTDOWN_TIMEOUT_MS');
+  t.equal(workerContainer.livenessProbe.httpGet.path, '/healthz');
+  t.equal(workerContainer.ports.find((p: any) => p.name === workerContainer.livenessProbe.httpGet.port).containerPort, config!.metricsPort, 'the probe reaches the worker\'s METRICS_PORT');
 });

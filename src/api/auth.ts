@@ -9,7 +9,7 @@ import { IngestError } from '../errors.js';
 /** Routes a probe must reach without credentials. */
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
 
-/** Paths a person opens in a browser: a 401 there asks for Basic credentials. */
+/** Paths a person opens in a browser: a 401 there (or to any request for HTML) asks for Basic credentials. */
 const BROWSER_PATHS = /^\/(ui|admin\/queues|docs)(\/|$)/;
 
 export const AUTH_REALM = 'citus-ingest';
@@ -47,7 +47,8 @@ export function tokenChecker(tokens: readonly string[]): (presented: string) => 
 
 function challenge(req: FastifyRequest, reply: FastifyReply): void {
   const path = req.url.split('?')[0] ?? '';
-  const scheme = BROWSER_PATHS.test(path) ? 'Basic' : 'Bearer';
+  const browser = BROWSER_PATHS.test(path) || /\btext\/html\b/.test(req.headers.accept ?? '');
+  const scheme = browser ? 'Basic' : 'Bearer';
   reply.header('WWW-Authenticate', `${scheme} realm="${AUTH_REALM}"${scheme === 'Basic' ? ', charset="UTF-8"' : ''}`);
 }
 
