@@ -110,9 +110,11 @@ const before = Number((await db.query(`SELECT count(*) AS n FROM ${table}`)).row
 const service = await startService({ role: 'all', config, log: createLogger(config.logLevel) });
 let exitCode = 0;
 try {
+  // With API_TOKENS set, the demo uses the first token, as any client would.
+  const auth: Record<string, string> = config.apiTokens.length ? { authorization: `Bearer ${config.apiTokens[0]}` } : {};
   const res = await fetch(`${service.url}/jobs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify({
       source: { url: `s3://${bucket}/${key}` },
       format: { header: false, delimiter: ',', quote: '"', escape: '"', null: '', encoding: 'UTF8' },
@@ -124,7 +126,7 @@ try {
   console.log(`demo: POST /jobs -> ${res.status} ${JSON.stringify(submitted)}`);
   let job: any;
   for (;;) {
-    job = await (await fetch(`${service.url}/jobs/${submitted.id}`)).json();
+    job = await (await fetch(`${service.url}/jobs/${submitted.id}`, { headers: auth })).json();
     if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
     const p = job.progress;
     const pct = p.bytesTotal ? ` ${((100 * p.bytesRead) / p.bytesTotal).toFixed(0)}%` : '';
