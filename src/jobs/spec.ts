@@ -77,7 +77,7 @@ export interface JobSpec {
   atomicity?: 'file' | 'chunk' | 'job';
   /** With atomicity "chunk": parallel COPY streams per object. Default 2. */
   streams?: number;
-  /** With atomicity "chunk": bytes of the file per chunk (cut at the next record end). Default 64 MiB. */
+  /** With atomicity "chunk": bytes of the file per chunk (cut at the next record end). Default 8 MiB. */
   chunkBytes?: number;
   /** Validate against the target in a transaction that is always rolled back; report what would be rejected. */
   dryRun: boolean;
@@ -244,7 +244,7 @@ export const jobSpecSchema = {
       description: 'What lands whole: each file (default); each chunk of a large file, loaded over parallel streams; or the whole job.',
     },
     streams: { type: 'integer', minimum: 1, maximum: 32, description: 'atomicity "chunk": parallel COPY streams per object (default 2).' },
-    chunkBytes: { type: 'integer', minimum: 65536, maximum: 4294967296, description: 'atomicity "chunk": file bytes per chunk (default 64 MiB).' },
+    chunkBytes: { type: 'integer', minimum: 65536, maximum: 4294967296, description: 'atomicity "chunk": file bytes per chunk (default 8 MiB).' },
     concurrency: { type: 'integer', minimum: 1, maximum: 32, default: 1, description: 'Objects of this job loaded at once.' },
     dryRun: {
       type: 'boolean',

@@ -27,7 +27,7 @@ import { byteCounter, classify, isGzip, textEncodingOf, type FileResult, type Lo
 import { StageTimer } from './stageTimer.js';
 
 /** Default file bytes per chunk. */
-export const DEFAULT_CHUNK_BYTES = 16 << 20;
+export const DEFAULT_CHUNK_BYTES = 8 << 20;
 
 interface Chunk {
   byteStart: number;
@@ -230,7 +230,8 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     }
   };
 
-  const queue = new AsyncQueue<Chunk>(streams);
+  // One chunk waits while `streams` load: memory stays near (streams + 2) x chunkBytes.
+  const queue = new AsyncQueue<Chunk>(1);
   let failure: unknown;
   const lanes = Array.from({ length: streams }, async () => {
     const client = await pool.connect();
