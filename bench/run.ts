@@ -6,6 +6,7 @@
 // Options: --rows N (1000000)  --target plain|citus (plain)  --shards N (32, Citus only)  --rounds N (2)
 //          --streams 1[,2,...] (1)  --contenders name,... (all)  --out DIR (bench/results)
 //          --objects N (also load the same rows cut into N objects under a prefix: per-object overhead)
+//          --max-errors N (also run the service with maxErrors N: the batch-and-savepoint path on a clean file)
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { uploadAsObjects } from './objects.js';
@@ -54,6 +55,7 @@ try {
       contenders: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       objects: { type: 'string' },
+      'max-errors': { type: 'string' },
       concurrency: { type: 'string', default: '4' },
     },
   }).values;
@@ -70,6 +72,7 @@ const options = {
   contenders: parsed.contenders?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
   out: path.resolve(root, parsed.out),
   objects: parsed.objects ? positiveInt('objects', parsed.objects) : null,
+  maxErrors: parsed['max-errors'] ? positiveInt('max-errors', parsed['max-errors']) : null,
   concurrency: positiveInt('concurrency', parsed.concurrency),
 };
 
@@ -85,6 +88,7 @@ let contenders: Contender[] = [
   ...(options.objects
     ? [service(1, { sourceUrl: () => prefixUrl, concurrency: options.concurrency, name: `service ${options.objects} objects` })]
     : []),
+  ...(options.maxErrors ? [service(1, { maxErrors: options.maxErrors, name: `service x1 maxErrors ${options.maxErrors}` })] : []),
 ];
 if (options.contenders) {
   const wanted = options.contenders.map(key);

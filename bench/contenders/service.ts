@@ -22,6 +22,8 @@ export interface ServiceOptions {
   sourceUrl?: () => string;
   /** Objects loaded at once (spec `concurrency`). */
   concurrency?: number;
+  /** Spec maxErrors: above 0 the file loads in batches under savepoints (the isolating path). */
+  maxErrors?: number;
   name?: string;
 }
 
@@ -42,6 +44,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
         const spec: Record<string, unknown> = { source: { url: opts.sourceUrl?.() ?? ctx.sourceUrl }, target: { table: ctx.table } };
         if (streams > 1) Object.assign(spec, { atomicity: 'chunk', streams });
         if (opts.concurrency) Object.assign(spec, { concurrency: opts.concurrency });
+        if (opts.maxErrors) Object.assign(spec, { maxErrors: opts.maxErrors });
         const t0 = performance.now();
         const res = await fetch(`${svc.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
         const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };
