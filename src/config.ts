@@ -18,6 +18,8 @@ export interface Config {
   host: string;
   /** Jobs one worker process runs at once. Default 2. */
   workerConcurrency: number;
+  /** Objects one worker process loads at once, over all its jobs (each job also has its own concurrency). Default 8. */
+  workerMaxObjects: number;
   /** BullMQ queue name. Default `citus-ingest-load`. */
   queueName: string;
   /** BullMQ Redis key prefix. Default `bull`. */
@@ -61,6 +63,7 @@ const schema = {
     PORT: { type: 'integer', default: 3000, minimum: 0, maximum: 65535 },
     HOST: { type: 'string', default: '127.0.0.1' },
     WORKER_CONCURRENCY: { type: 'integer', default: 2, minimum: 1, maximum: 64 },
+    WORKER_MAX_OBJECTS: { type: 'integer', default: 8, minimum: 1, maximum: 256 },
     QUEUE_NAME: { type: 'string', default: 'citus-ingest-load', pattern: '^[A-Za-z0-9_.-]+$' },
     QUEUE_PREFIX: { type: 'string', default: 'bull', pattern: '^[A-Za-z0-9_.-]+$' },
     JOB_ATTEMPTS: { type: 'integer', default: 5, minimum: 1, maximum: 100 },
@@ -88,6 +91,7 @@ interface RawEnv {
   PORT: number;
   HOST: string;
   WORKER_CONCURRENCY: number;
+  WORKER_MAX_OBJECTS: number;
   QUEUE_NAME: string;
   QUEUE_PREFIX: string;
   JOB_ATTEMPTS: number;
@@ -138,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: raw.PORT,
     host: raw.HOST,
     workerConcurrency: raw.WORKER_CONCURRENCY,
+    workerMaxObjects: raw.WORKER_MAX_OBJECTS,
     queueName: raw.QUEUE_NAME,
     queuePrefix: raw.QUEUE_PREFIX,
     jobAttempts: raw.JOB_ATTEMPTS,

@@ -161,3 +161,26 @@ t.test('notify.url receives the final job, signed, and is retried after a failur
   t.type(payload.job.runs[0].timings.copyMs, 'number');
   t.equal(last.signature, `sha256=${createHmac('sha256', secret).update(last.body).digest('hex')}`);
 });
+
+t.test('WORKER_MAX_OBJECTS caps the objects a worker loads at once, whatever each job asks', async (t) => {
+  const h = await createHarness({ workerMaxObjects: 1 });
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.slow (a int)`);
+  await h.db.query(`CREATE FUNCTION ${h.schema}.nap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN NEW; END $$`);
+  await h.db.query(`CREATE TRIGGER nap BEFORE INSERT ON ${h.schema}.slow FOR EACH ROW EXECUTE FUNCTION ${h.schema}.nap()`);
+  for (let i = 0; i < 3; i++) await h.put(`cap/part-${i}.csv`, Array.from({ length: 150 }, (_, k) => String(i * 1000 + k)).join('\n') + '\n');
+  const svc = await h.start();
+  const { body } = await postJob(svc.url!, { source: { url: 's3://landing/cap/' }, target: { table: `${h.schema}.slow` }, concurrency: 3 });
+  let most = 0;
+  let job: any;
+  for (;;) {
+    const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active'`, [`COPY "${h.schema}"."slow"%`]);
+    most = Math.max(most, rows[0].n);
+    job = await (await fetch(`${svc.url}/jobs/${body.id}`)).json();
+    if (['succeeded', 'failed'].includes(job.status)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  t.equal(most, 1, 'never more than one COPY at a time');
+  t.equal(await count(h, 'slow'), 450);
+});

@@ -11,6 +11,7 @@ import type { Logger } from '../src/log.js';
 import { jobNames, type JobName, type JobPayloads } from '../src/queue/catalogue.js';
 import { enqueueLoad, redisConnection, type LoadQueue } from '../src/queue/queue.js';
 import { runJob } from '../src/load/runJob.js';
+import { Semaphore } from '../src/load/semaphore.js';
 import { enqueueNotify, sendNotification } from '../src/notify.js';
 import { submitJob } from '../src/jobs/submit.js';
 import { getJobRow } from '../src/sql/getJob.js';
@@ -44,13 +45,14 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   const { config, pool, s3, queue, log } = deps;
   const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const active = new Map<string, AbortController>();
+  const objectSlots = new Semaphore(config.workerMaxObjects);
 
   const handlers: Record<JobName, Handler> = {
     load: async (job, controller) => {
       const { jobId } = job.data as JobPayloads['load'];
       try {
         return await runJob(
-          { pool, s3, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedBuckets: config.s3AllowedBuckets },
+          { pool, s3, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedBuckets: config.s3AllowedBuckets, objectSlots },
           jobId,
           { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
           controller,

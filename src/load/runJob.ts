@@ -13,6 +13,7 @@ import { recordRunFile } from '../sql/runFiles.js';
 import { startRun } from '../sql/startRun.js';
 import { classify, loadFile, type FileProgress, type FileResult } from './loadFile.js';
 import { mapLimit } from './mapLimit.js';
+import type { Semaphore } from './semaphore.js';
 import { loadChunked } from './loadChunked.js';
 import { createStage, dropStageFor, publish } from './stagedLoad.js';
 import { ledgerEntries } from '../sql/fileLedger.js';
@@ -30,6 +31,8 @@ export interface RunContext {
   progressIntervalMs: number;
   /** S3_ALLOWED_BUCKETS; empty means any. */
   allowedBuckets: readonly string[];
+  /** The worker's global limit on objects loading at once, across its jobs (WORKER_MAX_OBJECTS). */
+  objectSlots?: Semaphore;
 }
 
 export interface AttemptInfo {
@@ -99,6 +102,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, objects));
     const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
+      await ctx.objectSlots?.acquire(signal);
       try {
         const earlier = known.get(`${object.bucket}/${object.key}`);
         const load = spec.atomicity === 'chunk' ? loadChunked : loadFile;
@@ -139,6 +143,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
           }).catch(() => {});
         }
         throw err;
+      } finally {
+        ctx.objectSlots?.release();
       }
     });
 
