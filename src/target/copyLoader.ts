@@ -122,11 +122,33 @@ export class CopyLoader extends Writable {
       }
       return;
     }
+    // Batch mode: the batch streams into its own COPY under a savepoint as it is read, and is kept in
+    // memory; only when that COPY fails is the batch replayed record by record from memory.
+    const copy = await this.startBatchCopy();
     for (const p of pieces) {
       this.batch.push(p);
       this.batchSize += p.length;
+      if (!this.batchFailed && !copy.write(p)) {
+        await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone!.catch(() => undefined)]);
+      }
     }
     if (this.batchSize >= (this.o.batchBytes ?? 8 << 20)) await this.flushBatch();
+  }
+
+  /** Set when the streaming COPY of the current batch failed: the rest of the batch is only kept. */
+  private batchFailed = false;
+
+  private async startBatchCopy(): Promise<ReturnType<typeof copyStreams.from>> {
+    if (this.copy) return this.copy;
+    await this.o.client.query('SAVEPOINT citus_ingest_stream');
+    const copy = this.o.client.query(copyStreams.from(this.statement()));
+    this.copy = copy;
+    this.batchFailed = false;
+    this.copyDone = trackCopy(finished(copy));
+    this.copyDone.catch(() => {
+      this.batchFailed = true;
+    });
+    return copy;
   }
 
   private startSingle(): ReturnType<typeof copyStreams.from> {
@@ -184,6 +206,33 @@ export class CopyLoader extends Writable {
     this.batchBase += this.batchSize;
     this.batch = [];
     this.batchSize = 0;
+    const copy = this.copy;
+    this.copy = undefined;
+    const client = this.o.client;
+    if (copy) {
+      copy.end();
+      let failure: unknown;
+      try {
+        await this.copyDone;
+      } catch (err) {
+        failure = err;
+      }
+      if (failure === undefined) {
+        await client.query('RELEASE SAVEPOINT citus_ingest_stream');
+        if ((copy.rowCount ?? 0) !== records.length) {
+          throw new IngestError('RECORD_COUNT_MISMATCH', `a batch of ${records.length} records loaded ${copy.rowCount} rows; nothing was committed`, {
+            recordsSent: records.length,
+            rowsLoaded: copy.rowCount,
+          });
+        }
+        this.batchCopier().rowsLoaded += records.length;
+        return;
+      }
+      if (!hasSqlState(failure) || !isDataError(failure)) throw failure;
+      // A bad record in the batch: undo the batch and load it again from memory, isolating the bad ones.
+      await client.query('ROLLBACK TO SAVEPOINT citus_ingest_stream');
+      await client.query('RELEASE SAVEPOINT citus_ingest_stream');
+    }
     await this.batchCopier().load(data, base, records);
   }
 
