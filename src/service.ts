@@ -52,6 +52,14 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
     await migrate(pool);
     const queue = createQueue(config);
     stops.push(() => queue.close());
+    // Connected before anything uses it: a queue closed while still connecting rejects its pending
+    // commands with nobody to hear them. Redis that does not answer stops the start with its name.
+    await Promise.race([
+      queue.waitUntilReady(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`Redis at REDIS_URL did not answer within 10 s`)), 10_000).unref(),
+      ),
+    ]);
     const s3 = createS3Client(config);
     stops.push(async () => s3.destroy());
     const services: Services = { config, pool, queue, s3, log };

@@ -82,7 +82,13 @@ t.test('a 200,000-row load with three bad lines: the list shows its rows, the jo
   t.equal(Number(await copy.getAttribute('data-ms')), run.timings.copyMs);
   t.ok(Number(await copy.getAttribute('width')) > 100, 'COPY is most of the bar');
   t.equal(await page.locator('#stage-chart rect[data-stage="firstByteMs"]').count(), 0, 'first byte is a note, not a segment');
-  t.match(await page.locator('#stage-table tr.first-byte').textContent(), /first byte/);
+  t.match(await page.locator('#stage-table tr[data-part="firstByteMs"]').textContent(), /first byte/);
+  const drawn = (await page.locator('#stage-chart rect[data-stage]').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('data-ms'))))).reduce((a, b) => a + b, 0);
+  t.ok(drawn <= run.timings.totalMs + run.timings.queueWaitMs + 1, `the segments (${drawn} ms) count no time twice (run ${run.timings.totalMs} ms + queue ${run.timings.queueWaitMs} ms)`);
+  for (const part of ['scanMs', 'copyWaitMs', 'sourceWaitMs'].filter((k) => typeof run.timings[k] === 'number')) {
+    t.equal(await page.locator(`#stage-chart rect[data-part="${part}"][data-of="copyMs"]`).count(), 1, `${part} drawn under COPY, not as a segment`);
+    t.equal(await page.locator(`#stage-chart rect[data-stage="${part}"]`).count(), 0);
+  }
   for (const stage of ['queueWaitMs', 'commitMs']) t.equal(await page.locator(`#stage-chart rect[data-stage="${stage}"]`).count(), 1, `${stage} segment`);
 
   // The throughput chart: one line through samples - 1 points.
@@ -195,4 +201,75 @@ t.test('an unknown job is a 404 page; a bad filter or cursor is a 400 page', asy
     const body = await r.text();
     t.notOk(body.includes('<b>x</b>'), `${path}: the id is escaped`);
   }
+});
+
+t.test('the html helper escapes text and attributes, and keeps markup it built', async (t) => {
+  const { html, escapeHtml } = await import('../src/ui/html.js');
+  t.equal(escapeHtml(`<a href="x" onclick='y'>&</a>`), '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+  const evil = `"><img src=x onerror=alert(1)>`;
+  t.equal(html`<td title="${evil}">${evil}</td>`.value, '<td title="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;">&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</td>');
+  t.equal(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.value, '<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
+  t.equal(html`${null}${undefined}${false}${0}`.value, '0');
+});
+
+t.test('a retried Citus job (rendered from a made-up job): a bar per run, "too short to chart", the shard layout with its skew, a skipped file', async (t) => {
+  const { jobPage } = await import('../src/ui/jobPage.js');
+  const now = '2026-01-01T00:00:00.000Z';
+  const file = { bucket: 'landing', etag: '"e"', size: 1000, blankLines: 0, rowsRejected: 0, error: null, loadedByRun: null };
+  const failedRun = {
+    id: randomUUID(), attempt: 1, worker: 'w1', status: 'failed', startedAt: now, finishedAt: now, rowsLoaded: 0, rowsRejected: 0, bytesRead: 10,
+    rowsPerSecond: 0, mbPerSecond: 0, timings: { queueWaitMs: 5, headMs: 3, connectMs: 1, copyMs: 40, totalMs: 50 }, shardLayout: null,
+    error: { code: 'CONNECTION_LOST', message: 'the connection <ended>' }, samples: [[100, 10, 10]],
+    files: [{ ...file, key: 'a.csv', status: 'failed', rowsLoaded: 0, bytesRead: 10, timings: {}, error: { code: 'CONNECTION_LOST', message: 'lost' } }],
+  };
+  const okRun = {
+    ...failedRun, id: randomUUID(), attempt: 2, worker: 'w2', status: 'succeeded', rowsLoaded: 3000, bytesRead: 3000, rowsPerSecond: 3000, mbPerSecond: 0.003, error: null,
+    timings: {
+      queueWaitMs: 200, markerWaitMs: 12, headMs: 15, targetMs: 30, connectMs: 1, prepareMs: 2, ledgerMs: 1, firstByteMs: 4, copyMs: 700,
+      scanMs: 100, copyWaitMs: 500, sourceWaitMs: 100, commitMs: 5, layoutMs: 9, futureMs: 77, totalMs: 760,
+    },
+    samples: [[0, 0, 0], [250, 1000, 1000], [500, 2000, 2000], [750, 3000, 3000]],
+    shardLayout: {
+      type: 'distributed', distributionColumn: 'id', shardCount: 4, colocationId: 7, largestShardBytes: 2000, smallestShardBytes: 1000, skew: 2,
+      nodes: [{ node: 'w1:9701', shards: 2, bytes: 3000 }, { node: 'w2:9702', shards: 2, bytes: 3000 }],
+    },
+    files: [
+      { ...file, key: 'a.csv', status: 'loaded', rowsLoaded: 3000, bytesRead: 3000, timings: { copyMs: 700 } },
+      { ...file, key: 'b.csv', status: 'skipped', rowsLoaded: 0, bytesRead: 0, timings: {}, loadedByRun: '11111111-2222-3333-4444-555555555555' },
+    ],
+  };
+  const job = {
+    id: randomUUID(), status: 'succeeded', target: 'public.uk_price', sourceUrl: 's3://landing/', spec: { maxErrors: 0 }, attempts: 2, cancelRequested: false,
+    progress: { bytesRead: 3000, bytesTotal: 4000, rowsLoaded: 3000 }, error: null, createdAt: now, updatedAt: now, startedAt: now, finishedAt: now,
+    result: { rowsLoaded: 3000, rowsRejected: 0, blankLines: 2, bytesRead: 3000, filesLoaded: 1, filesSkipped: 1, skipped: [{ url: 's3://landing/b.csv', jobId: 'aaaaaaaa-2222-3333-4444-555555555555', runId: '11111111-2222-3333-4444-555555555555' }] },
+    runs: [failedRun, okRun],
+  };
+  const markup = jobPage({ job: job as any, rejects: [], rejectsTotal: 0, refreshSeconds: 2 }).value;
+
+  const b = await openBrowser();
+  const page = await b.newPage({ viewport: { width: 1100, height: 900 } });
+  t.teardown(() => page.close());
+  await page.setContent(markup);
+  t.same(await page.locator('#stage-chart g.run-bar').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-run'))), ['1', '2'], 'a bar per run');
+  t.equal(await page.locator('#stage-chart rect[data-stage="copyMs"]').count(), 2);
+  const order = await page.locator('#stage-chart g.run-bar[data-run="2"] rect[data-stage]').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-stage')));
+  t.same(order, ['queueWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'copyMs', 'commitMs', 'layoutMs'], 'segments in stage order, parts not among them');
+  const strip = await page.locator('#stage-chart g.run-bar[data-run="2"] rect[data-of="copyMs"]').evaluateAll((rs) => rs.map((r) => [r.getAttribute('data-part'), Number(r.getAttribute('width'))] as const));
+  t.same(strip.map(([k]) => k), ['scanMs', 'copyWaitMs', 'sourceWaitMs'], 'what COPY was made of, drawn under it');
+  const copyWidth = Number(await page.locator('#stage-chart rect[data-stage="copyMs"][data-run="2"]').getAttribute('width'));
+  t.ok(Math.abs(strip.reduce((a, [, w]) => a + w, 0) - copyWidth) < 0.1, 'the strip spans the COPY segment');
+  t.equal(await page.locator('#stage-chart rect[data-part="markerWaitMs"][data-of="headMs"]').count(), 1, 'the marker wait is part of HEAD / list');
+  t.equal(await page.locator('#stage-chart [data-stage="futureMs"], #stage-chart [data-part="futureMs"]').count(), 0, 'a timing this page does not know is not drawn');
+  t.match(await page.locator('#stage-table tr[data-other="futureMs"]').textContent(), /77\.0 ms/, 'but it is listed');
+  t.match(await page.locator('.run-bar[data-run="2"]').textContent(), /Σ 963\.0 ms/, 'Σ adds the segments only');
+  t.match(await page.locator('.too-short[data-run="1"]').textContent(), /too short to chart/);
+  t.equal(await page.locator('#throughput-chart polyline[data-run="2"]').getAttribute('data-points'), '3');
+  t.match(await page.locator('#skew').textContent(), /2\.000/);
+  t.same(await page.locator('#shard-nodes tr[data-node] td:first-child').allTextContents(), ['w1:9701', 'w2:9702']);
+  t.match(await page.locator('#files-table tr[data-key="b.csv"] td.loaded-by').textContent(), /run 11111111 of job aaaaaaaa/);
+  t.equal(await page.locator('#files-table tr[data-key="b.csv"] td.loaded-by a').getAttribute('href'), '/ui/jobs/aaaaaaaa-2222-3333-4444-555555555555');
+  t.match(await page.locator('#runs-table tr[data-run="1"]').textContent(), /CONNECTION_LOST the connection <ended>/);
+  t.equal((await page.locator('#fact-blank-lines dd').textContent())?.trim(), '2');
+  t.equal(await page.locator('#no-rejects').count(), 1);
+  await page.screenshot({ path: shotPath('ui-retried-citus.png'), fullPage: true });
 });

@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor } from '../ui/cursor.js';
 import type { SafeHtml } from '../ui/html.js';
 import { jobListPage, jobStatuses } from '../ui/jobList.js';
 import { jobPage } from '../ui/jobPage.js';
-import { lastRuns } from '../ui/lastRuns.js';
+import { lastRuns } from '../sql/lastRuns.js';
 import { errorPage } from '../ui/layout.js';
 import type { Services } from '../service.js';
 

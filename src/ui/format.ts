@@ -47,3 +47,8 @@ export function fmtShort(n: number): string {
   if (n >= 1e3) return `${+(n / 1e3).toFixed(1)}k`;
   return `${+n.toFixed(1)}`;
 }
+
+/** An axis tick in milliseconds: 250 ms, 1.5 s (no spurious decimals). */
+export function fmtTick(ms: number): string {
+  return ms >= 1000 ? `${+(ms / 1000).toFixed(3)} s` : `${+ms.toFixed(3)} ms`;
+}

@@ -3,7 +3,8 @@
 import type { RejectRow } from '../sql/rejects.js';
 import type { Job, Run, RunFile } from '../sql/jobRows.js';
 import type { ShardLayout } from '../target/citus.js';
-import { stageChart, throughputChart } from './charts.js';
+import { stageChart } from './stageChart.js';
+import { throughputChart } from './throughputChart.js';
 import { fmtBytes, fmtInt, fmtMs, fmtTime } from './format.js';
 import { html, type Interpolation, type SafeHtml } from './html.js';
 import { badge, page } from './layout.js';
@@ -66,7 +67,7 @@ function runsTable(runs: Run[]): SafeHtml {
 <thead><tr><th>run</th><th>status</th><th>worker</th><th>started</th><th class="num">duration</th><th class="num">rows</th><th class="num">rejected</th><th class="num">bytes</th><th class="num">rows/s</th><th class="num">MB/s</th><th>error</th></tr></thead>
 <tbody>${runs.map(
     (run) => html`<tr data-run="${run.attempt}">
-<td>${run.attempt}</td><td>${badge(run.status)}</td><td><code>${run.worker}</code></td><td>${fmtTime(run.startedAt)}</td>
+<td>${run.attempt}</td><td>${badge(run.status)}</td><td><code>${run.worker}</code></td><td class="time">${fmtTime(run.startedAt)}</td>
 <td class="num">${fmtMs(run.timings.totalMs)}</td><td class="num">${fmtInt(run.rowsLoaded)}</td><td class="num">${fmtInt(run.rowsRejected)}</td>
 <td class="num">${fmtBytes(run.bytesRead)}</td><td class="num">${fmtInt(run.rowsPerSecond)}</td><td class="num">${run.mbPerSecond === null ? '–' : run.mbPerSecond.toFixed(2)}</td>
 <td>${run.error ? html`<code>${run.error.code}</code> ${run.error.message}` : ''}</td>
@@ -139,6 +140,13 @@ function rejectsTable(job: Job, rejects: RejectRow[], total: number): SafeHtml {
   )}</tbody></table></div>`;
 }
 
+/** Why the line may come in bursts: rows are counted as they are read, and batches stop the reading. */
+function throughputNote(job: Job): string {
+  const base = 'Rows are counted as they are read from the object and framed, so a flat stretch is the load waiting (on PostgreSQL or on S3).';
+  const batched = (job.spec.maxErrors ?? 0) > 0 || job.spec.maxErrorRatio !== undefined;
+  return batched ? `${base} With an error budget the file goes to COPY in batches of about 8 MiB, each acknowledged before the next begins, so the line can come in bursts.` : base;
+}
+
 export function jobPage(v: JobPageView): SafeHtml {
   const { job } = v;
   const active = job.status === 'queued' || job.status === 'running';
@@ -151,7 +159,7 @@ ${runsTable(job.runs)}
 <h2>Stage timings</h2>
 ${stageChart(job.runs)}
 <h2>Throughput</h2>
-${throughputChart(job.runs)}
+${throughputChart(job.runs, throughputNote(job))}
 <h2>Files</h2>
 ${filesTable(job)}
 ${shardLayout(job.runs)}

@@ -25,6 +25,7 @@ th { background: var(--panel); font-weight: 600; white-space: nowrap; }
 tbody tr:hover { background: #f3f6fa; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.record { max-width: 520px; }
+td.time, td.created { white-space: nowrap; }
 td.record code { white-space: pre-wrap; word-break: break-all; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; line-height: 18px; border: 1px solid transparent; white-space: nowrap; }
 .badge.queued { background: #eaeef2; color: #424a53; border-color: #d0d7de; }
@@ -51,6 +52,9 @@ svg.chart .axis { stroke: #8c959f; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 16px; margin: 8px 0; font-size: 12.5px; list-style: none; padding: 0; }
 .legend i { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 5px; vertical-align: -1px; }
 i.swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
+i.swatch.thin { height: 5px; vertical-align: 2px; }
+#stage-table td.indent { padding-left: 26px; }
+#stage-table tr.part td { color: var(--muted); }
 #stage-table { width: auto; min-width: 50%; margin-top: 8px; }
 .share { display: inline-block; height: 9px; background: #54aeff; border-radius: 2px; vertical-align: middle; }
 `);

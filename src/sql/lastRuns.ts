@@ -2,7 +2,7 @@
 // duration). Mapped through runFromRow, so rows/s is computed exactly as the API computes it; the
 // samples and shard layout, which the list does not show, are not read.
 import type { Pool } from '../db/pool.js';
-import { runFromRow, type Run, type RunRow } from '../sql/jobRows.js';
+import { runFromRow, type Run, type RunRow } from './jobRows.js';
 
 export async function lastRuns(pool: Pool, jobIds: string[]): Promise<Map<string, Run>> {
   if (jobIds.length === 0) return new Map();
