@@ -182,21 +182,43 @@ export class CsvFramer {
     const inOffset = this.inOffset;
     let nextCut = this.nextCut;
     let records = this.stats_.records;
-    while (i < n) {
-      let c = data[i]!;
+    // Word-at-a-time view for the quote-is-escape case: between line ends only the parity of the quotes
+    // matters, and a 32-bit word's quotes can be counted without looking at its bytes one by one.
+    const head = (4 - (data.byteOffset & 3)) & 3;
+    const words = sameEscape && n - head >= 8 ? new Uint32Array(data.buffer, data.byteOffset + head, (n - head) >> 2) : undefined;
+    const wordCount = words ? words.length : 0;
+    const quoteWord = Math.imul(quote, 0x01010101);
+    outer: while (i < n) {
+      let c: number;
       if (sameEscape) {
-        // The hot loop: skip ordinary bytes; only the quote and line ends matter.
-        while (c !== quote && c !== LF && c !== CR) {
-          if (++i === n) break;
+        if (words !== undefined && i >= head && ((i - head) & 3) === 0) {
+          let j = (i - head) >> 2;
+          while (j < wordCount) {
+            const w = words[j]!;
+            const xl = w ^ 0x0a0a0a0a;
+            const xc = w ^ 0x0d0d0d0d;
+            // A byte of x is zero exactly where its 0x80 bit is set in this mask.
+            if ((~(((xl & 0x7f7f7f7f) + 0x7f7f7f7f) | xl | 0x7f7f7f7f) | ~(((xc & 0x7f7f7f7f) + 0x7f7f7f7f) | xc | 0x7f7f7f7f)) !== 0) break;
+            const xq = w ^ quoteWord;
+            let p = ~(((xq & 0x7f7f7f7f) + 0x7f7f7f7f) | xq | 0x7f7f7f7f) >>> 7;
+            p ^= p >>> 16;
+            p ^= p >>> 8;
+            if ((p & 1) !== 0) inQuote = !inQuote;
+            j++;
+          }
+          i = head + (j << 2);
+          if (i >= n) break;
+        }
+        // Byte by byte up to the next word boundary, or to a line end.
+        c = data[i]!;
+        for (;;) {
+          if (c === LF || c === CR) break;
+          if (c === quote) inQuote = !inQuote;
+          if (++i === n) break outer;
+          if (words !== undefined && i >= head && ((i - head) & 3) === 0 && ((i - head) >> 2) < wordCount) continue outer;
           c = data[i]!;
         }
-        if (i === n) break;
-        if (c === quote) {
-          inQuote = !inQuote;
-          i++;
-          continue;
-        }
-      } else if (c !== LF && c !== CR) {
+      } else if ((c = data[i]!) !== LF && c !== CR) {
         if (inQuote && c === escape) lastWasEscape = !lastWasEscape;
         if (c === quote && !lastWasEscape) inQuote = !inQuote;
         if (c !== escape) lastWasEscape = false;
