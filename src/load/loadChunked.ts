@@ -13,7 +13,8 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import { CsvFramer, type RecordMeta } from '../scan/csvFramer.js';
+import type { CsvFramer, RecordMeta } from '../scan/csvFramer.js';
+import { framerFor, watchConnection } from './loadParts.js';
 import { openObject } from '../sources/s3.js';
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
 import { insertReject } from '../sql/rejects.js';
@@ -137,14 +138,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     };
   }
 
-  const framer = new CsvFramer({
-    quote: spec.format.quote,
-    escape: spec.format.escape,
-    header: spec.format.header,
-    dropBom: /^UTF-?8$/i.test(spec.format.encoding),
-    trackRecords: batch,
-    cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-  });
+  const framer = framerFor(spec, { trackRecords: batch, cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES });
   let sql: string | undefined;
   const statement = (): string =>
     (sql ??= copyStatement(
@@ -236,11 +230,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const lanes = Array.from({ length: streams }, async () => {
     const client = await pool.connect();
     let broken = false;
-    let connectionError: unknown;
-    const onClientError = (err: unknown): void => {
-      connectionError ??= err;
-    };
-    client.on('error', onClientError);
+    const connection = watchConnection(client);
     try {
       for (;;) {
         const chunk = await queue.take();
@@ -250,11 +240,11 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
       }
     } catch (err) {
       broken = true;
-      failure ??= connectionError ?? err;
+      failure ??= connection.first() ?? err;
       queue.fail(failure);
       controller.abort(failure);
     } finally {
-      client.off('error', onClientError);
+      connection.stop();
       client.release(broken);
     }
   });

@@ -10,7 +10,8 @@ import type { Pool, PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError, isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
-import { CsvFramer } from '../scan/csvFramer.js';
+import type { CsvFramer } from '../scan/csvFramer.js';
+import { framerFor, watchConnection } from './loadParts.js';
 import { openObject, type ObjectInfo } from '../sources/s3.js';
 import { claimLedgerEntry, completeLedgerEntry, type LedgerKey } from '../sql/fileLedger.js';
 import type { Timings } from '../sql/jobRows.js';
@@ -86,13 +87,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   const url = `s3://${object.bucket}/${object.key}`;
   const batch = spec.maxErrors > 0 || spec.maxErrorRatio !== undefined || spec.dryRun;
   const textEncoding = textEncodingOf(spec.format.encoding);
-  const framer = new CsvFramer({
-    quote: spec.format.quote,
-    escape: spec.format.escape,
-    header: spec.format.header,
-    dropBom: /^UTF-?8$/i.test(spec.format.encoding),
-    trackRecords: batch,
-  });
+  const framer = framerFor(spec, { trackRecords: batch });
   const firstRejects: Reject[] = [];
   let copyStarted = 0;
   let bytesRead = 0;
@@ -106,13 +101,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     throw classify(err, { url });
   }
   let broken = false;
-  // A connection the server ends (terminated backend, restart) fails the COPY in whatever way the
-  // stream notices first; the client's own error carries the server's SQLSTATE, so that one decides.
-  let connectionError: unknown;
-  const onClientError = (err: unknown): void => {
-    connectionError ??= err;
-  };
-  client.on('error', onClientError);
+  const connection = watchConnection(client);
   try {
     await client.query('BEGIN');
     const useLedger = !spec.dryRun && input.stagingTable === undefined;
@@ -209,9 +198,9 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     if (signal.aborted) throw signal.reason;
     const single = (err as { reject?: Reject }).reject;
     if (single) await insertReject(input.pool, input.jobId, input.runId, object.bucket, object.key, single).catch(() => {});
-    throw classify(connectionError ?? err, { url, framer, sourceError });
+    throw classify(connection.first() ?? err, { url, framer, sourceError });
   } finally {
-    client.off('error', onClientError);
+    connection.stop();
     // After a failed COPY the connection is not trusted again: it is closed, not pooled.
     client.release(broken);
   }
