@@ -4,19 +4,16 @@
 // free stream, which loads it in its own transaction together with its chunk-ledger row. Chunks already
 // in the ledger are skipped, so after a crash only the missing ones load. When every chunk is in, the
 // object's file-ledger row is written.
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
 import type { CsvFramer, RecordMeta } from '../scan/csvFramer.js';
-import { framerFor, watchConnection } from './loadParts.js';
-import { openObject } from '../sources/s3.js';
-import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
+import { framerFor, pipeObject, watchConnection, type SourceState } from './loadParts.js';
+import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
 import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { BatchCopier, type Reject } from '../target/copyLoader.js';
@@ -24,7 +21,7 @@ import { copyErrorPosition, copyStatement } from '../target/copySql.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
 import { resolveTarget } from '../target/resolveTarget.js';
 import { AsyncQueue } from './asyncQueue.js';
-import { byteCounter, classify, isGzip, textEncodingOf, type FileResult, type LoadFileInput } from './loadFile.js';
+import { classify, textEncodingOf, type FileResult, type LoadFileInput } from './loadFile.js';
 import { StageTimer } from './stageTimer.js';
 
 /** Default file bytes per chunk. */
@@ -118,23 +115,18 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const probe = await timer.time('connectMs', () => pool.connect());
   let target;
   let done;
-  let fileDone;
+  let prior;
   try {
     target = await timer.time('prepareMs', () => resolveTarget(probe, spec.target.table, spec.target.columns));
-    fileDone = await probe.query<{ job_id: string; run_id: string; rows_loaded: number; loaded_at: Date }>(
-      `SELECT job_id, run_id, rows_loaded, loaded_at FROM ingest.file_ledger
-        WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5`,
-      [ledgerKey.target, ledgerKey.bucket, ledgerKey.key, ledgerKey.etag, ledgerKey.size],
-    );
+    prior = await ledgerEntry(probe, ledgerKey);
     done = await timer.time('ledgerMs', () => loadedChunks(probe, ledgerKey));
   } finally {
     probe.release();
   }
-  const prior = fileDone.rows[0];
-  if (prior && (!reload || prior.job_id === input.jobId)) {
+  if (prior && (!reload || prior.jobId === input.jobId)) {
     return {
       status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects: [], timings: timer.finish(),
-      loadedBy: { runId: prior.run_id, jobId: prior.job_id, loadedAt: prior.loaded_at.toISOString(), rowsLoaded: prior.rows_loaded },
+      loadedBy: prior,
     };
   }
 
@@ -151,7 +143,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   let loadedRows = 0; // committed by this run
   let skippedRows = 0; // already in the chunk ledger
   let inFlight = 0;
-  let bytesRead = 0;
+  const source: SourceState = { bytes: 0, error: undefined };
   let chunksLoaded = 0;
   let chunksSkipped = 0;
   const onReject = async (reject: Reject): Promise<void> => {
@@ -236,7 +228,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
         const chunk = await queue.take();
         if (!chunk || signal.aborted) return;
         await loadChunk(client, chunk);
-        input.onProgress({ bytes: bytesRead, records: loadedRows + skippedRows });
+        input.onProgress({ bytes: source.bytes, records: loadedRows + skippedRows });
       }
     } catch (err) {
       broken = true;
@@ -250,22 +242,11 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   });
 
   const t0 = timer.elapsed();
-  let sourceError: Error | undefined;
   try {
-    const body: Readable = await openObject(input.s3, object, signal);
-    body.once('error', (err) => (sourceError = err));
-    let first = true;
-    const counter = byteCounter((n) => {
-      bytesRead = n;
-      if (first) {
-        first = false;
-        timer.add('firstByteMs', timer.elapsed() - t0);
-      }
-      input.onProgress({ bytes: n, records: loadedRows + skippedRows + inFlight });
-    });
-    const chunker = new Chunker(framer, queue);
-    const stages: NodeJS.ReadWriteStream[] = (isGzip(object) ? [body, counter, createGunzip(), chunker] : [body, counter, chunker]) as unknown as NodeJS.ReadWriteStream[];
-    await pipeline(stages, { signal }).finally(() => queue.close());
+    await pipeObject({
+      s3: input.s3, object, sink: new Chunker(framer, queue), signal, timer, since: t0, state: source,
+      onBytes: (bytes) => input.onProgress({ bytes, records: loadedRows + skippedRows + inFlight }),
+    }).finally(() => queue.close());
   } catch (err) {
     failure ??= err;
     queue.fail(err);
@@ -276,7 +257,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     if (input.signal.aborted) throw input.signal.reason;
     const single = (failure as { reject?: Reject }).reject;
     if (single) await insertReject(pool, input.jobId, input.runId, object.bucket, object.key, single).catch(() => {});
-    throw classify(failure, { url, framer, sourceError });
+    throw classify(failure, { url, framer, sourceError: source.error });
   }
 
   const stats = framer.stats;
@@ -299,7 +280,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     await completeLedgerEntry(client, ledgerKey, total);
     await recordRunFile(client, {
       runId: input.runId, jobId: input.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
-      status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejected, blankLines: stats.blankLines, bytesRead,
+      status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejected, blankLines: stats.blankLines, bytesRead: source.bytes,
       timings: { ...timer.timings, chunksLoaded, chunksSkipped } as FileResult['timings'],
     });
     await timer.time('commitMs', () => client.query('COMMIT'));
@@ -310,7 +291,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     client.release();
   }
   return {
-    status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejected, blankLines: stats.blankLines, bytesRead, firstRejects,
+    status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejected, blankLines: stats.blankLines, bytesRead: source.bytes, firstRejects,
     timings: timer.finish(), chunks: { loaded: chunksLoaded, skipped: chunksSkipped, rowsSkipped: skippedRows },
   };
 }

@@ -2,17 +2,14 @@
 // the file ledger, stream GET -> (gunzip) -> CopyLoader (framing, COPY), check that every record sent
 // was either loaded or rejected, and commit the rows, the ledger entry and the run's file record
 // together. A dry run does all of it and rolls back.
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError, isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { CsvFramer } from '../scan/csvFramer.js';
-import { framerFor, watchConnection } from './loadParts.js';
-import { openObject, type ObjectInfo } from '../sources/s3.js';
+import { framerFor, pipeObject, watchConnection, type SourceState } from './loadParts.js';
+import type { ObjectInfo } from '../sources/s3.js';
 import { claimLedgerEntry, completeLedgerEntry, type LedgerKey } from '../sql/fileLedger.js';
 import type { Timings } from '../sql/jobRows.js';
 import { insertReject } from '../sql/rejects.js';
@@ -65,22 +62,6 @@ export function textEncodingOf(pgEncoding: string): BufferEncoding {
   return /^(LATIN1|ISO[-_]?8859[-_]?1|WIN1252|SQL_ASCII)$/i.test(pgEncoding) ? 'latin1' : 'utf8';
 }
 
-export function isGzip(object: ObjectInfo): boolean {
-  return /\.gz$/i.test(object.key) || /gzip/i.test(object.contentEncoding ?? '');
-}
-
-/** Counts the bytes that pass, for progress. */
-export function byteCounter(onBytes: (n: number) => void): Transform {
-  let total = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      total += chunk.length;
-      onBytes(total);
-      done(null, chunk);
-    },
-  });
-}
-
 export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   const { spec, object, signal } = input;
   const timer = new StageTimer();
@@ -89,9 +70,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   const textEncoding = textEncodingOf(spec.format.encoding);
   const framer = framerFor(spec, { trackRecords: batch });
   const firstRejects: Reject[] = [];
-  let copyStarted = 0;
-  let bytesRead = 0;
-  let sourceError: Error | undefined;
+  const source: SourceState = { bytes: 0, error: undefined };
   const ledgerKey: LedgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size };
 
   let client: PoolClient;
@@ -142,22 +121,13 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       },
     });
 
-    copyStarted = timer.elapsed();
-    const body: Readable = await openObject(input.s3, object, signal);
-    body.once('error', (err) => {
-      sourceError = err;
-    });
-    let firstByte = true;
-    const counter = byteCounter((n) => {
-      bytesRead = n;
-      if (firstByte) {
-        firstByte = false;
-        timer.add('firstByteMs', timer.elapsed() - copyStarted);
-      }
-      input.onProgress({ bytes: n, records: framer.stats.records });
-    });
-    const stages = isGzip(object) ? [body, counter, createGunzip(), loader] : [body, counter, loader];
-    await timer.time('copyMs', () => pipeline(stages, { signal }));
+    const since = timer.elapsed();
+    await timer.time('copyMs', () =>
+      pipeObject({
+        s3: input.s3, object, sink: loader, signal, timer, since, state: source,
+        onBytes: (bytes) => input.onProgress({ bytes, records: framer.stats.records }),
+      }),
+    );
     // Where the COPY's time went: framing bytes, handing them to PostgreSQL (and waiting on it), and the
     // rest, which is waiting for object storage (and gunzip).
     timer.add('scanMs', loader.scanMs);
@@ -179,7 +149,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
         { url, maxErrorRatio: spec.maxErrorRatio, rejected: loader.rejected, records: stats.records },
       );
     }
-    const common = { rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead, firstRejects };
+    const common = { rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead: source.bytes, firstRejects };
     if (spec.dryRun) {
       await client.query('ROLLBACK');
       return { status: 'validated', rowsLoaded: loader.rowsLoaded, ...common, timings: timer.finish() };
@@ -187,7 +157,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     if (useLedger) await completeLedgerEntry(client, ledgerKey, loader.rowsLoaded);
     await recordRunFile(client, {
       runId: input.runId, jobId: input.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
-      status: 'loaded', rowsLoaded: loader.rowsLoaded, rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead,
+      status: 'loaded', rowsLoaded: loader.rowsLoaded, rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead: source.bytes,
       timings: { ...timer.timings },
     });
     await timer.time('commitMs', () => client.query('COMMIT'));
@@ -198,7 +168,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     if (signal.aborted) throw signal.reason;
     const single = (err as { reject?: Reject }).reject;
     if (single) await insertReject(input.pool, input.jobId, input.runId, object.bucket, object.key, single).catch(() => {});
-    throw classify(connection.first() ?? err, { url, framer, sourceError });
+    throw classify(connection.first() ?? err, { url, framer, sourceError: source.error });
   } finally {
     connection.stop();
     // After a failed COPY the connection is not trusted again: it is closed, not pooled.

@@ -1,6 +1,7 @@
 // /jobs: submit a load, read it back with its runs and timings, list jobs, cancel one.
 import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
+import { decodeCursor, encodeCursor, type ListCursor } from '../api/cursor.js';
 import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
 import { submitJob } from '../jobs/submit.js';
 import { getJob, getJobRow } from '../sql/getJob.js';
@@ -20,16 +21,10 @@ const errorRef = { $ref: 'Error#' };
 // Bodies are compiled by the strict validator, which does not see Fastify's shared schemas: inline it.
 const { $id: _jobSpecId, ...jobSpecBody } = jobSpecSchema;
 
-function encodeCursor(c: { createdAt: string; id: string }): string {
-  return Buffer.from(`${c.createdAt}|${c.id}`).toString('base64url');
-}
-
-function decodeCursor(s: string): { createdAt: string; id: string } {
-  const [createdAt, id] = Buffer.from(s, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/i.test(id)) {
-    throw new IngestError('INVALID_REQUEST', 'cursor is not one this API returned', { field: 'cursor' });
-  }
-  return { createdAt, id };
+function listCursor(s: string): ListCursor {
+  const cursor = decodeCursor(s);
+  if (!cursor) throw new IngestError('INVALID_REQUEST', 'cursor is not one this API returned', { field: 'cursor' });
+  return cursor;
 }
 
 export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
@@ -89,7 +84,7 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
         limit: req.query.limit,
         ...(req.query.status ? { status: req.query.status } : {}),
         ...(req.query.schedule ? { schedule: req.query.schedule } : {}),
-        ...(req.query.cursor ? { cursor: decodeCursor(req.query.cursor) } : {}),
+        ...(req.query.cursor ? { cursor: listCursor(req.query.cursor) } : {}),
       });
       return { jobs: page.jobs, nextCursor: page.next ? encodeCursor(page.next) : null };
     },

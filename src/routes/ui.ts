@@ -5,7 +5,7 @@ import { getJob } from '../sql/getJob.js';
 import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { listRejects } from '../sql/rejects.js';
-import { decodeCursor, encodeCursor } from '../ui/cursor.js';
+import { decodeCursor, encodeCursor } from '../api/cursor.js';
 import type { SafeHtml } from '../ui/html.js';
 import { jobListPage, jobStatuses } from '../ui/jobList.js';
 import { jobPage } from '../ui/jobPage.js';

@@ -32,13 +32,7 @@ export async function claimLedgerEntry(client: PoolClient, k: LedgerKey, jobId: 
     [k.target, k.bucket, k.key, k.etag, k.size, jobId, runId],
   );
   if (ins.rowCount === 1) return undefined;
-  const { rows } = await client.query<{ job_id: string; run_id: string; rows_loaded: number; loaded_at: Date }>(
-    `SELECT job_id, run_id, rows_loaded, loaded_at FROM ingest.file_ledger
-      WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5`,
-    [k.target, k.bucket, k.key, k.etag, k.size],
-  );
-  const r = rows[0]!;
-  return { ...k, jobId: r.job_id, runId: r.run_id, rowsLoaded: r.rows_loaded, loadedAt: r.loaded_at.toISOString() };
+  return { ...k, ...(await ledgerEntry(client, k))! };
 }
 
 export async function completeLedgerEntry(client: PoolClient, k: LedgerKey, rowsLoaded: number): Promise<void> {

@@ -1,5 +1,5 @@
-// The job list's page cursor: the last row's (created_at, id), in the same form GET /jobs hands out,
-// so a cursor from the API works in the dashboard and back.
+// The job list's page cursor: the last row's (created_at, id). GET /jobs and the dashboard share it, so
+// a cursor from the API works in the dashboard and back.
 export interface ListCursor {
   createdAt: string;
   id: string;
