@@ -159,3 +159,25 @@ t.test('cancelling a queued job stops it before it starts', async (t) => {
   const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.one`);
   t.equal(rows[0].n, 0);
 });
+
+t.test('a bad record early in a large file fails with its line, though bytes were still streaming', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(ukPriceTableSql(`${h.schema}.uk_price`));
+  // The first 1,000 rows are already there: the 1,000th of the file breaks the primary key at once.
+  const svc = await h.start();
+  const first = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url: await h.put('head.csv', pricePaidCsv(1_000, 77)) }, target: { table: `${h.schema}.uk_price` } })).body.id);
+  t.equal(first.status, 'succeeded');
+  const url = await h.put('big.csv', pricePaidCsv(200_000, 77));
+  const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.uk_price` } })).body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'DATA_REJECTED', job.error.message);
+  t.equal(job.error.details.sqlstate, '23505');
+  t.equal(job.error.details.line, 1);
+  t.equal((await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.uk_price`)).rows[0].n, 1_000, 'nothing of the failed file');
+
+  const lenient = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.uk_price` }, maxErrors: 1_000, reload: true })).body.id);
+  t.equal(lenient.status, 'succeeded', JSON.stringify(lenient.error));
+  t.equal(lenient.result.rowsRejected, 1_000);
+  t.equal((await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.uk_price`)).rows[0].n, 200_000);
+});

@@ -115,10 +115,15 @@ export class CopyLoader extends Writable {
       const copy = this.startSingle();
       try {
         for (const p of pieces) {
+          // The server may end the COPY with an error while bytes are still coming: stop writing then.
+          if (this.copyFailed) break;
           if (!copy.write(p)) await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone]);
         }
+        if (this.copyFailed) await this.copyDone;
       } catch (err) {
-        throw this.singleFailure(err);
+        // Whatever the write ran into, the COPY's own outcome (the server's error) is the one to report.
+        if (!copy.destroyed) copy.destroy(err as Error);
+        throw this.singleFailure(await this.copyDone!.then(() => err, (copyErr: unknown) => copyErr));
       }
       return;
     }
@@ -128,35 +133,43 @@ export class CopyLoader extends Writable {
     for (const p of pieces) {
       this.batch.push(p);
       this.batchSize += p.length;
-      if (!this.batchFailed && !copy.write(p)) {
-        await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone!.catch(() => undefined)]);
+      if (this.copyFailed) continue;
+      try {
+        if (!copy.write(p)) await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone!.catch(() => undefined)]);
+      } catch (err) {
+        // The server ended this COPY meanwhile; flushBatch reads its outcome and replays if it was bad data.
+        if (!copy.destroyed) copy.destroy(err as Error);
+        this.copyFailed = true;
       }
     }
     if (this.batchSize >= (this.o.batchBytes ?? 8 << 20)) await this.flushBatch();
   }
 
-  /** Set when the streaming COPY of the current batch failed: the rest of the batch is only kept. */
-  private batchFailed = false;
+  /** Set when the current COPY failed: nothing more is written to it (in batch mode the rest of the batch is only kept). */
+  private copyFailed = false;
 
   private async startBatchCopy(): Promise<ReturnType<typeof copyStreams.from>> {
     if (this.copy) return this.copy;
     await this.o.client.query('SAVEPOINT citus_ingest_stream');
     const copy = this.o.client.query(copyStreams.from(this.statement()));
     this.copy = copy;
-    this.batchFailed = false;
+    this.copyFailed = false;
+    this.watchCopy(copy);
+    return copy;
+  }
+
+  private watchCopy(copy: ReturnType<typeof copyStreams.from>): void {
     this.copyDone = trackCopy(finished(copy));
     this.copyDone.catch(() => {
-      this.batchFailed = true;
+      this.copyFailed = true;
     });
-    return copy;
   }
 
   private startSingle(): ReturnType<typeof copyStreams.from> {
     if (!this.copy) {
       const copy = this.o.client.query(copyStreams.from(this.statement()));
       this.copy = copy;
-      this.copyDone = trackCopy(finished(copy));
-      this.copyDone.catch(() => {}); // observed in finish()
+      this.watchCopy(copy); // its outcome is observed in take() and finish()
     }
     return this.copy;
   }
