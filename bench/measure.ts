@@ -98,3 +98,42 @@ export function sampleRss(pid: number, intervalMs = SAMPLE_INTERVAL_MS): RssSamp
     },
   };
 }
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on every Linux this runs on. */
+const TICKS_PER_SECOND = 100;
+
+/** The CPU-time fields of /proc/<pid>/stat, in seconds, or undefined when it cannot be read. */
+async function statTimes(pid: number | 'self'): Promise<{ own: number; reapedChildren: number } | undefined> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name in parentheses (which may itself hold spaces): state is the first.
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+    // utime, stime, cutime, cstime are fields 14 to 17 of the whole line, so 11 to 14 here.
+    return { own: (f[11]! + f[12]!) / TICKS_PER_SECOND, reapedChildren: (f[13]! + f[14]!) / TICKS_PER_SECOND };
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU seconds a live process has used so far; undefined when it is gone. */
+export async function cpuSeconds(pid: number): Promise<number | undefined> {
+  return (await statTimes(pid))?.own;
+}
+
+/**
+ * User + system CPU seconds of this process's children that have exited and been waited for: the
+ * difference across one short-lived child's life (psql, pgloader) is that child's CPU time.
+ */
+export async function reapedChildrenCpuSeconds(): Promise<number> {
+  return (await statTimes('self'))?.reapedChildren ?? 0;
+}
+
+/** CPU seconds a live process uses from now until the returned function is called (null if it went). */
+export async function cpuMeter(pid: number | undefined): Promise<() => Promise<number | null>> {
+  const before = pid === undefined ? undefined : await cpuSeconds(pid);
+  return async () => {
+    if (pid === undefined || before === undefined) return null;
+    const after = await cpuSeconds(pid);
+    return after === undefined ? null : after - before;
+  };
+}

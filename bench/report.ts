@@ -11,6 +11,10 @@ export interface RoundResult {
   rowsPerSecond: number | null;
   mbPerSecond: number | null;
   peakRssMb: number | null;
+  /** User + system CPU seconds of the contender's client process during the load. */
+  clientCpuS: number | null;
+  /** CPU seconds of the embedded S3 endpoint's process during the load (null with an external S3). */
+  sourceCpuS: number | null;
   /** count(*) of the table after the load; null when it could not be read. */
   count: number | null;
   valid: boolean;
@@ -33,6 +37,10 @@ export interface Summary {
   ratioToServerCopy: number | null;
   /** Highest peak RSS over its rounds, MiB. */
   peakRssMb: number | null;
+  /** Median client CPU seconds of the valid rounds. */
+  clientCpuS: number | null;
+  /** Median CPU seconds of the embedded S3 endpoint over the valid rounds. */
+  sourceCpuS: number | null;
   /** Every round ran and loaded exactly --rows rows. */
   valid: boolean;
   /** Median per stage over the valid rounds (service contenders). */
@@ -67,6 +75,8 @@ export function summarise(names: string[], skipped: Map<string, string>, rounds:
       mbPerSecond: secs ? bytes / MB / secs : null,
       ratioToServerCopy: null,
       peakRssMb: peaks.length ? Math.max(...peaks) : null,
+      clientCpuS: median(ok.map((r) => r.clientCpuS).filter((v): v is number => v !== null)),
+      sourceCpuS: median(ok.map((r) => r.sourceCpuS).filter((v): v is number => v !== null)),
       valid: mine.length > 0 && ok.length === mine.length,
       ...(keys.length ? { timings } : {}),
     };
@@ -96,9 +106,11 @@ export function resultsTable(summaries: Summary[]): string {
       s.mbPerSecond === null ? '-' : s.mbPerSecond.toFixed(2),
       s.ratioToServerCopy === null ? '-' : `${s.ratioToServerCopy.toFixed(2)}x`,
       s.peakRssMb === null ? 'n/a' : s.peakRssMb.toFixed(1),
+      s.clientCpuS === null ? 'n/a' : s.clientCpuS.toFixed(2),
+      s.sourceCpuS === null ? 'n/a' : s.sourceCpuS.toFixed(2),
       s.valid ? 'yes' : 'INVALID',
     ]);
-  return table(['contender', 'rounds', 'median s', 'best s', 'rows/s', 'MB/s', 'vs server-copy', 'peak RSS MiB', 'valid'], body, new Set([1, 2, 3, 4, 5, 6, 7]));
+  return table(['contender', 'rounds', 'median s', 'best s', 'rows/s', 'MB/s', 'vs server-copy', 'peak RSS MiB', 'client CPU s', 'S3 CPU s', 'valid'], body, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]));
 }
 
 const stageOrder = ['queueWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'layoutMs', 'totalMs'];

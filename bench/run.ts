@@ -22,12 +22,12 @@ import { serverCopy } from './contenders/serverCopy.js';
 import { service } from './contenders/service.js';
 import { SkipContender, type Contender, type RunContext } from './contenders/types.js';
 import { ensureDataFile, SEED } from './data.js';
-import { CLIENT_SAMPLE_INTERVAL_MS, SAMPLE_INTERVAL_MS } from './measure.js';
+import { CLIENT_SAMPLE_INTERVAL_MS, cpuMeter, SAMPLE_INTERVAL_MS } from './measure.js';
 import { chartInput, MB, resultsTable, stageTable, summarise, type RoundResult } from './report.js';
 import { gitInfo, machineInfo, redactUrl, writeResults } from './results.js';
 import { startS3, uploadDataFile, type S3Endpoint } from './s3.js';
 import { cleanUpServiceRuns, reachRedis } from './serviceState.js';
-import { CitusUnavailable, countRows, createTable, dropTable, openTarget, tableName, type Target, type TargetKind } from './target.js';
+import { CitusUnavailable, countRows, createTable, dropTable, openTarget, settle, tableName, type Target, type TargetKind } from './target.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -190,15 +190,21 @@ for (let round = 1; round <= options.rounds; round++) {
     const table = tableName(c.name, round);
     current = table;
     const ctx: RunContext = { root, target, file: data, sourceUrl, s3, redisUrl, queueName, table };
-    const result: RoundResult = { contender: c.name, round, table, seconds: null, rowsPerSecond: null, mbPerSecond: null, peakRssMb: null, count: null, valid: false };
+    const result: RoundResult = { contender: c.name, round, table, seconds: null, rowsPerSecond: null, mbPerSecond: null, peakRssMb: null, clientCpuS: null, sourceCpuS: null, count: null, valid: false };
     try {
       await createTable(target, table);
+      await settle(target);
+      // The embedded S3 endpoint is a process of its own: what serving the object cost is measured apart.
+      const sourceCpu = await cpuMeter(s3?.embedded ? s3.pid : undefined);
       const m = await c.run(ctx);
+      const sourceCpuS = await sourceCpu();
       Object.assign(result, {
         seconds: m.seconds,
         rowsPerSecond: options.rows / m.seconds,
         mbPerSecond: data.bytes / MB / m.seconds,
         peakRssMb: m.peakRssMb,
+        clientCpuS: m.clientCpuS ?? null,
+        sourceCpuS,
         ...(m.timings ? { timings: m.timings } : {}),
         ...(m.extra ? { extra: m.extra } : {}),
       });

@@ -21,7 +21,7 @@ export interface S3Endpoint {
   forcePathStyle: boolean;
   /** True when this run started the embedded S3 child. */
   embedded: boolean;
-  /** The child's pid when embedded. */
+  /** When embedded, the pid of the node process that serves the objects (tsx is loaded as a hook, not a launcher, so this is the process whose CPU and memory count). */
   pid: number | undefined;
   stop(): Promise<void>;
 }
@@ -38,7 +38,7 @@ export function serviceS3Env(s3: S3Endpoint): Record<string, string> {
 }
 
 async function startEmbeddedChild(root: string): Promise<S3Endpoint> {
-  const child: ChildProcess = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'bench/s3-server.ts'), BUCKET], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/s3-server.ts'), BUCKET], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -75,6 +75,15 @@ export async function createTable(target: Target, table: string): Promise<void> 
   }
 }
 
+/**
+ * CHECKPOINT on every node, so each timed load starts with no dirty pages of the one before to write
+ * (the same for every contender; it takes the checkpointer's bursts out of the comparison).
+ */
+export async function settle(target: Target): Promise<void> {
+  await target.db.query('CHECKPOINT');
+  if (target.kind === 'citus') await target.db.query(`SELECT run_command_on_workers('CHECKPOINT')`);
+}
+
 export async function countRows(target: Target, table: string): Promise<number> {
   return Number((await target.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
 }

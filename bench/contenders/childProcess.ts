@@ -1,12 +1,14 @@
 // Runs a client program as a child process, timed from spawn to exit, with its peak RSS sampled from
 // /proc, and its output kept for the error message when it fails.
 import { spawn } from 'node:child_process';
-import { CLIENT_SAMPLE_INTERVAL_MS, sampleRss } from '../measure.js';
+import { CLIENT_SAMPLE_INTERVAL_MS, reapedChildrenCpuSeconds, sampleRss } from '../measure.js';
 import { track } from './live.js';
 
 export interface ChildResult {
   seconds: number;
   peakRssMb: number | null;
+  /** The child's user + system CPU seconds. */
+  cpuS: number;
   stdout: string;
   stderr: string;
 }
@@ -29,6 +31,7 @@ function tail(limit = 16_000): { add(chunk: Buffer): void; text(): string } {
 export async function runChild(command: string, args: string[]): Promise<ChildResult> {
   const out = tail();
   const err = tail();
+  const cpu0 = await reapedChildrenCpuSeconds();
   const t0 = performance.now();
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', out.add);
@@ -58,5 +61,7 @@ export async function runChild(command: string, args: string[]): Promise<ChildRe
     const why = signal ? `was killed by ${signal}` : `exited ${code}`;
     throw new Error(`${command} ${why}: ${(err.text() || out.text()).trim().slice(-2000)}`);
   }
-  return { seconds, peakRssMb, stdout: out.text(), stderr: err.text() };
+  // 'close' comes after the child was waited for, so its CPU time is in this process's children's now.
+  const cpuS = (await reapedChildrenCpuSeconds()) - cpu0;
+  return { seconds, peakRssMb, cpuS, stdout: out.text(), stderr: err.text() };
 }

@@ -57,7 +57,7 @@ export function pgloader(): Contender {
       // --root-dir keeps its logs and reject files beside the data instead of /tmp/pgloader.
       const res = await runChild(binary!, ['--root-dir', dir, load]);
       const summary = /Total import time\s+\S+\s+(\d+)/.exec(res.stdout + res.stderr);
-      return { seconds: res.seconds, peakRssMb: res.peakRssMb, extra: { binary, reportedRows: summary ? Number(summary[1]) : null } };
+      return { seconds: res.seconds, peakRssMb: res.peakRssMb, clientCpuS: res.cpuS, extra: { binary, reportedRows: summary ? Number(summary[1]) : null } };
     },
   };
 }

@@ -21,7 +21,7 @@ export function psqlCopy(binary = psqlBinary()): Contender {
     async run(ctx) {
       const file = ctx.file.path.replace(/'/g, "''");
       const res = await runChild(binary, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', ctx.target.url, '-c', `\\copy ${ctx.table} FROM '${file}' WITH (FORMAT csv)`]);
-      return { seconds: res.seconds, peakRssMb: res.peakRssMb, extra: { binary } };
+      return { seconds: res.seconds, peakRssMb: res.peakRssMb, clientCpuS: res.cpuS, extra: { binary } };
     },
   };
 }

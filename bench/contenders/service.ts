@@ -2,7 +2,7 @@
 // process per timed load (started and ready before the clock starts). Timed from POST /jobs until
 // GET /jobs/:id (polled every 50 ms) says succeeded. N > 1 asks for N parallel streams with
 // chunk atomicity; an API that refuses those options skips the contender.
-import { sampleRss } from '../measure.js';
+import { cpuMeter, sampleRss } from '../measure.js';
 import { startServiceProcess } from './serviceProcess.js';
 import { SkipContender, type Contender } from './types.js';
 
@@ -45,6 +45,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
         if (streams > 1) Object.assign(spec, { atomicity: 'chunk', streams });
         if (opts.concurrency) Object.assign(spec, { concurrency: opts.concurrency });
         if (opts.maxErrors) Object.assign(spec, { maxErrors: opts.maxErrors });
+        const cpu = await cpuMeter(svc.pid);
         const t0 = performance.now();
         const res = await fetch(`${svc.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
         const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };
@@ -61,6 +62,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
           await new Promise((r) => setTimeout(r, POLL_MS));
         }
         const seconds = (performance.now() - t0) / 1000;
+        const clientCpuS = await cpu();
         // VmHWM now: the service's whole life so far, start-up included.
         const peakRssMb = await peak();
         if (job.status !== 'succeeded') {
@@ -71,6 +73,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
         return {
           seconds,
           peakRssMb,
+          clientCpuS,
           ...(last?.timings ? { timings: last.timings } : {}),
           extra: { jobId: job.id, attempts: runs.length, filesSkipped: job.result?.filesSkipped ?? 0, rowsLoaded: last?.rowsLoaded, bytesRead: last?.bytesRead },
         };

@@ -25,6 +25,8 @@ export interface Measurement {
   seconds: number;
   /** Peak resident set of the contender's own client process in MiB; null where there is none (server-copy). */
   peakRssMb: number | null;
+  /** User + system CPU seconds of the contender's client process during the load; null where there is none. */
+  clientCpuS?: number | null;
   /** The service's own stage timings of the run that loaded the file (GET /jobs/:id). */
   timings?: Record<string, number>;
   /** Anything else worth keeping in the JSON results. */
