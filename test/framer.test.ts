@@ -69,53 +69,120 @@ t.test('a distinct escape character only matters inside quotes', async (t) => {
   t.same(r.recs.map((x) => x.text), ['"a\\"\nb",1\n', 'c\n']);
 });
 
-/** The record ends COPY's CSV rules give, one byte at a time: the reference for the fast scan. */
-function referenceEnds(buf: Buffer): number[] {
-  const ends: number[] = [];
+/**
+ * The framer's whole contract, one byte at a time and with no carried state: the reference the fast
+ * scan and the chunk handling are checked against. Records keep their line ends; blank lines are
+ * dropped; a lone `\.` comes out quoted; the first record is the header when asked for.
+ */
+function referenceFrame(buf: Buffer, quote: number, escape: number, header: boolean) {
+  const records: Array<{ text: string; line: number; offset: number }> = [];
+  let headerText: string | undefined;
   let inQuote = false;
+  let lastWasEscape = false;
+  let line = 1;
+  let start = 0;
+  let startLine = 1;
+  let headerDone = !header;
+  const take = (end: number, termEnd: number, unterminatedInQuote: boolean) => {
+    const body = buf.subarray(start, end).toString('latin1');
+    const term = buf.subarray(end, termEnd).toString('latin1');
+    if (!headerDone) {
+      headerDone = true;
+      headerText = body;
+    } else if (body.length > 0) {
+      const text = body === '\\.' && !unterminatedInQuote ? `${String.fromCharCode(quote)}\\.${String.fromCharCode(quote)}${term}` : body + term;
+      records.push({ text, line: startLine, offset: start });
+    }
+  };
   for (let i = 0; i < buf.length; i++) {
-    const c = buf[i];
-    if (c === 0x22) inQuote = !inQuote;
-    else if (!inQuote && (c === 0x0a || c === 0x0d)) {
-      if (c === 0x0d && buf[i + 1] === 0x0a) i++;
-      ends.push(i + 1);
+    const c = buf[i]!;
+    if (c === 0x0a || c === 0x0d) {
+      lastWasEscape = false;
+      const termEnd = c === 0x0d && buf[i + 1] === 0x0a ? i + 2 : i + 1;
+      line++;
+      if (!inQuote) {
+        take(i, termEnd, false);
+        start = termEnd;
+        startLine = line;
+      }
+      i = termEnd - 1;
+      continue;
+    }
+    if (quote === escape) {
+      if (c === quote) inQuote = !inQuote;
+    } else {
+      if (inQuote && c === escape) lastWasEscape = !lastWasEscape;
+      if (c === quote && !lastWasEscape) inQuote = !inQuote;
+      if (c !== escape) lastWasEscape = false;
     }
   }
-  if (ends.at(-1) !== buf.length && buf.length > 0) ends.push(buf.length);
-  return ends;
+  if (start < buf.length) take(buf.length, buf.length, inQuote);
+  return { records, header: headerText, endedInQuote: inQuote };
 }
 
-t.test('the word-at-a-time scan agrees with a byte-by-byte reference on random input, any alignment and chunking', async (t) => {
-  let seed = 12345;
+t.test('the framer agrees with a byte-by-byte reference on random input: SIMD and byte scans, any alignment and chunking', async (t) => {
+  // xorshift32: every bit varies (a plain LCG's low bits repeat with a short period).
+  let seed = 0x9e3779b9;
   const rand = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
   };
-  const alphabet = [0x22, 0x22, 0x2c, 0x0a, 0x0d, 0x61, 0x62, 0x63, 0x64, 0x31, 0x20];
-  for (let round = 0; round < 300; round++) {
-    const len = 1 + rand(3000);
-    const pad = rand(8);
-    const backing = Buffer.alloc(len + pad);
-    for (let i = 0; i < len; i++) backing[pad + i] = alphabet[rand(alphabet.length)]!;
-    // Keep blank lines and lone `\.` out: those the framer changes on purpose.
-    let text = backing.subarray(pad).toString('latin1');
-    if (/^[\r\n]/.test(text)) text = `x${text}`;
-    text = text.replace(/([\r\n])(?=[\r\n])/g, '$1x');
-    const input = Buffer.from(text, 'latin1');
-    const src = Buffer.alloc(input.length + pad);
-    input.copy(src, pad);
+  // Quotes, line ends (CRLF, blank lines and lone `\.` records arise often), and a backslash escape.
+  const alphabet = [0x22, 0x22, 0x2c, 0x0a, 0x0a, 0x0d, 0x5c, 0x2e, 0x61, 0x62, 0x31, 0x20];
+  let checked = 0;
+  for (let round = 0; round < 600; round++) {
+    const len = rand(4) === 0 ? 1 + rand(40) : 1 + rand(5000);
+    const pad = rand(16);
+    const src = Buffer.alloc(len + pad);
+    for (let i = 0; i < len; i++) src[pad + i] = alphabet[rand(alphabet.length)]!;
     const view = src.subarray(pad);
-    const f = new CsvFramer({ quote: '"', escape: '"', header: false, dropBom: false, trackRecords: true });
+    const escape = rand(3) === 0 ? '\\' : '"';
+    const header = rand(4) === 0;
+    const simd = rand(2) === 0;
+    const want = referenceFrame(view, 0x22, escape.charCodeAt(0), header);
+    const f = new CsvFramer({ quote: '"', escape, header, dropBom: false, trackRecords: true, simd });
     const out: Buffer[] = [];
-    const step = 1 + rand(700);
+    const step = 1 + (rand(2) === 0 ? rand(8) : rand(3000));
     for (let i = 0; i < view.length; i += step) f.push(view.subarray(i, i + step), out);
     f.end(out);
-    const got = f.records.map((r) => r.end);
-    const want = referenceEnds(view);
-    if (JSON.stringify(got) !== JSON.stringify(want)) {
-      t.fail(`round ${round}: record ends differ (len ${view.length}, step ${step}, pad ${pad})`);
+    const text = Buffer.concat(out).toString('latin1');
+    const got = f.records.map((r, i) => ({ text: text.slice(i === 0 ? 0 : f.records[i - 1]!.end, r.end), line: r.line, offset: r.offset }));
+    const where = `round ${round} (len ${len}, step ${step}, pad ${pad}, escape ${escape}, header ${header}, simd ${simd})`;
+    if (JSON.stringify(got) !== JSON.stringify(want.records) || f.headerBytes?.toString('latin1') !== want.header || f.stats.endedInQuote !== want.endedInQuote) {
+      t.same({ records: got, header: f.headerBytes?.toString('latin1'), endedInQuote: f.stats.endedInQuote }, want, where);
       return;
     }
-    t.equal(Buffer.concat(out).length, view.length, `round ${round}: bytes unchanged`);
+    if (text !== want.records.map((r) => r.text).join('')) {
+      t.fail(`${where}: output differs from the records`);
+      return;
+    }
+    checked++;
   }
+  t.equal(checked, 600, 'every round matched the reference');
+});
+
+t.test('the SIMD scan reports the same line ends as the byte scan across slice and block boundaries', async (t) => {
+  const { ByteScanner, lineEndScanner } = await import('../src/scan/lineEnds.js');
+  const simd = lineEndScanner(0x22, 0x22);
+  t.not(simd.constructor.name, 'ByteScanner', 'this runtime runs the WebAssembly SIMD scanner');
+  // Long enough to cross many 16-byte blocks; quotes and line ends at every alignment.
+  const parts: string[] = [];
+  for (let i = 0; i < 4000; i++) parts.push(i % 7 === 0 ? '"a\nb"' : i % 5 === 0 ? '\r\n' : i % 3 === 0 ? '""' : 'xyz'.slice(0, i % 4));
+  const data = Buffer.from(parts.join(''), 'latin1');
+  const bytes = new ByteScanner(0x22, 0x22);
+  for (const [from, to] of [[0, data.length], [0, 17], [17, 4099], [4099, data.length]] as const) {
+    const a = simd.scan(data, from, to);
+    const b = bytes.scan(data, from, to);
+    t.same([...simd.events.subarray(0, a)], [...bytes.events.subarray(0, b)], `events of [${from}, ${to})`);
+    t.equal(simd.inQuote, bytes.inQuote, `quote state after [${from}, ${to})`);
+  }
+});
+
+t.test('the embedded WebAssembly module is what wasm/lineEnds.ts compiles to', async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const { compileLineEnds } = await import('../scripts/build-wasm.js');
+  const committed = await readFile(new URL('../src/scan/lineEndsWasm.ts', import.meta.url), 'utf8');
+  t.equal(committed, compileLineEnds(), 'regenerate with npm run build:wasm');
 });

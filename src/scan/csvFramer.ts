@@ -5,8 +5,10 @@
 //
 // Record ends follow COPY's CSV rules (copyfromparse.c): the quote character toggles "inside quotes",
 // an escape character that differs from the quote only matters inside quotes, and CR, LF or CRLF
-// outside quotes end a record. Only complete records are emitted; the incomplete tail of a chunk is
-// carried to the next one, so every record lies whole in one buffer when it is looked at.
+// outside quotes end a record. The line ends are found by a LineEndScanner (SIMD for the usual dialect)
+// that looks at every byte once; the framer itself only does work per line end. Only complete records
+// are given out: the incomplete end of a chunk is kept (copied) until the chunk that completes it.
+import { lineEndScanner, type LineEndScanner } from './lineEnds.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -73,22 +75,39 @@ export interface FramerStats {
 /** At most this many blank-line positions are kept for mapping COPY's line numbers back. */
 const MAX_BLANK_POSITIONS = 1_000_000;
 
+/** The scanner is given at most this many bytes at once, so its working memory stays small. */
+const SLICE = 1 << 20;
+
+const EMPTY = Buffer.alloc(0);
+const CR_BYTE = Buffer.from([CR]);
+
 export class CsvFramer {
   private readonly quote: number;
-  private readonly escape: number;
   private readonly quotedMarker: Buffer;
   private readonly opts: FramerOptions;
-  private carry: Buffer[] = [];
-  private carryLength = 0;
-  private inQuote = false;
-  private lastWasEscape = false;
+  private readonly scanner: LineEndScanner;
+  /** The first bytes, held until there are three (a byte-order mark may be split). */
+  private head: Buffer | undefined;
   private started = false;
   private headerDone: boolean;
   private lines = 0;
-  /** Original byte offset of the first byte of the carried or next data. */
+  /** Original byte offset of the next chunk's first byte. */
   private inOffset = 0;
   private outPos = 0;
-  private stats_: FramerStats;
+  // The record being read. It starts at `recStart` of the chunk being framed, or in an earlier chunk,
+  // when `tail` holds its bytes from there (copies, never given out until the record is complete).
+  private tail: Buffer[] = [];
+  private tailLength = 0;
+  /** 1 when the tail ends with the CR that ended its record at the end of the last chunk (is an LF next?). */
+  private tailCr = 0;
+  /** The last chunk ended with a CR inside quotes: an LF first in this one is the same line end. */
+  private quotedCrAtEnd = false;
+  private recStart = 0;
+  private recLine = 1;
+  private recOffset = 0;
+  /** Where in the chunk being framed the bytes not yet given out (or dropped) start. */
+  private emitFrom = 0;
+  private readonly stats_: FramerStats;
   /** Original line numbers of dropped blank lines, ascending. */
   readonly blankLinesAt: number[] = [];
   records: RecordMeta[] = [];
@@ -97,10 +116,11 @@ export class CsvFramer {
   private nextCut: number;
   headerBytes: Buffer | undefined;
 
-  constructor(opts: FramerOptions) {
+  constructor(opts: FramerOptions & { simd?: boolean }) {
     this.opts = opts;
     this.quote = Buffer.from(opts.quote, 'latin1')[0]!;
-    this.escape = Buffer.from(opts.escape, 'latin1')[0]!;
+    const escape = Buffer.from(opts.escape, 'latin1')[0]!;
+    this.scanner = lineEndScanner(this.quote, escape, { simd: opts.simd });
     this.quotedMarker = Buffer.from([this.quote, BACKSLASH, DOT, this.quote]);
     this.headerDone = !opts.header;
     this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
@@ -108,213 +128,180 @@ export class CsvFramer {
   }
 
   get stats(): FramerStats {
-    return { ...this.stats_, bytesOut: this.outPos, lines: this.lines, endedInQuote: this.inQuote };
+    return { ...this.stats_, bytesOut: this.outPos, lines: this.lines, endedInQuote: this.scanner.inQuote };
   }
 
   /** Takes a chunk; pushes the output for every record it completes onto `out`. */
   push(chunk: Buffer, out: Buffer[]): void {
     this.stats_.bytesIn += chunk.length;
     let data = chunk;
-    if (this.carryLength > 0) {
-      this.carry.push(chunk);
-      data = Buffer.concat(this.carry, this.carryLength + chunk.length);
-      this.carry = [];
-      this.carryLength = 0;
-    }
     if (!this.started) {
-      if (data.length < 3 && this.opts.dropBom) {
-        this.keep(data);
-        return;
+      if (this.opts.dropBom) {
+        data = this.head ? Buffer.concat([this.head, chunk]) : chunk;
+        if (data.length < 3) {
+          this.head = Buffer.from(data);
+          return;
+        }
+        this.head = undefined;
       }
-      this.started = true;
-      if (this.opts.dropBom && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
-        data = data.subarray(3);
-        this.inOffset += 3;
-      }
+      data = this.begin(data);
     }
-    const consumed = this.scan(data, out, false);
-    if (consumed < data.length) this.keep(data.subarray(consumed));
+    this.frame(data, out);
   }
 
   /** Ends the input: emits the last record even without a line end. */
   end(out: Buffer[]): void {
-    let data = this.carryLength > 0 ? Buffer.concat(this.carry, this.carryLength) : Buffer.alloc(0);
-    this.carry = [];
-    this.carryLength = 0;
-    if (!this.started) {
-      this.started = true;
-      if (this.opts.dropBom && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
-        data = data.subarray(3);
-        this.inOffset += 3;
-      }
+    if (!this.started) this.frame(this.begin(this.head ?? EMPTY), out);
+    this.head = undefined;
+    this.emitFrom = 0;
+    this.recStart = 0;
+    if (this.tailCr === 1) {
+      this.complete(EMPTY, 0, 0, out);
+    } else if (this.tailLength > 0) {
+      // The last record, with no line end (or ending inside quotes: COPY will say it is unterminated).
+      this.lines++;
+      this.complete(EMPTY, 0, 0, out, true);
     }
-    if (data.length > 0) this.scan(data, out, true);
   }
 
-  private keep(rest: Buffer): void {
-    // A copy, so the caller may reuse its chunk.
-    const copy = Buffer.from(rest);
-    this.carry.push(copy);
-    this.carryLength += copy.length;
+  /** The first bytes: drops a UTF-8 byte-order mark (its bytes still count in original offsets). */
+  private begin(data: Buffer): Buffer {
+    this.started = true;
+    if (this.opts.dropBom && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
+      this.inOffset = 3;
+      this.recOffset = 3;
+      return data.subarray(3);
+    }
+    return data;
+  }
+
+  private frame(data: Buffer, out: Buffer[]): void {
+    const n = data.length;
+    if (n === 0) return;
+    this.emitFrom = 0;
+    this.recStart = 0;
+    // Line-end bytes below this position were dealt with as the second half of a CRLF.
+    let skipBelow = 0;
+    if (this.tailCr === 1) {
+      // The last chunk's final CR ended a record; an LF here belongs to that line end.
+      const termEnd = data[0] === LF ? 1 : 0;
+      skipBelow = termEnd;
+      this.complete(data, 0, termEnd, out);
+    } else if (this.quotedCrAtEnd) {
+      this.quotedCrAtEnd = false;
+      if (data[0] === LF) skipBelow = 1;
+    }
+    const scanner = this.scanner;
+    let pendingCr = false;
+    slices: for (let from = 0; from < n; from += SLICE) {
+      const to = Math.min(n, from + SLICE);
+      const count = scanner.scan(data, from, to);
+      const events = scanner.events;
+      for (let k = 0; k < count; k++) {
+        const event = events[k]!;
+        const i = event >>> 1;
+        if (i < skipBelow) continue;
+        let termEnd = i + 1;
+        const crAtEnd = data[i] === CR && termEnd === n;
+        if (data[i] === CR && termEnd < n && data[termEnd] === LF) termEnd++;
+        // A line end: CRLF counts once.
+        this.lines++;
+        skipBelow = termEnd;
+        if ((event & 1) === 1) {
+          if (crAtEnd) this.quotedCrAtEnd = true;
+          continue;
+        }
+        if (crAtEnd) {
+          // An LF may start the next chunk: the record is completed then, with its CR kept in the tail.
+          pendingCr = true;
+          break slices;
+        }
+        this.complete(data, i, termEnd, out);
+      }
+    }
+    this.emit(data, this.emitFrom, this.recStart, out);
+    if (this.recStart < n) {
+      // A copy, so the caller may reuse its chunk.
+      const rest = Buffer.from(data.subarray(this.recStart));
+      this.tail.push(rest);
+      this.tailLength += rest.length;
+      this.tailCr = pendingCr ? 1 : 0;
+    }
+    this.inOffset += n;
   }
 
   /**
-   * Scans `data`, which starts at a record boundary, emitting each complete record. Returns how many
-   * bytes were consumed (the start of the incomplete last record). With `final`, the tail is a record.
+   * A record ends: its bytes are the tail's (less a CR the tail may end with) and data[recStart, i),
+   * and its line end is the tail's CR, if any, and data[i, termEnd). `unterminated`: the input's last
+   * record, with no line end.
    */
-  private scan(data: Buffer, out: Buffer[], final: boolean): number {
-    const quote = this.quote;
-    const escape = this.escape;
-    const sameEscape = quote === escape;
-    const track = this.opts.trackRecords;
-    let inQuote = this.inQuote;
-    let lastWasEscape = this.lastWasEscape;
-    let lines = this.lines;
-    let recStart = 0;
-    let emitFrom = 0;
-    const n = data.length;
-    let i = 0;
-    // Quote state at the start of the record being scanned, restored if it is carried over.
-    let quoteAtRecStart = inQuote;
-    let escAtRecStart = lastWasEscape;
-    let linesAtRecStart = lines;
-    // Hot state in locals, written back after the loop.
-    const inOffset = this.inOffset;
-    let nextCut = this.nextCut;
-    let records = this.stats_.records;
-    // Word-at-a-time view for the quote-is-escape case: between line ends only the parity of the quotes
-    // matters, and a 32-bit word's quotes can be counted without looking at its bytes one by one.
-    const head = (4 - (data.byteOffset & 3)) & 3;
-    const words = sameEscape && n - head >= 8 ? new Uint32Array(data.buffer, data.byteOffset + head, (n - head) >> 2) : undefined;
-    const wordCount = words ? words.length : 0;
-    const quoteWord = Math.imul(quote, 0x01010101);
-    outer: while (i < n) {
-      let c: number;
-      if (sameEscape) {
-        if (words !== undefined && i >= head && ((i - head) & 3) === 0) {
-          let j = (i - head) >> 2;
-          while (j < wordCount) {
-            const w = words[j]!;
-            const xl = w ^ 0x0a0a0a0a;
-            const xc = w ^ 0x0d0d0d0d;
-            // A byte of x is zero exactly where its 0x80 bit is set in this mask.
-            if ((~(((xl & 0x7f7f7f7f) + 0x7f7f7f7f) | xl | 0x7f7f7f7f) | ~(((xc & 0x7f7f7f7f) + 0x7f7f7f7f) | xc | 0x7f7f7f7f)) !== 0) break;
-            const xq = w ^ quoteWord;
-            let p = ~(((xq & 0x7f7f7f7f) + 0x7f7f7f7f) | xq | 0x7f7f7f7f) >>> 7;
-            p ^= p >>> 16;
-            p ^= p >>> 8;
-            if ((p & 1) !== 0) inQuote = !inQuote;
-            j++;
-          }
-          i = head + (j << 2);
-          if (i >= n) break;
-        }
-        // Byte by byte up to the next word boundary, or to a line end.
-        c = data[i]!;
-        for (;;) {
-          if (c === LF || c === CR) break;
-          if (c === quote) inQuote = !inQuote;
-          if (++i === n) break outer;
-          if (words !== undefined && i >= head && ((i - head) & 3) === 0 && ((i - head) >> 2) < wordCount) continue outer;
-          c = data[i]!;
-        }
-      } else if ((c = data[i]!) !== LF && c !== CR) {
-        if (inQuote && c === escape) lastWasEscape = !lastWasEscape;
-        if (c === quote && !lastWasEscape) inQuote = !inQuote;
-        if (c !== escape) lastWasEscape = false;
-        i++;
-        continue;
+  private complete(data: Buffer, i: number, termEnd: number, out: Buffer[], unterminated = false): void {
+    const tailCr = this.tailCr;
+    const len = this.tailLength - tailCr + (i - this.recStart);
+    const line = this.recLine;
+    const offset = this.recOffset;
+    if (!this.headerDone) {
+      this.headerDone = true;
+      this.headerBytes = Buffer.concat([...this.tail, data.subarray(this.recStart, i)]).subarray(0, len);
+      this.stats_.headerLines = this.lines - (line - 1);
+      this.drop(data, termEnd, out);
+    } else if (len === 0) {
+      this.stats_.blankLines++;
+      if (this.blankLinesAt.length < MAX_BLANK_POSITIONS) this.blankLinesAt.push(line);
+      this.drop(data, termEnd, out);
+    } else if (len === 2 && this.byteAt(data, 0) === BACKSLASH && this.byteAt(data, 1) === DOT && !(unterminated && this.scanner.inQuote)) {
+      // `\.` alone: sent quoted. (An unterminated last record inside quotes is not one COPY ends on.)
+      this.emitFrom = this.emit(data, this.emitFrom, this.recStart, out);
+      this.tail = [];
+      this.tailLength = 0;
+      out.push(this.quotedMarker);
+      this.outPos += this.quotedMarker.length;
+      if (tailCr === 1) {
+        out.push(CR_BYTE);
+        this.outPos += 1;
       }
-      lastWasEscape = false;
-      // A line end: CRLF counts once. A CR at the very end may be the first half of a CRLF.
-      let termEnd = i + 1;
-      if (c === CR) {
-        if (i + 1 < n) {
-          if (data[i + 1] === LF) termEnd = i + 2;
-        } else if (!final) {
-          break; // decide when the next chunk comes
-        }
-      }
-      lines++;
-      if (inQuote) {
-        i = termEnd;
-        continue;
-      }
-      // A complete record: [recStart, i) plus its line end [i, termEnd).
-      const len = i - recStart;
-      const line = linesAtRecStart + 1;
-      const offset = inOffset + recStart;
-      if (!this.headerDone) {
-        this.headerDone = true;
-        this.headerBytes = Buffer.from(data.subarray(recStart, i));
-        this.stats_.headerLines = lines - linesAtRecStart;
-        emitFrom = this.emit(data, emitFrom, recStart, out);
-        emitFrom = termEnd;
-      } else if (len === 0) {
-        this.stats_.blankLines++;
-        if (this.blankLinesAt.length < MAX_BLANK_POSITIONS) this.blankLinesAt.push(line);
-        emitFrom = this.emit(data, emitFrom, recStart, out);
-        emitFrom = termEnd;
-      } else {
-        if (len === 2 && data[recStart] === BACKSLASH && data[recStart + 1] === DOT) {
-          emitFrom = this.emit(data, emitFrom, recStart, out);
-          out.push(this.quotedMarker);
-          this.outPos += this.quotedMarker.length;
-          emitFrom = i;
-          this.stats_.endMarkersQuoted++;
-        }
-        records++;
-        if (track) this.records.push({ end: this.outPos + (termEnd - emitFrom), line, offset });
-      }
-      if (inOffset + termEnd >= nextCut) {
-        this.cuts.push({ out: this.outPos + (termEnd - emitFrom), offset: inOffset + termEnd, line: lines + 1, records });
-        const every = this.opts.cutEvery!;
-        nextCut = (Math.floor((inOffset + termEnd) / every) + 1) * every;
-      }
-      i = termEnd;
-      recStart = termEnd;
-      quoteAtRecStart = inQuote;
-      escAtRecStart = lastWasEscape;
-      linesAtRecStart = lines;
+      this.emitFrom = i;
+      this.stats_.endMarkersQuoted++;
+      this.counted(termEnd, line, offset);
+    } else {
+      for (const piece of this.tail) out.push(piece);
+      this.outPos += this.tailLength;
+      this.tail = [];
+      this.tailLength = 0;
+      this.counted(termEnd, line, offset);
     }
-    this.nextCut = nextCut;
-    this.stats_.records = records;
-    if (final && recStart < n) {
-      // The last record, with no line end (or ending inside quotes: COPY will say it is unterminated).
-      const len = n - recStart;
-      const line = linesAtRecStart + 1;
-      const offset = this.inOffset + recStart;
-      lines++;
-      if (!this.headerDone) {
-        this.headerDone = true;
-        this.headerBytes = Buffer.from(data.subarray(recStart, n));
-        this.stats_.headerLines = lines - linesAtRecStart;
-        emitFrom = this.emit(data, emitFrom, recStart, out);
-        emitFrom = n;
-      } else if (len === 2 && data[recStart] === BACKSLASH && data[recStart + 1] === DOT && !inQuote) {
-        emitFrom = this.emit(data, emitFrom, recStart, out);
-        out.push(this.quotedMarker);
-        this.outPos += this.quotedMarker.length;
-        emitFrom = n;
-        this.stats_.endMarkersQuoted++;
-        this.stats_.records++;
-        if (track) this.records.push({ end: this.outPos, line, offset });
-      } else {
-        this.stats_.records++;
-        if (track) this.records.push({ end: this.outPos + (n - emitFrom), line, offset });
-      }
-      recStart = n;
-      quoteAtRecStart = inQuote;
-      escAtRecStart = lastWasEscape;
-      linesAtRecStart = lines;
+    this.tailCr = 0;
+    if (!unterminated && this.inOffset + termEnd >= this.nextCut) {
+      this.cuts.push({ out: this.outPos + (termEnd - this.emitFrom), offset: this.inOffset + termEnd, line: this.lines + 1, records: this.stats_.records });
+      const every = this.opts.cutEvery!;
+      this.nextCut = (Math.floor((this.inOffset + termEnd) / every) + 1) * every;
     }
-    this.emit(data, emitFrom, recStart, out);
-    // The incomplete record is scanned again with the next chunk: rewind its state.
-    this.inQuote = final ? inQuote : quoteAtRecStart;
-    this.lastWasEscape = final ? lastWasEscape : escAtRecStart;
-    this.lines = final ? lines : linesAtRecStart;
-    this.inOffset += recStart;
-    return recStart;
+    this.recStart = termEnd;
+    this.recLine = this.lines + 1;
+    this.recOffset = this.inOffset + termEnd;
+  }
+
+  /** A data record given out: counted, and its place kept when records are tracked. */
+  private counted(termEnd: number, line: number, offset: number): void {
+    this.stats_.records++;
+    if (this.opts.trackRecords) this.records.push({ end: this.outPos + (termEnd - this.emitFrom), line, offset });
+  }
+
+  /** The record and its line end are not given out (header, blank line). */
+  private drop(data: Buffer, termEnd: number, out: Buffer[]): void {
+    this.emit(data, this.emitFrom, this.recStart, out);
+    this.emitFrom = termEnd;
+    this.tail = [];
+    this.tailLength = 0;
+  }
+
+  /** Byte `k` of the record being completed, whether in the tail or in `data`. */
+  private byteAt(data: Buffer, k: number): number | undefined {
+    for (const piece of this.tail) {
+      if (k < piece.length) return piece[k];
+      k -= piece.length;
+    }
+    return data[this.recStart + k];
   }
 
   private emit(data: Buffer, from: number, to: number, out: Buffer[]): number {
