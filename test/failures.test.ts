@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createHarness, postJob, waitForJob } from './helpers/harness.js';
+import { createHarness, postJob, SIXTEEN_TEXT_COLUMNS, slowTable, waitForJob } from './helpers/harness.js';
 import { pricePaidCsv, ukPriceTableSql } from '../src/gen/pricePaid.js';
 
 t.test('a job whose object does not exist fails at once with a clear error and no retries', async (t) => {
@@ -82,7 +82,7 @@ t.test('a bad value fails the load with its original line number and leaves the 
 t.test('a truncated last record fails with the line it starts on', async (t) => {
   const h = await createHarness();
   t.teardown(() => h.close());
-  await h.db.query(`CREATE TABLE ${h.schema}.pp (${Array.from({ length: 16 }, (_, i) => `c${i} text`).join(', ')})`);
+  await h.db.query(`CREATE TABLE ${h.schema}.pp (${SIXTEEN_TEXT_COLUMNS})`);
   const full = pricePaidCsv(50, 11).toString('utf8');
   const truncated = full.slice(0, full.length - 40); // cut inside the 50th record's quoted fields
   const url = await h.put('cut.csv', truncated);
@@ -113,10 +113,8 @@ t.test('a line holding only \\. loads as data: no row after it is lost', async (
 t.test('cancelling a running load aborts the COPY and rolls it back', async (t) => {
   const h = await createHarness();
   t.teardown(() => h.close());
-  await h.db.query(`CREATE TABLE ${h.schema}.slow (${Array.from({ length: 16 }, (_, i) => `c${i} text`).join(', ')})`);
-  // A trigger that sleeps per row makes the COPY take long enough to cancel in the middle.
-  await h.db.query(`CREATE FUNCTION ${h.schema}.nap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN NEW; END $$`);
-  await h.db.query(`CREATE TRIGGER nap BEFORE INSERT ON ${h.schema}.slow FOR EACH ROW EXECUTE FUNCTION ${h.schema}.nap()`);
+  // Sleeping 2 ms per row, the COPY takes long enough to cancel in the middle.
+  await slowTable(h, 'slow', 2);
   const url = await h.put('slow.csv', pricePaidCsv(5_000, 5));
   const svc = await h.start();
   const res = await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.slow` } });

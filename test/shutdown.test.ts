@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
+import { createHarness, postJob, slowTable, waitForJob, type Harness } from './helpers/harness.js';
 import { pricePaidCsv } from '../src/gen/pricePaid.js';
 
 function startProcess(h: Harness, role: string, extra: Record<string, string> = {}): ChildProcess {
@@ -19,12 +19,6 @@ function startProcess(h: Harness, role: string, extra: Record<string, string> = 
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-}
-
-async function slowTable(h: Harness, name: string, msPerRow: number): Promise<void> {
-  await h.db.query(`CREATE TABLE ${h.schema}.${name} (${Array.from({ length: 16 }, (_, i) => `c${i} text`).join(', ')})`);
-  await h.db.query(`CREATE FUNCTION ${h.schema}.nap_${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(${msPerRow / 1000}); RETURN NEW; END $$`);
-  await h.db.query(`CREATE TRIGGER nap BEFORE INSERT ON ${h.schema}.${name} FOR EACH ROW EXECUTE FUNCTION ${h.schema}.nap_${name}()`);
 }
 
 async function waitForCopy(h: Harness, table: string): Promise<void> {

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
-import { createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
+import { createHarness, postJob, slowTable, waitForJob, type Harness } from './helpers/harness.js';
 import { pricePaidCsv } from '../src/gen/pricePaid.js';
 
 const count = async (h: Harness, table: string) => (await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.${table}`)).rows[0].n;
@@ -165,9 +165,7 @@ t.test('notify.url receives the final job, signed, and is retried after a failur
 t.test('WORKER_MAX_OBJECTS caps the objects a worker loads at once, whatever each job asks', async (t) => {
   const h = await createHarness({ workerMaxObjects: 1 });
   t.teardown(() => h.close());
-  await h.db.query(`CREATE TABLE ${h.schema}.slow (a int)`);
-  await h.db.query(`CREATE FUNCTION ${h.schema}.nap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN NEW; END $$`);
-  await h.db.query(`CREATE TRIGGER nap BEFORE INSERT ON ${h.schema}.slow FOR EACH ROW EXECUTE FUNCTION ${h.schema}.nap()`);
+  await slowTable(h, 'slow', 2, 'a int');
   for (let i = 0; i < 3; i++) await h.put(`cap/part-${i}.csv`, Array.from({ length: 150 }, (_, k) => String(i * 1000 + k)).join('\n') + '\n');
   const svc = await h.start();
   const { body } = await postJob(svc.url!, { source: { url: 's3://landing/cap/' }, target: { table: `${h.schema}.slow` }, concurrency: 3 });

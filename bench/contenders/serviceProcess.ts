@@ -48,7 +48,9 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
     LOG_LEVEL: 'warn',
     WORKER_CONCURRENCY: '1',
   };
-  const child: ChildProcess = spawn(process.execPath, [path.join(ctx.root, 'dist/src/entry.js'), 'all'], {
+  // BENCH_SERVICE_NODE_ARGS passes flags to the service's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(ctx.root, 'dist/src/entry.js'), 'all'], {
     cwd: ctx.root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

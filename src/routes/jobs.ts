@@ -10,6 +10,7 @@ import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { requestCancel } from '../sql/requestCancel.js';
 import { jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
+import { JobWatch } from '../api/jobWatch.js';
 import type { Services } from '../service.js';
 
 const idParams = {
@@ -18,6 +19,11 @@ const idParams = {
   properties: { id: { type: 'string', format: 'uuid', pattern: '^[0-9a-fA-F-]{36}$' } },
 } as const;
 const errorRef = { $ref: 'Error#' };
+/** Longest GET /jobs/:id?wait= in seconds. */
+const MAX_WAIT_SECONDS = 900;
+/** A waiting request reads the job again at least this often (ms), in case a notification was lost. */
+const RECHECK_MS = 5000;
+const ENDED = new Set<string>(['succeeded', 'failed', 'cancelled']);
 // Bodies are compiled by the strict validator, which does not see Fastify's shared schemas: inline it.
 const { $id: _jobSpecId, ...jobSpecBody } = jobSpecSchema;
 
@@ -90,13 +96,46 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  const watch = new JobWatch(services.config.databaseUrl, log);
+  app.addHook('onClose', () => watch.close());
+
+  app.get<{ Params: { id: string }; Querystring: { wait: number } }>(
     '/jobs/:id',
-    { schema: { summary: 'A job with its progress, error and runs', params: idParams, response: { 200: jobSchema, 404: errorRef } } },
-    async (req) => {
-      const job = await getJob(pool, req.params.id);
-      if (!job) throw new IngestError('JOB_NOT_FOUND', `no job ${req.params.id}`, { id: req.params.id });
-      return job;
+    {
+      schema: {
+        summary: 'A job with its progress, error and runs',
+        description:
+          'With wait=N the answer is held until the job has ended (succeeded, failed or cancelled) or N seconds have passed, ' +
+          'whichever comes first; the status says which. A load step can wait for its job in one request this way.',
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { wait: { type: 'integer', minimum: 0, maximum: MAX_WAIT_SECONDS, default: 0 } },
+        },
+        response: { 200: jobSchema, 404: errorRef },
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.id;
+      const deadline = Date.now() + req.query.wait * 1000;
+      // Watching starts before the first read, so an end between the two is not missed.
+      const watching = req.query.wait > 0 ? await watch.watch(id) : undefined;
+      const gone = new AbortController();
+      // The response closes early only when the client went away.
+      reply.raw.once('close', () => gone.abort());
+      try {
+        for (;;) {
+          const job = await getJob(pool, id);
+          if (!job) throw new IngestError('JOB_NOT_FOUND', `no job ${id}`, { id });
+          const left = deadline - Date.now();
+          if (!watching || ENDED.has(job.status) || left <= 0 || gone.signal.aborted) return job;
+          // Woken by the job's notification; the timer only bounds a wait whose notification was lost.
+          await watching.next(Math.min(left, RECHECK_MS), gone.signal);
+        }
+      } finally {
+        watching?.dispose();
+      }
     },
   );
 

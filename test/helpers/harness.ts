@@ -76,24 +76,41 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
   };
 }
 
+/** The price-paid shape's 16 columns, all text (the tests' default for a table that takes any CSV of it). */
+export const SIXTEEN_TEXT_COLUMNS = Array.from({ length: 16 }, (_, i) => `c${i} text`).join(', ');
+
+/**
+ * A table whose every inserted row sleeps `msPerRow` in a trigger, so a COPY into it takes long enough
+ * to cancel, kill or wait for in the middle.
+ */
+export async function slowTable(h: Harness, name: string, msPerRow: number, columns = SIXTEEN_TEXT_COLUMNS): Promise<string> {
+  const table = `${h.schema}.${name}`;
+  await h.db.query(`CREATE TABLE ${table} (${columns})`);
+  await h.db.query(`CREATE FUNCTION ${h.schema}.nap_${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(${msPerRow / 1000}); RETURN NEW; END $$`);
+  await h.db.query(`CREATE TRIGGER nap BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${h.schema}.nap_${name}()`);
+  return table;
+}
+
 export async function createBucket(client: S3Client, name: string): Promise<void> {
   await client.send(new CreateBucketCommand({ Bucket: name }));
 }
 
-/** Polls GET /jobs/:id until the job reaches one of `states` (default: any final state). */
-export async function waitForJob(
-  url: string,
-  id: string,
-  states: string[] = ['succeeded', 'failed', 'cancelled'],
-  timeoutMs = 60_000,
-): Promise<any> {
+const ENDED = ['succeeded', 'failed', 'cancelled'];
+
+/**
+ * Reads GET /jobs/:id until the job reaches one of `states` (default: any end). Waiting for ends only,
+ * it holds each request with ?wait= (the service answers when the job ends); otherwise it polls.
+ */
+export async function waitForJob(url: string, id: string, states: string[] = ENDED, timeoutMs = 60_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
+  const endsOnly = states.every((s) => ENDED.includes(s));
   for (;;) {
-    const res = await fetch(`${url}/jobs/${id}`);
+    const wait = endsOnly ? Math.max(1, Math.min(60, Math.ceil((deadline - Date.now()) / 1000))) : 0;
+    const res = await fetch(`${url}/jobs/${id}${wait ? `?wait=${wait}` : ''}`);
     const job = (await res.json()) as any;
     if (states.includes(job.status)) return job;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms: ${JSON.stringify(job)}`);
-    await new Promise((r) => setTimeout(r, 50));
+    if (!wait || ENDED.includes(job.status)) await new Promise((r) => setTimeout(r, 50));
   }
 }
 
