@@ -29,6 +29,7 @@ t.test('a 200,000-row price-paid object loads with exactly its rows and the run 
     t.ok(run.samples[i][0] >= run.samples[i - 1][0] && run.samples[i][1] >= run.samples[i - 1][1], 'samples only go forward');
   }
   t.ok(run.samples.every((s: number[]) => s[1] <= rows && s[2] <= job.progress.bytesTotal), 'samples within the totals');
+  t.same(run.samples.at(-1).slice(1), [rows, job.progress.bytesTotal], 'the last sample holds the final counts');
   t.ok(run.mbPerSecond > 0);
 
   let priceSum = 0;

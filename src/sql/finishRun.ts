@@ -3,6 +3,7 @@ import type { Pool } from '../db/pool.js';
 import type { ErrorBody } from '../errors.js';
 import type { ShardLayout } from '../target/citus.js';
 import type { JobStatus, RunStatus, Timings } from './jobRows.js';
+import { MAX_SAMPLES } from './recordProgress.js';
 
 export interface RunOutcome {
   jobId: string;
@@ -24,9 +25,14 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    // A run that succeeded gets a last sample with its final counts, so its chart ends where the run did.
     await client.query(
       `UPDATE ingest.runs SET status = $2, finished_at = clock_timestamp(), rows_loaded = $3, bytes_read = $4,
-              timings = timings || $5::jsonb, error = $6, shard_layout = $7, rows_rejected = $8
+              timings = timings || $5::jsonb, error = $6, shard_layout = $7, rows_rejected = $8,
+              samples = CASE WHEN $2 = 'succeeded' AND jsonb_array_length(samples) < ${MAX_SAMPLES}
+                THEN samples || jsonb_build_array(jsonb_build_array(
+                  round(extract(epoch FROM clock_timestamp() - started_at) * 1000)::int, $3::bigint, $4::bigint))
+                ELSE samples END
         WHERE id = $1`,
       [
         o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, JSON.stringify(o.timings),

@@ -9,7 +9,7 @@ export interface Progress {
 }
 
 /** Samples kept per run: at the default 500 ms tick, the first 16 minutes and 40 seconds. */
-const MAX_SAMPLES = 2000;
+export const MAX_SAMPLES = 2000;
 
 export async function recordProgress(pool: Pool, jobId: string, runId: string, elapsedMs: number, p: Progress): Promise<{ cancelRequested: boolean }> {
   const { rows } = await pool.query<{ cancel_requested: boolean }>(
