@@ -88,10 +88,11 @@ export async function countRows(target: Target, table: string): Promise<number> 
   return Number((await target.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
 }
 
-/** Drops the table and forgets the service's file-ledger entries for it, so a rerun loads again. */
+/** Drops the table and forgets the service's file- and chunk-ledger entries for it, so a rerun loads again. */
 export async function dropTable(target: Target, table: string): Promise<void> {
   await target.db.query(`DROP TABLE IF EXISTS ${table}`);
-  await target.db
-    .query(`DELETE FROM ingest.file_ledger WHERE target = $1`, [qualifiedName(parseTableName(table))])
-    .catch(() => {}); // no ingest schema yet: the service never ran here
+  const name = qualifiedName(parseTableName(table));
+  for (const ledger of ['ingest.file_ledger', 'ingest.chunk_ledger']) {
+    await target.db.query(`DELETE FROM ${ledger} WHERE target = $1`, [name]).catch(() => {}); // no ingest schema yet: the service never ran here
+  }
 }

@@ -196,3 +196,39 @@ t.test('atomicity job on Citus stages into a colocated table and upserts by key'
   const stages = await h.db.query(`SELECT count(*)::int AS n FROM citus_tables WHERE table_name::text LIKE 'ingest_stage.%'`);
   t.equal(stages.rows[0].n, 0, 'the staging table is gone');
 });
+
+t.test('chunk lanes keep their worker connections from one chunk to the next', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const rows = 20_000;
+  const csv = pricePaidCsv(rows, 52);
+  const url = await h.put('chunks.csv', csv);
+  const table = `${h.schema}.uk_price`;
+  await h.db.query(`CREATE TABLE ${table} (${ukPriceColumns.map((c) => `"${c}" text`).join(', ')})`);
+  await h.db.query(`SELECT create_distributed_table($1, 'transaction_unique_identifier', shard_count => 32)`, [table]);
+  const workers = await h.db.query<{ node_name: string; node_port: number }>(`SELECT node_name, node_port FROM citus_get_active_worker_nodes() ORDER BY node_port`);
+  const worker = `postgres://postgres@${workers.rows[0]!.node_name}:${workers.rows[0]!.node_port}/${new URL(citusUrl).pathname.slice(1)}`;
+  const { default: pg } = await import('pg');
+  const sessions = async (): Promise<number> => {
+    const c = new pg.Client(worker);
+    await c.connect();
+    const { rows: r } = await c.query(`SELECT sessions::int AS n FROM pg_stat_database WHERE datname = current_database()`);
+    await c.end();
+    return r[0].n;
+  };
+
+  const before = await sessions();
+  const svc = await h.start();
+  const chunkBytes = 65536;
+  const chunks = Math.ceil(Buffer.byteLength(csv) / chunkBytes);
+  const res = await postJob(svc.url!, { source: { url }, target: { table }, atomicity: 'chunk', streams: 2, chunkBytes });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const count = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  t.equal(count.rows[0].n, rows);
+  await svc.stop(); // every session of the load has ended, so each is counted
+  const opened = (await sessions()) - before - 1;
+  // 16 placements per worker: a lane opening them for every chunk would start about 15 x chunks sessions.
+  t.ok(chunks >= 30, `${chunks} chunks`);
+  t.ok(opened < 4 * 16, `${opened} sessions on the first worker for ${chunks} chunks over 2 lanes`);
+});

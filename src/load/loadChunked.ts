@@ -16,6 +16,7 @@ import { framerFor, pipeObject, watchConnection, type SourceState } from './load
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
 import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
+import { keepWorkerConnections } from '../target/citus.js';
 import { BatchCopier, type Reject } from '../target/copyLoader.js';
 import { copyErrorPosition, copyStatement } from '../target/copySql.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
@@ -223,7 +224,10 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     const client = await pool.connect();
     let broken = false;
     const connection = watchConnection(client);
+    // Every chunk is a COPY of its own: on Citus the lane keeps its worker connections between them.
+    let restore = async (): Promise<void> => {};
     try {
+      restore = await keepWorkerConnections(client, target.sql);
       for (;;) {
         const chunk = await queue.take();
         if (!chunk || signal.aborted) return;
@@ -237,6 +241,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
       controller.abort(failure);
     } finally {
       connection.stop();
+      if (!broken) await restore().catch(() => (broken = true));
       client.release(broken);
     }
   });

@@ -125,3 +125,32 @@ export async function distributionOf(db: Db, oid: number): Promise<{ type: Citus
   const row = await citusRow(db, oid);
   return { type: tableType(row), column: row && row.citus_table_type === 'distributed' ? row.distribution_column : null };
 }
+
+/** Most worker connections a load session keeps open between transactions, per worker. */
+export const MAX_KEPT_WORKER_CONNECTIONS = 32;
+
+/**
+ * A COPY into a distributed table opens a connection per shard placement, and Citus keeps only one
+ * per worker once the transaction ends (citus.max_cached_conns_per_worker), so every file or chunk
+ * loaded on a session would open the rest again: a new backend per placement, with cold caches. This
+ * keeps as many per worker as the table has placements on its busiest worker (at most
+ * MAX_KEPT_WORKER_CONNECTIONS) for this session. The returned function restores the default; call it
+ * before the client goes back to the pool (the extra connections close at the session's next
+ * transaction end). Nothing happens for a table Citus does not distribute.
+ */
+export async function keepWorkerConnections(db: PoolClient, table: string): Promise<() => Promise<void>> {
+  const none = async (): Promise<void> => {};
+  if (!(await citusVersion(db))) return none;
+  const { rows } = await db.query<{ n: number | null }>(
+    `SELECT max(n)::int AS n FROM (
+       SELECT count(*) AS n FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement p USING (shardid)
+        WHERE s.logicalrelid = to_regclass($1) GROUP BY p.groupid) per_worker`,
+    [table],
+  );
+  const n = Math.min(rows[0]?.n ?? 0, MAX_KEPT_WORKER_CONNECTIONS);
+  if (n <= 1) return none;
+  await db.query(`SET citus.max_cached_conns_per_worker = ${n}`);
+  return async () => {
+    await db.query('RESET citus.max_cached_conns_per_worker');
+  };
+}
