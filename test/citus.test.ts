@@ -197,6 +197,20 @@ t.test('atomicity job on Citus stages into a colocated table and upserts by key'
   t.equal(stages.rows[0].n, 0, 'the staging table is gone');
 });
 
+/** Sessions started so far on the first worker's database (pg_stat_database.sessions). */
+async function workerSessions(h: { db: { query: (sql: string) => Promise<{ rows: any[] }> } }): Promise<() => Promise<number>> {
+  const workers = await h.db.query(`SELECT node_name, node_port FROM citus_get_active_worker_nodes() ORDER BY node_port`);
+  const worker = `postgres://postgres@${workers.rows[0].node_name}:${workers.rows[0].node_port}/${new URL(citusUrl).pathname.slice(1)}`;
+  const { default: pg } = await import('pg');
+  return async () => {
+    const c = new pg.Client(worker);
+    await c.connect();
+    const { rows } = await c.query(`SELECT sessions::int AS n FROM pg_stat_database WHERE datname = current_database()`);
+    await c.end();
+    return rows[0].n;
+  };
+}
+
 t.test('chunk lanes keep their worker connections from one chunk to the next', { skip }, async (t) => {
   const h = await createHarness({ databaseUrl: citusUrl });
   t.teardown(() => h.close());
@@ -206,16 +220,7 @@ t.test('chunk lanes keep their worker connections from one chunk to the next', {
   const table = `${h.schema}.uk_price`;
   await h.db.query(`CREATE TABLE ${table} (${ukPriceColumns.map((c) => `"${c}" text`).join(', ')})`);
   await h.db.query(`SELECT create_distributed_table($1, 'transaction_unique_identifier', shard_count => 32)`, [table]);
-  const workers = await h.db.query<{ node_name: string; node_port: number }>(`SELECT node_name, node_port FROM citus_get_active_worker_nodes() ORDER BY node_port`);
-  const worker = `postgres://postgres@${workers.rows[0]!.node_name}:${workers.rows[0]!.node_port}/${new URL(citusUrl).pathname.slice(1)}`;
-  const { default: pg } = await import('pg');
-  const sessions = async (): Promise<number> => {
-    const c = new pg.Client(worker);
-    await c.connect();
-    const { rows: r } = await c.query(`SELECT sessions::int AS n FROM pg_stat_database WHERE datname = current_database()`);
-    await c.end();
-    return r[0].n;
-  };
+  const sessions = await workerSessions(h);
 
   const before = await sessions();
   const svc = await h.start();
@@ -231,4 +236,27 @@ t.test('chunk lanes keep their worker connections from one chunk to the next', {
   // 16 placements per worker: a lane opening them for every chunk would start about 15 x chunks sessions.
   t.ok(chunks >= 30, `${chunks} chunks`);
   t.ok(opened < 4 * 16, `${opened} sessions on the first worker for ${chunks} chunks over 2 lanes`);
+});
+
+t.test('the files of a many-file job share sessions that keep their worker connections', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const files = 12;
+  for (let i = 0; i < files; i++) await h.put(`parts/part-${String(i).padStart(5, '0')}.csv`, pricePaidCsv(500, 60 + i));
+  const table = `${h.schema}.uk_price`;
+  await h.db.query(`CREATE TABLE ${table} (${ukPriceColumns.map((c) => `"${c}" text`).join(', ')})`);
+  await h.db.query(`SELECT create_distributed_table($1, 'transaction_unique_identifier', shard_count => 32)`, [table]);
+  const sessions = await workerSessions(h);
+  const before = await sessions();
+  const svc = await h.start();
+  const res = await postJob(svc.url!, { source: { url: `s3://${h.bucket}/parts/` }, target: { table }, concurrency: 2 });
+  const job = await waitForJob(svc.url!, res.body.id);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  t.equal(job.runs[0].files.filter((f: any) => f.status === 'loaded').length, files);
+  const count = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  t.equal(count.rows[0].n, files * 500);
+  await svc.stop();
+  const opened = (await sessions()) - before - 1;
+  // 16 placements per worker: a COPY per file opening them anew would start about 15 x 12 sessions.
+  t.ok(opened < 4 * 16, `${opened} sessions on the first worker for ${files} files at concurrency 2`);
 });

@@ -18,6 +18,7 @@ import { CopyLoader, type Reject } from '../target/copyLoader.js';
 import { copyErrorPosition, copyStatement } from '../target/copySql.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
 import { resolveTarget } from '../target/resolveTarget.js';
+import type { LoadSessions } from './sessions.js';
 import { StageTimer } from './stageTimer.js';
 
 export interface FileProgress {
@@ -40,6 +41,8 @@ export interface LoadFileInput {
   onProgress: (p: FileProgress) => void;
   /** Load into this table instead of the spec's (a staging table); the ledger is then the caller's. */
   stagingTable?: string;
+  /** Sessions the job keeps between its files (many-file jobs); without them a pool client per file. */
+  sessions?: LoadSessions;
 }
 
 export interface FileResult {
@@ -75,7 +78,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
 
   let client: PoolClient;
   try {
-    client = await timer.time('connectMs', () => input.pool.connect());
+    client = await timer.time('connectMs', () => (input.sessions ? input.sessions.take() : input.pool.connect()));
   } catch (err) {
     throw classify(err, { url });
   }
@@ -172,7 +175,8 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   } finally {
     connection.stop();
     // After a failed COPY the connection is not trusted again: it is closed, not pooled.
-    client.release(broken);
+    if (input.sessions) input.sessions.give(client, broken);
+    else client.release(broken);
   }
 }
 

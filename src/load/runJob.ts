@@ -13,6 +13,7 @@ import { recordRunFile } from '../sql/runFiles.js';
 import { startRun } from '../sql/startRun.js';
 import { classify, loadFile, type FileProgress, type FileResult } from './loadFile.js';
 import { mapLimit } from './mapLimit.js';
+import { LoadSessions } from './sessions.js';
 import type { Semaphore } from './semaphore.js';
 import { loadChunked } from './loadChunked.js';
 import { createStage, dropStageFor, publish } from './stagedLoad.js';
@@ -100,6 +101,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     // One query tells which objects the ledger already holds for this target: those are skipped without
     // opening a transaction (loadFile still claims each object it loads, so a race stays safe).
     const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, objects));
+    // Many files, one COPY each: they share sessions that keep their Citus worker connections.
+    const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? job.target) : undefined;
     const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       await ctx.objectSlots?.acquire(signal);
@@ -110,6 +113,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
           ? { status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects: [], timings: {}, loadedBy: earlier }
           : await load({
           ...(stage ? { stagingTable: stage.name } : {}),
+          ...(sessions ? { sessions } : {}),
           pool: ctx.pool, s3: ctx.s3, spec, target: job.target, object, jobId, runId, signal,
           onProgress: (p) => {
             files.set(object.key, p);
@@ -146,7 +150,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       } finally {
         ctx.objectSlots?.release();
       }
-    });
+    }).finally(() => sessions?.close());
 
     for (const { result } of results) {
       for (const [name, ms] of Object.entries(result.timings)) {
