@@ -1,7 +1,7 @@
 // Loads into a real Citus cluster (coordinator + 2 workers from scripts/citus-local.sh). Skipped, with a
 // visible line, where the citus extension is not installed.
 import t from 'tap';
-import { createHarness, postJob, waitForJob } from './helpers/harness.js';
+import { createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
 import { citusCluster } from './helpers/citus.js';
 import { pricePaidCsv, ukPriceColumns } from '../src/gen/pricePaid.js';
 
@@ -197,18 +197,32 @@ t.test('atomicity job on Citus stages into a colocated table and upserts by key'
   t.equal(stages.rows[0].n, 0, 'the staging table is gone');
 });
 
-/** Sessions started so far on the first worker's database (pg_stat_database.sessions). */
-async function workerSessions(h: { db: { query: (sql: string) => Promise<{ rows: any[] }> } }): Promise<() => Promise<number>> {
+/** A 32-shard distributed table of the price-paid columns, all text, in the test's schema. */
+async function textTable32(h: Harness): Promise<string> {
+  const table = `${h.schema}.uk_price`;
+  await h.db.query(`CREATE TABLE ${table} (${ukPriceColumns.map((c) => `"${c}" text`).join(', ')})`);
+  await h.db.query(`SELECT create_distributed_table($1, 'transaction_unique_identifier', shard_count => 32)`, [table]);
+  return table;
+}
+
+/**
+ * How many sessions `load` started on the first worker (pg_stat_database.sessions); `load` stops the
+ * service it started, so every session it caused has ended and is counted.
+ */
+async function workerSessionsOpenedBy(h: Harness, load: () => Promise<void>): Promise<number> {
   const workers = await h.db.query(`SELECT node_name, node_port FROM citus_get_active_worker_nodes() ORDER BY node_port`);
   const worker = `postgres://postgres@${workers.rows[0].node_name}:${workers.rows[0].node_port}/${new URL(citusUrl).pathname.slice(1)}`;
   const { default: pg } = await import('pg');
-  return async () => {
+  const sessions = async (): Promise<number> => {
     const c = new pg.Client(worker);
     await c.connect();
     const { rows } = await c.query(`SELECT sessions::int AS n FROM pg_stat_database WHERE datname = current_database()`);
     await c.end();
     return rows[0].n;
   };
+  const before = await sessions();
+  await load();
+  return (await sessions()) - before - 1; // less the session that read `before`
 }
 
 t.test('chunk lanes keep their worker connections from one chunk to the next', { skip }, async (t) => {
@@ -217,22 +231,18 @@ t.test('chunk lanes keep their worker connections from one chunk to the next', {
   const rows = 20_000;
   const csv = pricePaidCsv(rows, 52);
   const url = await h.put('chunks.csv', csv);
-  const table = `${h.schema}.uk_price`;
-  await h.db.query(`CREATE TABLE ${table} (${ukPriceColumns.map((c) => `"${c}" text`).join(', ')})`);
-  await h.db.query(`SELECT create_distributed_table($1, 'transaction_unique_identifier', shard_count => 32)`, [table]);
-  const sessions = await workerSessions(h);
-
-  const before = await sessions();
-  const svc = await h.start();
+  const table = await textTable32(h);
   const chunkBytes = 65536;
   const chunks = Math.ceil(Buffer.byteLength(csv) / chunkBytes);
-  const res = await postJob(svc.url!, { source: { url }, target: { table }, atomicity: 'chunk', streams: 2, chunkBytes });
-  const job = await waitForJob(svc.url!, res.body.id);
-  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const opened = await workerSessionsOpenedBy(h, async () => {
+    const svc = await h.start();
+    const res = await postJob(svc.url!, { source: { url }, target: { table }, atomicity: 'chunk', streams: 2, chunkBytes });
+    const job = await waitForJob(svc.url!, res.body.id);
+    t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+    await svc.stop();
+  });
   const count = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
   t.equal(count.rows[0].n, rows);
-  await svc.stop(); // every session of the load has ended, so each is counted
-  const opened = (await sessions()) - before - 1;
   // 16 placements per worker: a lane opening them for every chunk would start about 15 x chunks sessions.
   t.ok(chunks >= 30, `${chunks} chunks`);
   t.ok(opened < 4 * 16, `${opened} sessions on the first worker for ${chunks} chunks over 2 lanes`);
@@ -243,20 +253,17 @@ t.test('the files of a many-file job share sessions that keep their worker conne
   t.teardown(() => h.close());
   const files = 12;
   for (let i = 0; i < files; i++) await h.put(`parts/part-${String(i).padStart(5, '0')}.csv`, pricePaidCsv(500, 60 + i));
-  const table = `${h.schema}.uk_price`;
-  await h.db.query(`CREATE TABLE ${table} (${ukPriceColumns.map((c) => `"${c}" text`).join(', ')})`);
-  await h.db.query(`SELECT create_distributed_table($1, 'transaction_unique_identifier', shard_count => 32)`, [table]);
-  const sessions = await workerSessions(h);
-  const before = await sessions();
-  const svc = await h.start();
-  const res = await postJob(svc.url!, { source: { url: `s3://${h.bucket}/parts/` }, target: { table }, concurrency: 2 });
-  const job = await waitForJob(svc.url!, res.body.id);
-  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
-  t.equal(job.runs[0].files.filter((f: any) => f.status === 'loaded').length, files);
+  const table = await textTable32(h);
+  const opened = await workerSessionsOpenedBy(h, async () => {
+    const svc = await h.start();
+    const res = await postJob(svc.url!, { source: { url: `s3://${h.bucket}/parts/` }, target: { table }, concurrency: 2 });
+    const job = await waitForJob(svc.url!, res.body.id);
+    t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+    t.equal(job.runs[0].files.filter((f: any) => f.status === 'loaded').length, files);
+    await svc.stop();
+  });
   const count = await h.db.query(`SELECT count(*)::int AS n FROM ${table}`);
   t.equal(count.rows[0].n, files * 500);
-  await svc.stop();
-  const opened = (await sessions()) - before - 1;
   // 16 placements per worker: a COPY per file opening them anew would start about 15 x 12 sessions.
   t.ok(opened < 4 * 16, `${opened} sessions on the first worker for ${files} files at concurrency 2`);
 });
