@@ -214,7 +214,9 @@ export class CopyLoader extends Writable {
       return;
     }
     this.o.framer.records = [];
-    const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchSize);
+    // The batch's bytes are joined only for a replay: a clean batch needs no second copy of itself.
+    const pieces = this.batch;
+    const size = this.batchSize;
     const base = this.batchBase;
     this.batchBase += this.batchSize;
     this.batch = [];
@@ -246,7 +248,7 @@ export class CopyLoader extends Writable {
       await client.query('ROLLBACK TO SAVEPOINT citus_ingest_stream');
       await client.query('RELEASE SAVEPOINT citus_ingest_stream');
     }
-    await this.batchCopier().load(data, base, records);
+    await this.batchCopier().load(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, size), base, records);
   }
 
   private batcher: BatchCopier | undefined;
