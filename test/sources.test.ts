@@ -182,3 +182,19 @@ t.test('WORKER_MAX_OBJECTS caps the objects a worker loads at once, whatever eac
   t.equal(most, 1, 'never more than one COPY at a time');
   t.equal(await count(h, 'slow'), 450);
 });
+
+t.test('a job asking for more objects at once than the worker has connections still loads every file', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  // WORKER_CONCURRENCY 1: a pool of 6 connections, against 8 objects at once (WORKER_MAX_OBJECTS 8).
+  await slowTable(h, 'many', 1, 'a int');
+  const files = 24;
+  for (let i = 0; i < files; i++) await h.put(`many/part-${String(i).padStart(5, '0')}.csv`, Array.from({ length: 200 }, (_, k) => String(i * 1000 + k)).join('\n') + '\n');
+  const svc = await h.start('all', { workerConcurrency: 1, workerMaxObjects: 8 });
+  const { body } = await postJob(svc.url!, { source: { url: 's3://landing/many/' }, target: { table: `${h.schema}.many` }, concurrency: 8 });
+  const job = await waitForJob(svc.url!, body.id, undefined, 120_000);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  t.equal(job.runs.length, 1, 'in one run, without a retry');
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT a)::int AS d FROM ${h.schema}.many`);
+  t.same(rows[0], { n: files * 200, d: files * 200 });
+});

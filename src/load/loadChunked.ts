@@ -16,12 +16,12 @@ import { framerFor, pipeObject, watchConnection, type SourceState } from './load
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
 import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
-import { keepWorkerConnections } from '../target/citus.js';
 import { BatchCopier, type Reject } from '../target/copyLoader.js';
 import { copyErrorPosition, copyStatement } from '../target/copySql.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
 import { resolveTarget } from '../target/resolveTarget.js';
 import { AsyncQueue } from './asyncQueue.js';
+import { LoadSessions } from './sessions.js';
 import { classify, textEncodingOf, type FileResult, type LoadFileInput } from './loadFile.js';
 import { StageTimer } from './stageTimer.js';
 
@@ -220,14 +220,24 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   // One chunk waits while `streams` load: memory stays near (streams + 2) x chunkBytes.
   const queue = new AsyncQueue<Chunk>(1);
   let failure: unknown;
+  // Every chunk is a COPY of its own: on Citus each lane's session keeps its worker connections between them.
+  const sessions = new LoadSessions(pool, target.sql);
+  let working = 0;
   const lanes = Array.from({ length: streams }, async () => {
-    const client = await pool.connect();
+    let client: PoolClient | undefined;
     let broken = false;
-    const connection = watchConnection(client);
-    // Every chunk is a COPY of its own: on Citus the lane keeps its worker connections between them.
-    let restore = async (): Promise<void> => {};
+    let connection: ReturnType<typeof watchConnection> | undefined;
     try {
-      restore = await keepWorkerConnections(client, target.sql);
+      try {
+        client = await sessions.take();
+      } catch (err) {
+        // More streams than the worker's pool gives out in time: while other lanes load, this one is
+        // simply not there. With no lane loading it is a failure like any other.
+        if (working > 0) return;
+        throw err;
+      }
+      working++;
+      connection = watchConnection(client);
       for (;;) {
         const chunk = await queue.take();
         if (!chunk || signal.aborted) return;
@@ -236,13 +246,15 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
       }
     } catch (err) {
       broken = true;
-      failure ??= connection.first() ?? err;
+      failure ??= connection?.first() ?? err;
       queue.fail(failure);
       controller.abort(failure);
     } finally {
-      connection.stop();
-      if (!broken) await restore().catch(() => (broken = true));
-      client.release(broken);
+      connection?.stop();
+      if (client) {
+        working--;
+        sessions.give(client, broken);
+      }
     }
   });
 
@@ -257,6 +269,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     queue.fail(err);
   }
   await Promise.all(lanes);
+  await sessions.close();
   timer.add('copyMs', timer.elapsed() - t0);
   if (failure !== undefined) {
     if (input.signal.aborted) throw input.signal.reason;

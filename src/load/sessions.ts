@@ -1,8 +1,9 @@
 // Database sessions a job keeps from one file to the next. On Citus a COPY into a distributed table
 // opens a connection per shard placement and, by default, the session keeps one per worker when the
 // transaction ends, so every file of a many-file job (a Spark job's part files) would open the rest
-// again. A job's files therefore load on sessions it holds until it ends, each keeping its worker
-// connections (keepWorkerConnections); at the end they are reset and go back to the pool.
+// again, and so would every chunk of a chunked load. Such COPYs therefore run on sessions held until
+// the job's files (or the object's chunks) are done, each keeping its worker connections
+// (keepWorkerConnections); at the end they are reset and go back to the pool.
 import type { Pool, PoolClient } from '../db/pool.js';
 import { keepWorkerConnections } from '../target/citus.js';
 
@@ -29,24 +30,32 @@ export class LoadSessions {
     return client;
   }
 
-  /** Back after a file; a broken session (a failed COPY) is closed, not kept. */
+  /**
+   * Back after a file. A broken session (a failed COPY) is closed. A session is kept only while nobody
+   * waits for the pool: a file of this job, or anything else of this worker, waiting for a connection
+   * gets this one, or it would wait for the pool's timeout while the session sat here unused.
+   */
   give(client: PoolClient, broken: boolean): void {
     if (broken) {
       this.restore.delete(client);
       client.release(true);
-      return;
+    } else if (this.pool.waitingCount > 0) {
+      void this.putBack(client);
+    } else {
+      this.idle.push(client);
     }
-    this.idle.push(client);
   }
 
   /** Resets every kept session and returns it to the pool. */
   async close(): Promise<void> {
-    for (const client of this.idle.splice(0)) {
-      const restore = this.restore.get(client);
-      this.restore.delete(client);
-      let broken = false;
-      await restore?.().catch(() => (broken = true));
-      client.release(broken);
-    }
+    for (const client of this.idle.splice(0)) await this.putBack(client);
+  }
+
+  private async putBack(client: PoolClient): Promise<void> {
+    const restore = this.restore.get(client);
+    this.restore.delete(client);
+    let broken = false;
+    await restore?.().catch(() => (broken = true));
+    client.release(broken);
   }
 }
