@@ -251,9 +251,7 @@ export class CsvFramer {
       this.drop(data, termEnd, out);
     } else if (len === 2 && this.byteAt(data, 0) === BACKSLASH && this.byteAt(data, 1) === DOT && !(unterminated && this.scanner.inQuote)) {
       // `\.` alone: sent quoted. (An unterminated last record inside quotes is not one COPY ends on.)
-      this.emitFrom = this.emit(data, this.emitFrom, this.recStart, out);
-      this.tail = [];
-      this.tailLength = 0;
+      this.emit(data, this.emitFrom, this.recStart, out);
       out.push(this.quotedMarker);
       this.outPos += this.quotedMarker.length;
       if (tailCr === 1) {
@@ -266,11 +264,14 @@ export class CsvFramer {
     } else {
       for (const piece of this.tail) out.push(piece);
       this.outPos += this.tailLength;
-      this.tail = [];
-      this.tailLength = 0;
       this.counted(termEnd, line, offset);
     }
-    this.tailCr = 0;
+    // The record is out (or dropped): its carried bytes are done with.
+    if (this.tail.length > 0) {
+      this.tail = [];
+      this.tailLength = 0;
+      this.tailCr = 0;
+    }
     if (!unterminated && this.inOffset + termEnd >= this.nextCut) {
       this.cuts.push({ out: this.outPos + (termEnd - this.emitFrom), offset: this.inOffset + termEnd, line: this.lines + 1, records: this.stats_.records });
       const every = this.opts.cutEvery!;
@@ -291,8 +292,6 @@ export class CsvFramer {
   private drop(data: Buffer, termEnd: number, out: Buffer[]): void {
     this.emit(data, this.emitFrom, this.recStart, out);
     this.emitFrom = termEnd;
-    this.tail = [];
-    this.tailLength = 0;
   }
 
   /** Byte `k` of the record being completed, whether in the tail or in `data`. */
