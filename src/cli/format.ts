@@ -1,5 +1,6 @@
 // Plain-text rendering for the terminal: numbers, sizes and durations, and the tables the commands
 // print (jobs, rejects, shard layout). The per-run timing table is src/report/timingTable.ts.
+import { scaleBytes } from '../report/units.js';
 import type { Job, Run } from '../sql/jobRows.js';
 import type { RejectRow } from './client.js';
 
@@ -9,14 +10,8 @@ export const fmtInt = (n: number | null | undefined): string => (n === null || n
 export function fmtBytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '?';
   if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1000;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
+  const { value, unit } = scaleBytes(n);
+  return `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${unit}`;
 }
 
 /** 850 → "850 ms", 12_300 → "12.3 s", 754_000 → "12m34s". */

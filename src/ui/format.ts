@@ -1,4 +1,5 @@
 // Number, size, duration and date formatting for the dashboard (server-side, so dates are in UTC).
+import { scaleBytes } from '../report/units.js';
 
 export const fmtInt = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
 
@@ -12,14 +13,8 @@ export function fmtMs(ms: number | null | undefined): string {
 export function fmtBytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '–';
   if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = -1;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
+  const { value, unit } = scaleBytes(n);
+  return `${value.toFixed(value >= 100 ? 0 : 1)} ${unit}`;
 }
 
 /** `2024-05-01 12:34:56 UTC` from an ISO timestamp. */
