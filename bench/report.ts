@@ -35,6 +35,8 @@ export interface Summary {
   mbPerSecond: number | null;
   /** This contender's rows/s divided by server-copy's; null without a valid server-copy. */
   ratioToServerCopy: number | null;
+  /** The same against `server-copy cN` (Citus: server COPY with the service's connections per worker), when it ran. */
+  ratioToTunedServerCopy: number | null;
   /** Highest peak RSS over its rounds, MiB. */
   peakRssMb: number | null;
   /** Median client CPU seconds of the valid rounds. */
@@ -74,6 +76,7 @@ export function summarise(names: string[], skipped: Map<string, string>, rounds:
       rowsPerSecond: secs ? rows / secs : null,
       mbPerSecond: secs ? bytes / MB / secs : null,
       ratioToServerCopy: null,
+      ratioToTunedServerCopy: null,
       peakRssMb: peaks.length ? Math.max(...peaks) : null,
       clientCpuS: median(ok.map((r) => r.clientCpuS).filter((v): v is number => v !== null)),
       sourceCpuS: median(ok.map((r) => r.sourceCpuS).filter((v): v is number => v !== null)),
@@ -82,7 +85,11 @@ export function summarise(names: string[], skipped: Map<string, string>, rounds:
     };
   });
   const ceiling = summaries.find((s) => s.contender === 'server-copy')?.rowsPerSecond ?? null;
-  for (const s of summaries) s.ratioToServerCopy = ceiling && s.rowsPerSecond ? s.rowsPerSecond / ceiling : null;
+  const tuned = summaries.find((s) => s.contender.startsWith('server-copy c'))?.rowsPerSecond ?? null;
+  for (const s of summaries) {
+    s.ratioToServerCopy = ceiling && s.rowsPerSecond ? s.rowsPerSecond / ceiling : null;
+    s.ratioToTunedServerCopy = tuned && s.rowsPerSecond ? s.rowsPerSecond / tuned : null;
+  }
   return summaries;
 }
 
@@ -95,6 +102,7 @@ function table(header: string[], body: string[][], rightAligned: Set<number>): s
 }
 
 export function resultsTable(summaries: Summary[]): string {
+  const tuned = summaries.find((s) => s.contender.startsWith('server-copy c'));
   const body = summaries
     .filter((s) => !s.skipped || s.roundsRun > 0)
     .map((s) => [
@@ -105,12 +113,14 @@ export function resultsTable(summaries: Summary[]): string {
       s.rowsPerSecond === null ? '-' : int(s.rowsPerSecond),
       s.mbPerSecond === null ? '-' : s.mbPerSecond.toFixed(2),
       s.ratioToServerCopy === null ? '-' : `${s.ratioToServerCopy.toFixed(2)}x`,
+      ...(tuned ? [s.ratioToTunedServerCopy === null ? '-' : `${s.ratioToTunedServerCopy.toFixed(2)}x`] : []),
       s.peakRssMb === null ? 'n/a' : s.peakRssMb.toFixed(1),
       s.clientCpuS === null ? 'n/a' : s.clientCpuS.toFixed(2),
       s.sourceCpuS === null ? 'n/a' : s.sourceCpuS.toFixed(2),
       s.valid ? 'yes' : 'INVALID',
     ]);
-  return table(['contender', 'rounds', 'median s', 'best s', 'rows/s', 'MB/s', 'vs server-copy', 'peak RSS MiB', 'client CPU s', 'S3 CPU s', 'valid'], body, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+  const header = ['contender', 'rounds', 'median s', 'best s', 'rows/s', 'MB/s', 'vs server-copy', ...(tuned ? [`vs ${tuned.contender}`] : []), 'peak RSS MiB', 'client CPU s', 'S3 CPU s', 'valid'];
+  return table(header, body, new Set(header.map((_, i) => i).filter((i) => i > 0 && i < header.length - 1)));
 }
 
 const stageOrder = ['queueWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'commitMs', 'layoutMs', 'totalMs'];

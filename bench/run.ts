@@ -19,6 +19,7 @@ import { killAll } from './contenders/live.js';
 import { pgloader } from './contenders/pgloader.js';
 import { psqlCopy } from './contenders/psqlCopy.js';
 import { serverCopy } from './contenders/serverCopy.js';
+import { DEFAULT_CONNECTIONS_PER_WORKER } from '../src/target/citus.js';
 import { service } from './contenders/service.js';
 import { SkipContender, type Contender, type RunContext } from './contenders/types.js';
 import { ensureDataFile, SEED } from './data.js';
@@ -81,7 +82,9 @@ const options = {
 const key = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 let prefixUrl = '';
 let contenders: Contender[] = [
-  serverCopy,
+  serverCopy(),
+  // On Citus: the ceiling again with the connections per worker the service's COPYs use by default.
+  ...(options.target === 'citus' ? [serverCopy(DEFAULT_CONNECTIONS_PER_WORKER)] : []),
   psqlCopy(),
   pgloader(),
   ...options.streams.map((n) => service(n)),

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
 import { citusCluster } from './helpers/citus.js';
-import { pricePaidCsv, ukPriceColumns } from '../src/gen/pricePaid.js';
+import { pricePaidCsv, pricePaidRows, ukPriceColumns } from '../src/gen/pricePaid.js';
 
 const cluster = citusCluster();
 const skip = cluster.skip ?? false;
@@ -198,8 +198,8 @@ t.test('atomicity job on Citus stages into a colocated table and upserts by key'
 });
 
 /** A 32-shard distributed table of the price-paid columns, all text, in the test's schema. */
-async function textTable32(h: Harness): Promise<string> {
-  const table = `${h.schema}.uk_price`;
+async function textTable32(h: Harness, name = 'uk_price'): Promise<string> {
+  const table = `${h.schema}.${name}`;
   await h.db.query(`CREATE TABLE ${table} (${ukPriceColumns.map((c) => `"${c}" text`).join(', ')})`);
   await h.db.query(`SELECT create_distributed_table($1, 'transaction_unique_identifier', shard_count => 32)`, [table]);
   return table;
@@ -236,7 +236,8 @@ t.test('chunk lanes keep their worker connections from one chunk to the next', {
   const chunks = Math.ceil(Buffer.byteLength(csv) / chunkBytes);
   const opened = await workerSessionsOpenedBy(h, async () => {
     const svc = await h.start();
-    const res = await postJob(svc.url!, { source: { url }, target: { table }, atomicity: 'chunk', streams: 2, chunkBytes });
+    // A connection per placement (16 per worker), as Citus does by default, so reopening them would show.
+    const res = await postJob(svc.url!, { source: { url }, target: { table, connectionsPerWorker: 16 }, atomicity: 'chunk', streams: 2, chunkBytes });
     const job = await waitForJob(svc.url!, res.body.id);
     t.equal(job.status, 'succeeded', JSON.stringify(job.error));
     await svc.stop();
@@ -256,7 +257,7 @@ t.test('the files of a many-file job share sessions that keep their worker conne
   const table = await textTable32(h);
   const opened = await workerSessionsOpenedBy(h, async () => {
     const svc = await h.start();
-    const res = await postJob(svc.url!, { source: { url: `s3://${h.bucket}/parts/` }, target: { table }, concurrency: 2 });
+    const res = await postJob(svc.url!, { source: { url: `s3://${h.bucket}/parts/` }, target: { table, connectionsPerWorker: 16 }, concurrency: 2 });
     const job = await waitForJob(svc.url!, res.body.id);
     t.equal(job.status, 'succeeded', JSON.stringify(job.error));
     t.equal(job.runs[0].files.filter((f: any) => f.status === 'loaded').length, files);
@@ -266,4 +267,32 @@ t.test('the files of a many-file job share sessions that keep their worker conne
   t.equal(count.rows[0].n, files * 500);
   // 16 placements per worker: a COPY per file opening them anew would start about 15 x 12 sessions.
   t.ok(opened < 4 * 16, `${opened} sessions on the first worker for ${files} files at concurrency 2`);
+});
+
+t.test('a COPY opens at most target.connectionsPerWorker connections to a worker, its shards there sharing them', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const rows = 5_000;
+  const url = await h.put('shared.csv', pricePaidCsv(rows, 71));
+  const expected = [...pricePaidRows(rows, 71)].reduce((a, r) => a + Number(r[1]), 0);
+  const counts: Record<string, number> = {};
+  for (const perWorker of [2, 16, undefined]) {
+    // A table of its own each time: the file ledger would skip the object for a target it was loaded into.
+    const table = await textTable32(h, `shared_${perWorker ?? 'default'}`);
+    const opened = await workerSessionsOpenedBy(h, async () => {
+      const svc = await h.start();
+      const target = perWorker === undefined ? { table } : { table, connectionsPerWorker: perWorker };
+      const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target })).body.id);
+      t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+      await svc.stop();
+    });
+    const loaded = await h.db.query(`SELECT count(*)::int AS n, sum(price::int)::bigint AS total, count(DISTINCT shardid)::int AS shards
+                                       FROM (SELECT price, get_shard_id_for_distribution_column($1, transaction_unique_identifier) AS shardid FROM ${table}) s`, [table]);
+    t.same(loaded.rows[0], { n: rows, total: expected, shards: 32 }, `every row, in all 32 shards (connectionsPerWorker ${perWorker ?? 'default'})`);
+    counts[String(perWorker ?? 'default')] = opened;
+  }
+  // 16 placements on the first worker. Citus's maintenance daemon may open a session of its own meanwhile.
+  t.ok(counts['2']! >= 2 && counts['2']! <= 3, `connectionsPerWorker 2: ${counts['2']} sessions on the first worker`);
+  t.ok(counts['default']! >= 4 && counts['default']! <= 5, `the default of 4: ${counts['default']} sessions`);
+  t.ok(counts['16']! >= 16, `connectionsPerWorker 16: ${counts['16']} sessions, one per placement`);
 });

@@ -118,6 +118,9 @@ t.test('load flags become the job spec POST /jobs takes', async (t) => {
   usageError(t, () => buildSpec('s3://landing', { table: 't' }), /not an s3:\/\/bucket\/key URL/);
   usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', shards: '4' }), /--shards needs --distribute-by/);
   usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', distributeBy: 'id', shards: '0' }), /--shards must be a whole number from 1 to 64000/);
+  t.equal(buildSpec('s3://landing/pp.csv', { table: 't', connectionsPerWorker: '8' }).target.connectionsPerWorker, 8);
+  usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', connectionsPerWorker: '0' }), /--connections-per-worker must be a whole number from 1 to 64/);
+  usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', connectionsPerWorker: '2.5' }), /--connections-per-worker must be a whole number from 1 to 64/);
   usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', distributeBy: 'id', reference: true }), /exclude each other/);
   usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', delimiter: ';;' }), /--delimiter must be one character/);
   usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', columns: 'a,,b' }), /--columns has an empty name/);

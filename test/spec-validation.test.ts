@@ -21,6 +21,8 @@ t.test('bad specs get a 400 naming the field and the reason, and store no job', 
     ['empty column list', { ...good, target: { table: 'uk_price', columns: [] } }, '/target/columns', /fewer than 1/],
     ['duplicate columns', { ...good, target: { table: 'uk_price', columns: ['a', 'a'] } }, '/target/columns', /duplicate/],
     ['negative maxErrors', { ...good, maxErrors: -1 }, '/maxErrors', />= 0/],
+    ['no connections per worker', { ...good, target: { table: 'uk_price', connectionsPerWorker: 0 } }, '/target/connectionsPerWorker', />= 1/],
+    ['a fraction of a connection', { ...good, target: { table: 'uk_price', connectionsPerWorker: 1.5 } }, '/target/connectionsPerWorker', /integer/],
     ['an array body', [good], '', /object/],
   ];
   for (const [name, spec, field, reason] of cases) {

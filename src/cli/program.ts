@@ -80,6 +80,7 @@ export function buildProgram(env: CliEnv, io: Io, setExit: (code: number) => voi
     .option('--shards <n>', 'Citus: shard count for --distribute-by')
     .option('--reference', 'Citus: make the table a reference table')
     .option('--distribute-existing', 'Citus: distribute an existing plain table before loading')
+    .option('--connections-per-worker <n>', 'Citus: most connections a COPY opens to each worker (default 4)')
     .option('--max-errors <n>', 'bad records tolerated per file, kept as rejects (default 0: the first one fails the file)')
     .option('--idempotency-key <key>', 'submit with this Idempotency-Key (the same key and spec give the same job)')
     .addOption(new Option('--api <url>', 'submit to this running service instead of starting one in this process'))

@@ -19,6 +19,8 @@ export interface LoadFlags {
   shards?: string;
   reference?: boolean;
   distributeExisting?: boolean;
+  /** Citus: most connections a COPY opens to each worker. */
+  connectionsPerWorker?: string;
   /** Bad records tolerated per file (they are kept as rejects); the server's default is 0. */
   maxErrors?: string;
 }
@@ -81,6 +83,13 @@ export function buildSpec(url: string, flags: LoadFlags, create?: CreateSpec): S
   if (flags.distributeExisting) {
     if (!dist) throw usage('--distribute-existing needs --distribute-by or --reference');
     target.distributeExisting = true;
+  }
+  if (flags.connectionsPerWorker !== undefined) {
+    const n = Number(flags.connectionsPerWorker);
+    if (!/^\d+$/.test(flags.connectionsPerWorker) || n < 1 || n > 64) {
+      throw usage(`--connections-per-worker must be a whole number from 1 to 64, got ${JSON.stringify(flags.connectionsPerWorker)}`);
+    }
+    target.connectionsPerWorker = n;
   }
   const spec: SubmitSpec = { source: { url }, format, target };
   if (flags.maxErrors !== undefined) {

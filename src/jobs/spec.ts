@@ -44,6 +44,11 @@ export interface TargetSpec {
   distribution?: DistributionSpec;
   /** Distribute an existing plain table before loading. Default false: such a table fails the job. */
   distributeExisting?: boolean;
+  /**
+   * Citus: most connections a COPY opens to each worker, its shards there sharing them
+   * (citus.max_adaptive_executor_pool_size for the load's transactions). Default 4.
+   */
+  connectionsPerWorker?: number;
 }
 
 export interface JobSpec {
@@ -209,6 +214,12 @@ export const jobSpecSchema = {
           description: 'Citus: hash-distribute on a column ({column, shardCount, colocateWith}) or make a reference table ({reference: true}).',
         },
         distributeExisting: { type: 'boolean', default: false },
+        connectionsPerWorker: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 64,
+          description: 'Citus: most connections a COPY opens to each worker; the shards on a worker share them (default 4).',
+        },
       },
     },
     maxErrors: {

@@ -18,6 +18,7 @@ import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { BatchCopier, type Reject } from '../target/copyLoader.js';
 import { copyErrorPosition, copyStatement } from '../target/copySql.js';
+import { beginLoad, connectionsPerWorker } from '../target/citus.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
 import { resolveTarget } from '../target/resolveTarget.js';
 import { AsyncQueue } from './asyncQueue.js';
@@ -169,7 +170,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
       chunksSkipped++;
       return;
     }
-    await client.query('BEGIN');
+    await beginLoad(client, spec);
     try {
       if (!(await claimChunk(client, key, input.jobId, input.runId, reload))) {
         await client.query('ROLLBACK');
@@ -221,7 +222,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const queue = new AsyncQueue<Chunk>(1);
   let failure: unknown;
   // Every chunk is a COPY of its own: on Citus each lane's session keeps its worker connections between them.
-  const sessions = new LoadSessions(pool, target.sql);
+  const sessions = new LoadSessions(pool, target.sql, connectionsPerWorker(spec));
   let working = 0;
   const lanes = Array.from({ length: streams }, async () => {
     let client: PoolClient | undefined;

@@ -16,6 +16,7 @@ import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { CopyLoader, type Reject } from '../target/copyLoader.js';
 import { copyErrorPosition, copyStatement } from '../target/copySql.js';
+import { beginLoad } from '../target/citus.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
 import { resolveTarget } from '../target/resolveTarget.js';
 import type { LoadSessions } from './sessions.js';
@@ -85,7 +86,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   let broken = false;
   const connection = watchConnection(client);
   try {
-    await client.query('BEGIN');
+    await beginLoad(client, spec);
     const useLedger = !spec.dryRun && input.stagingTable === undefined;
     const target = await timer.time('prepareMs', () => resolveTarget(client, input.stagingTable ?? spec.target.table, spec.target.columns));
     if (useLedger) {

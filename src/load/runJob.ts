@@ -19,7 +19,7 @@ import { loadChunked } from './loadChunked.js';
 import { createStage, dropStageFor, publish } from './stagedLoad.js';
 import { ledgerEntries } from '../sql/fileLedger.js';
 import { resolveSources } from '../sources/resolveSources.js';
-import { shardLayout } from '../target/citus.js';
+import { connectionsPerWorker, shardLayout } from '../target/citus.js';
 import { prepareTarget, tableOid } from '../target/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
 import { observeRun } from '../metrics.js';
@@ -102,7 +102,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     // opening a transaction (loadFile still claims each object it loads, so a race stays safe).
     const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, objects));
     // Many files, one COPY each: they share sessions that keep their Citus worker connections.
-    const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? job.target) : undefined;
+    const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? job.target, connectionsPerWorker(spec)) : undefined;
     const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       await ctx.objectSlots?.acquire(signal);

@@ -15,6 +15,8 @@ export class LoadSessions {
     private readonly pool: Pool,
     /** The table the files load into. */
     private readonly table: string,
+    /** The most connections per worker the loads' COPYs open (target.connectionsPerWorker). */
+    private readonly perWorker: number,
   ) {}
 
   async take(): Promise<PoolClient> {
@@ -22,7 +24,7 @@ export class LoadSessions {
     if (kept) return kept;
     const client = await this.pool.connect();
     try {
-      this.restore.set(client, await keepWorkerConnections(client, this.table));
+      this.restore.set(client, await keepWorkerConnections(client, this.table, this.perWorker));
     } catch (err) {
       client.release(true);
       throw err;

@@ -1,0 +1,38 @@
+// The embedded S3 endpoint (demo, tests, benchmark) serves objects with reads larger than s3rver's
+// own; whatever the read size, the bytes of a GET, a ranged GET, a HEAD and an empty object are S3's.
+import { createHash, randomBytes } from 'node:crypto';
+import t from 'tap';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { EMBEDDED_READ_BYTES, startEmbeddedS3 } from '../src/dev/embeddedS3.js';
+import { createS3Client } from '../src/sources/s3.js';
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+t.test('GET, ranged GET, HEAD and an empty object from the embedded endpoint', async (t) => {
+  const s3 = await startEmbeddedS3({ buckets: ['box'] });
+  t.teardown(() => s3.stop());
+  const client = createS3Client({ s3Endpoint: s3.endpoint, s3Region: 'us-east-1', s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, s3ForcePathStyle: true });
+  t.teardown(() => client.destroy());
+  // Several reads' worth, and not a multiple of the read size.
+  const body = randomBytes(EMBEDDED_READ_BYTES * 3 + 12345);
+  await client.send(new PutObjectCommand({ Bucket: 'box', Key: 'big.bin', Body: body }));
+  await client.send(new PutObjectCommand({ Bucket: 'box', Key: 'empty.bin', Body: Buffer.alloc(0) }));
+
+  const whole = await client.send(new GetObjectCommand({ Bucket: 'box', Key: 'big.bin' }));
+  const got = await whole.Body!.transformToByteArray();
+  t.equal(got.length, body.length, 'every byte');
+  t.equal(sha(got), sha(body), 'the same bytes');
+
+  const from = EMBEDDED_READ_BYTES - 7;
+  const to = EMBEDDED_READ_BYTES * 2 + 100;
+  const ranged = await client.send(new GetObjectCommand({ Bucket: 'box', Key: 'big.bin', Range: `bytes=${from}-${to}` }));
+  const part = await ranged.Body!.transformToByteArray();
+  t.equal(ranged.ContentRange, `bytes ${from}-${to}/${body.length}`);
+  t.equal(sha(part), sha(body.subarray(from, to + 1)), 'a range across reads is exactly those bytes');
+
+  const head = await client.send(new HeadObjectCommand({ Bucket: 'box', Key: 'big.bin' }));
+  t.equal(head.ContentLength, body.length);
+
+  const empty = await client.send(new GetObjectCommand({ Bucket: 'box', Key: 'empty.bin' }));
+  t.equal((await empty.Body!.transformToByteArray()).length, 0, 'an empty object has no bytes');
+});
