@@ -9,6 +9,7 @@ import type { JobSpec } from '../jobs/spec.js';
 import { CsvFramer } from '../scan/csvFramer.js';
 import { openObject, type ObjectInfo } from '../sources/s3.js';
 import type { StageTimer } from './stageTimer.js';
+import { noteBytesRead } from './youngGc.js';
 
 /** The framer for a job's format: batch loading keeps record positions, chunked loading marks cuts. */
 export function framerFor(spec: JobSpec, opts: { trackRecords: boolean; cutEvery?: number }): CsvFramer {
@@ -70,6 +71,7 @@ export async function pipeObject(o: {
       if (o.state.bytes === 0) o.timer.add('firstByteMs', o.timer.elapsed() - o.since);
       o.state.bytes += chunk.length;
       o.onBytes(o.state.bytes);
+      noteBytesRead(chunk.length);
       done(null, chunk);
     },
   });
