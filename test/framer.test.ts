@@ -1,5 +1,11 @@
 import t from 'tap';
-import { CsvFramer, type FramerOptions } from '../src/scan/csvFramer.js';
+import { CsvFramer, RecordPositions, type FramerOptions, type RecordMeta } from '../src/scan/csvFramer.js';
+
+/** Each record's text (from the framer's output), line and offset. */
+function recordsOf(records: RecordPositions, text: string): Array<{ text: string; line: number; offset: number }> {
+  const all: RecordMeta[] = Array.from({ length: records.length }, (_, i) => records.at(i));
+  return all.map((r, i) => ({ text: text.slice(i === 0 ? 0 : all[i - 1]!.end, r.end), line: r.line, offset: r.offset }));
+}
 
 function frame(input: string | Buffer, opts: Partial<FramerOptions> = {}, chunkSize = 3) {
   const f = new CsvFramer({ quote: '"', escape: '"', header: false, dropBom: true, trackRecords: true, ...opts });
@@ -8,7 +14,7 @@ function frame(input: string | Buffer, opts: Partial<FramerOptions> = {}, chunkS
   for (let i = 0; i < buf.length; i += chunkSize) f.push(buf.subarray(i, i + chunkSize), out);
   f.end(out);
   const text = Buffer.concat(out).toString('latin1');
-  const recs = f.records.map((r, i) => ({ text: text.slice(i === 0 ? 0 : f.records[i - 1]!.end, r.end), line: r.line, offset: r.offset }));
+  const recs = recordsOf(f.records, text);
   return { text, recs, stats: f.stats, header: f.headerBytes?.toString('latin1'), framer: f };
 }
 
@@ -148,7 +154,7 @@ t.test('the framer agrees with a byte-by-byte reference on random input: SIMD an
     for (let i = 0; i < view.length; i += step) f.push(view.subarray(i, i + step), out);
     f.end(out);
     const text = Buffer.concat(out).toString('latin1');
-    const got = f.records.map((r, i) => ({ text: text.slice(i === 0 ? 0 : f.records[i - 1]!.end, r.end), line: r.line, offset: r.offset }));
+    const got = recordsOf(f.records, text);
     const where = `round ${round} (len ${len}, step ${step}, pad ${pad}, escape ${escape}, header ${header}, simd ${simd})`;
     if (JSON.stringify(got) !== JSON.stringify(want.records) || f.headerBytes?.toString('latin1') !== want.header || f.stats.endedInQuote !== want.endedInQuote) {
       t.same({ records: got, header: f.headerBytes?.toString('latin1'), endedInQuote: f.stats.endedInQuote }, want, where);
@@ -185,4 +191,16 @@ t.test('the embedded WebAssembly module is what wasm/lineEnds.ts compiles to', a
   const { compileLineEnds } = await import('../scripts/build-wasm.js');
   const committed = await readFile(new URL('../src/scan/lineEndsWasm.ts', import.meta.url), 'utf8');
   t.equal(committed, compileLineEnds(), 'regenerate with npm run build:wasm');
+});
+
+t.test('record positions grow past their first size and hand out a head of their own', async (t) => {
+  const p = new RecordPositions(2);
+  for (let i = 0; i < 10; i++) p.push(100 * (i + 1), i + 1, 5_000_000_000 + i);
+  t.equal(p.length, 10);
+  t.same(p.at(9), { end: 1000, line: 10, offset: 5_000_000_009 }, 'offsets past 4 GB stay exact');
+  const head = p.shift(4);
+  t.same([head.length, head.end(3), head.line(0)], [4, 400, 1]);
+  t.same([p.length, p.end(0), p.line(0), p.offset(5)], [6, 500, 5, 5_000_000_009]);
+  p.clear();
+  t.equal(p.length, 0);
 });

@@ -11,7 +11,7 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import type { CsvFramer, RecordMeta } from '../scan/csvFramer.js';
+import type { CsvFramer, RecordPositions } from '../scan/csvFramer.js';
 import { framerFor, pipeObject, watchConnection, type SourceState } from './loadParts.js';
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
 import { insertReject } from '../sql/rejects.js';
@@ -37,7 +37,7 @@ interface Chunk {
   base: number;
   data: Buffer;
   records: number;
-  meta: RecordMeta[];
+  meta: RecordPositions;
 }
 
 /** Collects the framer's output and hands out a Chunk at every cut. */
@@ -88,8 +88,8 @@ class Chunker extends Writable {
     const rest = all.subarray(size);
     const recs = this.framer.records;
     let k = 0;
-    while (k < recs.length && recs[k]!.end <= out) k++;
-    const meta = recs.splice(0, k);
+    while (k < recs.length && recs.end(k) <= out) k++;
+    const meta = recs.shift(k);
     const chunk: Chunk = { byteStart: this.startOffset, byteEnd: offset, firstLine: this.startLine, base: this.startOut, data, records: records - this.startRecords, meta };
     this.pending = rest.length > 0 ? [rest] : [];
     this.pendingBytes = rest.length;

@@ -25,6 +25,64 @@ export interface RecordMeta {
   offset: number;
 }
 
+/**
+ * The RecordMeta of many records, three numbers each in one typed array. An object per record made
+ * the heap grow by megabytes with every batch of a batch-mode load (40 MB more heap than the fast
+ * path over 1,000,000 records): the objects outlived young-generation collections and waited for a
+ * full one. Offsets are float64, exact far past 4 GB.
+ */
+export class RecordPositions {
+  length = 0;
+  private data: Float64Array;
+
+  constructor(capacity = 1024) {
+    this.data = new Float64Array(Math.max(1, capacity) * 3);
+  }
+
+  push(end: number, line: number, offset: number): void {
+    const i = this.length * 3;
+    if (i + 3 > this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[i] = end;
+    this.data[i + 1] = line;
+    this.data[i + 2] = offset;
+    this.length++;
+  }
+
+  end(i: number): number {
+    return this.data[i * 3]!;
+  }
+
+  line(i: number): number {
+    return this.data[i * 3 + 1]!;
+  }
+
+  offset(i: number): number {
+    return this.data[i * 3 + 2]!;
+  }
+
+  at(i: number): RecordMeta {
+    return { end: this.end(i), line: this.line(i), offset: this.offset(i) };
+  }
+
+  /** Removes the first `n` records and returns them as a list of their own. */
+  shift(n: number): RecordPositions {
+    const head = new RecordPositions(n);
+    head.data.set(this.data.subarray(0, n * 3));
+    head.length = n;
+    this.data.copyWithin(0, n * 3, this.length * 3);
+    this.length -= n;
+    return head;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
 export interface FramerOptions {
   quote: string;
   escape: string;
@@ -110,7 +168,8 @@ export class CsvFramer {
   private readonly stats_: FramerStats;
   /** Original line numbers of dropped blank lines, ascending. */
   readonly blankLinesAt: number[] = [];
-  records: RecordMeta[] = [];
+  /** With trackRecords: every data record given out and not yet taken by the consumer. */
+  readonly records = new RecordPositions();
   /** Cuts marked so far (with cutEvery); the consumer takes them. */
   cuts: Cut[] = [];
   private nextCut: number;
@@ -285,7 +344,7 @@ export class CsvFramer {
   /** A data record given out: counted, and its place kept when records are tracked. */
   private counted(termEnd: number, line: number, offset: number): void {
     this.stats_.records++;
-    if (this.opts.trackRecords) this.records.push({ end: this.outPos + (termEnd - this.emitFrom), line, offset });
+    if (this.opts.trackRecords) this.records.push(this.outPos + (termEnd - this.emitFrom), line, offset);
   }
 
   /** The record and its line end are not given out (header, blank line). */

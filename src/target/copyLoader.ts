@@ -14,7 +14,7 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import type { CsvFramer, RecordMeta } from '../scan/csvFramer.js';
+import type { CsvFramer, RecordPositions } from '../scan/csvFramer.js';
 import { copyErrorPosition } from './copySql.js';
 
 export interface Reject {
@@ -53,7 +53,12 @@ export class CopyLoader extends Writable {
   private sql: string | undefined;
   private copy: ReturnType<typeof copyStreams.from> | undefined;
   private copyDone: Promise<void> | undefined;
-  private batch: Buffer[] = [];
+  /**
+   * Batch mode: the pending batch's bytes, copied here as they come and this buffer reused batch after
+   * batch. Holding the source's own buffers instead kept every socket read of a batch alive long enough
+   * to outlive young-generation collections, and the heap grew with their husks until a full one ran.
+   */
+  private arena: Buffer | undefined;
   private batchSize = 0;
   /** Output offset where the pending batch starts. */
   private batchBase = 0;
@@ -130,9 +135,8 @@ export class CopyLoader extends Writable {
     // Batch mode: the batch streams into its own COPY under a savepoint as it is read, and is kept in
     // memory; only when that COPY fails is the batch replayed record by record from memory.
     const copy = await this.startBatchCopy();
-    for (const p of pieces) {
-      this.batch.push(p);
-      this.batchSize += p.length;
+    for (const piece of pieces) {
+      const p = this.keep(piece);
       if (this.copyFailed) continue;
       try {
         if (!copy.write(p)) await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone!.catch(() => undefined)]);
@@ -143,6 +147,21 @@ export class CopyLoader extends Writable {
       }
     }
     if (this.batchSize >= (this.o.batchBytes ?? 8 << 20)) await this.flushBatch();
+  }
+
+  /** Copies a piece into the batch's buffer (grown when a batch runs over it); returns the copy. */
+  private keep(piece: Buffer): Buffer {
+    const start = this.batchSize;
+    const end = start + piece.length;
+    if (!this.arena || end > this.arena.length) {
+      // Views of the old buffer still queued for COPY keep it alive until they are sent.
+      const grown = Buffer.allocUnsafeSlow(Math.max(end, (this.o.batchBytes ?? 8 << 20) + (1 << 20), (this.arena?.length ?? 0) * 2));
+      this.arena?.copy(grown, 0, 0, start);
+      this.arena = grown;
+    }
+    piece.copy(this.arena, start);
+    this.batchSize = end;
+    return this.arena.subarray(start, end);
   }
 
   /** Set when the current COPY failed: nothing more is written to it (in batch mode the rest of the batch is only kept). */
@@ -208,18 +227,26 @@ export class CopyLoader extends Writable {
   }
 
   private async flushBatch(): Promise<void> {
+    // The framer adds nothing while a batch is flushed (the next write waits for this one), so the
+    // batch's records are read from its list in place and the list is emptied once they are loaded.
     const records = this.o.framer.records;
     if (records.length === 0 && this.batchSize === 0) {
       this.statement();
       return;
     }
-    this.o.framer.records = [];
-    // The batch's bytes are joined only for a replay: a clean batch needs no second copy of itself.
-    const pieces = this.batch;
-    const size = this.batchSize;
+    try {
+      await this.flushRecords(records);
+    } finally {
+      records.clear();
+    }
+  }
+
+  private async flushRecords(records: RecordPositions): Promise<void> {
+    // Every byte of the batch was sent by the time its COPY ends (or is replayed from here below), so
+    // the next batch may write over this one.
+    const data = this.arena?.subarray(0, this.batchSize) ?? Buffer.alloc(0);
     const base = this.batchBase;
     this.batchBase += this.batchSize;
-    this.batch = [];
     this.batchSize = 0;
     const copy = this.copy;
     this.copy = undefined;
@@ -248,7 +275,7 @@ export class CopyLoader extends Writable {
       await client.query('ROLLBACK TO SAVEPOINT citus_ingest_stream');
       await client.query('RELEASE SAVEPOINT citus_ingest_stream');
     }
-    await this.batchCopier().load(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, size), base, records);
+    await this.batchCopier().load(data, base, records);
   }
 
   private batcher: BatchCopier | undefined;
@@ -294,13 +321,13 @@ export class BatchCopier {
   }
 
   /** Loads the records `recs` held in `data`, whose first byte sits at output offset `base`. */
-  async load(data: Buffer, base: number, recs: RecordMeta[]): Promise<void> {
+  async load(data: Buffer, base: number, recs: RecordPositions): Promise<void> {
     if (recs.length > 0) await this.loadRange(data, base, recs, 0, recs.length);
   }
 
-  private slice(data: Buffer, base: number, recs: RecordMeta[], a: number, b: number): Buffer {
-    const start = a === 0 ? 0 : recs[a - 1]!.end - base;
-    return data.subarray(start, recs[b - 1]!.end - base);
+  private slice(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Buffer {
+    const start = a === 0 ? 0 : recs.end(a - 1) - base;
+    return data.subarray(start, recs.end(b - 1) - base);
   }
 
   /** COPYs one slice under a savepoint; returns the error when it was a data error, else throws. */
@@ -327,7 +354,7 @@ export class BatchCopier {
     return undefined;
   }
 
-  private async loadRange(data: Buffer, base: number, recs: RecordMeta[], a: number, b: number): Promise<void> {
+  private async loadRange(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Promise<void> {
     while (a < b) {
       const err = await this.copyOnce(this.slice(data, base, recs, a, b), b - a);
       if (err === undefined) return;
@@ -339,9 +366,9 @@ export class BatchCopier {
       const pos = copyErrorPosition(err as { where?: string });
       let bad = -1;
       if (pos.record !== undefined) {
-        const line = recs[a]!.line + pos.record - 1;
+        const line = recs.line(a) + pos.record - 1;
         for (let r = a; r < b; r++) {
-          if (recs[r]!.line <= line && (r + 1 === b || recs[r + 1]!.line > line)) {
+          if (recs.line(r) <= line && (r + 1 === b || recs.line(r + 1) > line)) {
             bad = r;
             break;
           }
@@ -362,14 +389,14 @@ export class BatchCopier {
     }
   }
 
-  private async reject(data: Buffer, base: number, recs: RecordMeta[], r: number, err: unknown): Promise<void> {
+  private async reject(data: Buffer, base: number, recs: RecordPositions, r: number, err: unknown): Promise<void> {
     const raw = this.slice(data, base, recs, r, r + 1);
     const text = raw.toString(this.o.textEncoding).replace(/\r?\n$|\r$/, '');
     const pos = copyErrorPosition(err as { where?: string });
     this.rejected++;
     await this.o.onReject({
-      line: recs[r]!.line,
-      byteOffset: recs[r]!.offset,
+      line: recs.line(r),
+      byteOffset: recs.offset(r),
       column: pos.column ?? null,
       sqlstate: (err as { code: string }).code,
       message: (err as Error).message,
