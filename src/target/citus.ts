@@ -144,9 +144,9 @@ export async function distributionOf(db: Db, oid: number): Promise<{ type: Citus
  * With Citus's own setting (citus.max_adaptive_executor_pool_size, 16) a COPY opens one per shard
  * placement, up to 16 per worker: 32 busy backends for a 32-shard table on two workers, all of them
  * competing for the same cores. With 4 per worker (the shards on a worker taking turns on them) a
- * server-side COPY of the benchmark's 1,000,000 rows into 32 shards took a median 3.25 s instead of
- * 4.0 s over 5 rounds on the 2-core benchmark machine, and the two-phase commit has fewer
- * connections to go through.
+ * server-side COPY of the benchmark's 1,000,000 rows into 32 shards took a median 3.16 s instead of
+ * 3.55 s over 10 rounds on the 2-core benchmark machine (bench/results/citus-1000000.json), and the
+ * two-phase commit has fewer connections to go through.
  */
 export const DEFAULT_CONNECTIONS_PER_WORKER = 4;
 
@@ -170,9 +170,9 @@ export const MAX_KEPT_WORKER_CONNECTIONS = 32;
  * per worker once the transaction ends (citus.max_cached_conns_per_worker), so every file or chunk
  * loaded on a session would open the rest again: a new backend per placement, with cold caches. This
  * keeps as many per worker as the COPY opens there (the table's placements on its busiest worker, or
- * `perWorker` when fewer; at most MAX_KEPT_WORKER_CONNECTIONS) for this session. The returned function restores the default; call it
- * before the client goes back to the pool (the extra connections close at the session's next
- * transaction end). Nothing happens for a table Citus does not distribute.
+ * `perWorker` when fewer; at most MAX_KEPT_WORKER_CONNECTIONS) for this session. The returned function
+ * restores the default; call it before the client goes back to the pool (the extra connections close at
+ * the session's next transaction end). Nothing happens for a table Citus does not distribute.
  */
 export async function keepWorkerConnections(db: PoolClient, table: string, perWorker: number): Promise<() => Promise<void>> {
   const none = async (): Promise<void> => {};
