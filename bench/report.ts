@@ -85,12 +85,17 @@ export function summarise(names: string[], skipped: Map<string, string>, rounds:
     };
   });
   const ceiling = summaries.find((s) => s.contender === 'server-copy')?.rowsPerSecond ?? null;
-  const tuned = summaries.find((s) => s.contender.startsWith('server-copy c'))?.rowsPerSecond ?? null;
+  const tuned = tunedServerCopy(summaries)?.rowsPerSecond ?? null;
   for (const s of summaries) {
     s.ratioToServerCopy = ceiling && s.rowsPerSecond ? s.rowsPerSecond / ceiling : null;
     s.ratioToTunedServerCopy = tuned && s.rowsPerSecond ? s.rowsPerSecond / tuned : null;
   }
   return summaries;
+}
+
+/** `server-copy cN` (Citus: server COPY with the service's connections per worker), when it ran. */
+function tunedServerCopy(summaries: Summary[]): Summary | undefined {
+  return summaries.find((s) => s.contender.startsWith('server-copy c'));
 }
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -102,7 +107,7 @@ function table(header: string[], body: string[][], rightAligned: Set<number>): s
 }
 
 export function resultsTable(summaries: Summary[]): string {
-  const tuned = summaries.find((s) => s.contender.startsWith('server-copy c'));
+  const tuned = tunedServerCopy(summaries);
   const body = summaries
     .filter((s) => !s.skipped || s.roundsRun > 0)
     .map((s) => [

@@ -90,7 +90,7 @@ export interface FramerOptions {
   header: boolean;
   /** Drop a UTF-8 byte-order mark at the start (for UTF8 input). */
   dropBom: boolean;
-  /** Keep a RecordMeta per data record (batch loading needs them; the fast path does not). */
+  /** Keep every data record's position in `records` (batch loading needs them; the fast path does not). */
   trackRecords: boolean;
   /**
    * Chunked loading: mark a cut after the first record that ends at or past every multiple of this
