@@ -6,10 +6,11 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 mkdirSync('.tap', { recursive: true });
+console.log(`# node ${process.version} (${process.execPath})`);
 const full = createWriteStream('.tap/last-run.tap');
 const child = spawn('node_modules/.bin/tap', ['--reporter=tap', ...process.argv.slice(2)], {
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  env: process.env,
 });
 
 let passed = 0;

@@ -1,7 +1,9 @@
 // docker-compose.yml and the Kubernetes manifests cannot run here (no Docker engine, no cluster); this
 // keeps them parseable and in step with the configuration the code reads.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../src/config.js';
 
@@ -82,4 +84,55 @@ t.test('deploy/k8s: a ConfigMap, a Secret, the API Deployment and Service, the w
   t.ok(workerSpec.terminationGracePeriodSeconds * 1000 > config!.shutdownTimeoutMs, 'the grace period outlasts SHUTDOWN_TIMEOUT_MS');
   t.equal(workerContainer.livenessProbe.httpGet.path, '/healthz');
   t.equal(workerContainer.ports.find((p: any) => p.name === workerContainer.livenessProbe.httpGet.port).containerPort, config!.metricsPort, 'the probe reaches the worker\'s METRICS_PORT');
+});
+
+/** Every package a module imports, following relative imports from the given entry files. */
+function importedPackages(entries: string[]): Map<string, string> {
+  const seen = new Set<string>();
+  const packages = new Map<string, string>();
+  const queue = entries.map((e) => path.resolve(e));
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    // Static imports and re-exports (not `import type`, erased at build) and dynamic import('...').
+    const specs = [
+      ...text.matchAll(/^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm),
+      ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+    ].map((m) => m[1]!);
+    for (const spec of specs) {
+      if (spec.startsWith('.')) {
+        queue.push(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
+      } else if (!spec.startsWith('node:')) {
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        if (!packages.has(name)) packages.set(name, path.relative('.', file));
+      }
+    }
+  }
+  return packages;
+}
+
+t.test('the image builds from src/ and workers/ only, runs on Node 24, ships no dev dependency the service needs, and has a HEALTHCHECK', async (t) => {
+  const dockerfile = await readFile('Dockerfile', 'utf8');
+  const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
+  t.same(froms, ['node:24-bookworm-slim', 'node:24-bookworm-slim'], 'both stages on Node 24');
+  const copies = [...dockerfile.matchAll(/^COPY\s+(?:--from=\S+\s+)?(\S+)/gm)].map((m) => m[1]);
+  for (const dir of ['test', 'scripts', 'bench']) t.notOk(copies.includes(dir), `the build copies no ${dir}/`);
+  t.match(dockerfile, /npm ci --omit=dev/, 'the final stage installs production dependencies only');
+  t.match(dockerfile, /^HEALTHCHECK .*\/healthz/ms, 'a HEALTHCHECK asks /healthz');
+  t.match(dockerfile, /tsc -p tsconfig\.build\.json/);
+
+  const pkg = JSON.parse(await readFile('package.json', 'utf8'));
+  t.equal(pkg.engines.node, '>=24');
+  // The service the image runs: entry.ts and everything it imports. Each package it reaches must be a
+  // production dependency (npm ci --omit=dev installs nothing else).
+  const used = importedPackages(['src/entry.ts']);
+  t.ok(used.has('fastify') && used.has('bullmq') && used.has('pg'), 'the walk reaches the service');
+  for (const [name, from] of used) {
+    t.ok(name in pkg.dependencies, `${name} (imported by ${from}) is a production dependency`);
+  }
+  for (const dev of ['tsx', 's3rver', 'tap', 'typescript']) t.notOk(dev in pkg.dependencies, `${dev} is a dev dependency only`);
+  const build = JSON.parse(await readFile('tsconfig.build.json', 'utf8'));
+  t.same(build.include, ['src', 'workers'], 'the build compiles the service only');
 });
