@@ -1,19 +1,17 @@
-// Starts the local Citus cluster (scripts/citus-local.sh) once per test process and returns the
+// Starts the local Citus cluster (src/dev/citusLocal.ts) once per test process and returns the
 // coordinator URL, or a reason to skip when the citus extension is not installed here.
-import { spawnSync } from 'node:child_process';
+import { localCitusUp } from '../../src/dev/citusLocal.js';
 
 let cached: { url?: string; skip?: string } | undefined;
 
 export function citusCluster(): { url?: string; skip?: string } {
   if (cached) return cached;
-  const res = spawnSync('bash', ['scripts/citus-local.sh', 'up'], { encoding: 'utf8', timeout: 120_000 });
-  if (res.status === 3) {
-    cached = { skip: 'citus extension not installed in this PostgreSQL: Citus tests skipped (see scripts/citus-local.sh)' };
+  const cluster = localCitusUp();
+  if (cluster.missing !== undefined) {
+    cached = { skip: `${cluster.missing}: Citus tests skipped (see scripts/citus-local.sh)` };
     console.log(`# ${cached.skip}`);
-  } else if (res.status !== 0) {
-    throw new Error(`scripts/citus-local.sh up failed (exit ${res.status}): ${res.stderr}`);
   } else {
-    cached = { url: res.stdout.trim().split('\n').pop()! };
+    cached = { url: cluster.url };
   }
   return cached;
 }
