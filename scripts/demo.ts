@@ -21,7 +21,7 @@ import { ConfigError, loadConfig, type Config } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
 import { localCitusUp } from '../src/dev/citusLocal.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../src/dev/embeddedS3.js';
-import { pricePaidStream, ukPriceCreateSpec, ukPricePrimaryKey } from '../src/gen/pricePaid.js';
+import { DEMO_SAMPLE_SEED, pricePaidStream, ukPriceCreateSpec, ukPricePrimaryKey } from '../src/gen/pricePaid.js';
 import { createLogger } from '../src/log.js';
 import { startService } from '../src/service.js';
 import { createS3Client } from '../src/sources/s3.js';
@@ -126,7 +126,7 @@ try {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 }
 const t0 = performance.now();
-await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: pricePaidStream(rows, 2023) } }).done();
+await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: pricePaidStream(rows, DEMO_SAMPLE_SEED) } }).done();
 console.log(`demo: uploaded ${rows.toLocaleString('en-US')} price-paid-shaped rows to s3://${bucket}/${key} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 if (args.fresh) {

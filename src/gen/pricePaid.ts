@@ -41,6 +41,9 @@ export function ukPriceTableSql(qualifiedName: string): string {
   return `CREATE TABLE ${qualifiedName} (\n${columns.join(',\n')}\n  )`;
 }
 
+/** The seed of the sample `npm run demo` uploads, so a test can regenerate its rows. */
+export const DEMO_SAMPLE_SEED = 2023;
+
 const towns = ['MILTON KEYNES', 'LONDON', 'BRISTOL', 'LEEDS', 'MANCHESTER', 'NORWICH', 'YORK', 'BATH', 'DERBY', 'TRURO'];
 const counties = ['MILTON KEYNES', 'GREATER LONDON', 'CITY OF BRISTOL', 'WEST YORKSHIRE', 'GREATER MANCHESTER', 'NORFOLK', 'YORK', 'BATH AND NORTH EAST SOMERSET', 'DERBY', 'CORNWALL'];
 const streets = ['ALDRICH DRIVE', "ST JOHN'S ROAD", 'HIGH STREET', 'MILL LANE', "QUEEN'S AVENUE", 'CHURCH ROAD', 'THE GREEN', 'STATION ROAD'];
