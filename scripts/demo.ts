@@ -114,8 +114,9 @@ if (!config.s3Endpoint) {
   };
   console.log(`demo: S3_ENDPOINT not set; started an embedded S3 endpoint at ${embedded.endpoint}`);
 }
-// The demo's own API listens on a free port unless PORT is given.
-config = { ...config, port: process.env.PORT ? config.port : 0, logLevel: process.env.LOG_LEVEL ?? 'warn' };
+// The demo's own API listens on a free port unless PORT is given; its service logs only errors unless
+// LOG_LEVEL asks for more (as `citus-ingest load` does), so the report is what the terminal shows.
+config = { ...config, port: process.env.PORT ? config.port : 0, logLevel: process.env.LOG_LEVEL ?? 'error' };
 
 const bucket = 'landing';
 const key = `price-paid/pp-sample-${rows}.csv`;
