@@ -38,9 +38,15 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> | undefined,
+    /** The answer's Retry-After, in milliseconds, when it had one in seconds. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  return header !== null && /^\d{1,6}$/.test(header) ? Number(header) * 1000 : undefined;
 }
 
 export interface ClientOptions {
@@ -50,17 +56,27 @@ export interface ClientOptions {
   token?: string | undefined;
   /** Per-request timeout. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * How often a request the API refused as OVERLOADED (503, before handling it, so a POST is safe to
+   * send again) is sent again, each after the answer's Retry-After (at most 10 s). Default 3.
+   */
+  overloadedRetries?: number;
 }
+
+/** The longest Retry-After the client honours before sending a refused request again. */
+const MAX_RETRY_AFTER_MS = 10_000;
 
 export class ApiClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
+  private readonly overloadedRetries: number;
 
   constructor(opts: ClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.token = opts.token;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.overloadedRetries = opts.overloadedRetries ?? 3;
   }
 
   submit(spec: SubmitSpec, idempotencyKey?: string): Promise<{ id: string; status: string }> {
@@ -84,6 +100,17 @@ export class ApiClient {
   }
 
   private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    for (let retries = 0; ; retries++) {
+      try {
+        return await this.requestOnce<T>(method, path, body, headers);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'OVERLOADED') || retries >= this.overloadedRetries) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(err.retryAfterMs ?? 1000, MAX_RETRY_AFTER_MS)));
+      }
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     const h: Record<string, string> = { accept: 'application/json', ...headers };
     if (body !== undefined) h['content-type'] = 'application/json';
@@ -115,6 +142,7 @@ export class ApiClient {
         typeof e?.code === 'string' ? e.code : `HTTP_${res.status}`,
         typeof e?.message === 'string' ? e.message : `${method} ${path} answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`,
         typeof e?.details === 'object' && e.details !== null ? (e.details as Record<string, unknown>) : undefined,
+        retryAfterMs(res.headers.get('retry-after')),
       );
     }
     if (parsed === undefined) throw new CliError(`${method} ${url} answered ${res.status} without a JSON body`);

@@ -3,34 +3,46 @@
 // The same seed always gives the same bytes, so tests, the demo and the benchmark can regenerate a file
 // and know its exact content.
 import { Readable } from 'node:stream';
+import type { CreateSpec } from '../jobs/spec.js';
+import { quoteIdent } from '../target/names.js';
 
-export const ukPriceColumns = [
-  'transaction_unique_identifier', 'price', 'date_of_transfer', 'postcode', 'property_type', 'Old/New',
-  'duration', 'paon', 'saon', 'street', 'locality', 'Town/City', 'district', 'county',
-  'ppdcategory_type', 'record_status',
+/** The reference table's columns and types (shared/CONTEXT.md), in the file's order. */
+export const ukPriceColumnDefs = [
+  { name: 'transaction_unique_identifier', type: 'uuid' },
+  { name: 'price', type: 'character varying(50)' },
+  { name: 'date_of_transfer', type: 'timestamp without time zone' },
+  { name: 'postcode', type: 'character varying(10)' },
+  { name: 'property_type', type: 'character varying(10)' },
+  { name: 'Old/New', type: 'character varying(10)' },
+  { name: 'duration', type: 'character varying(10)' },
+  { name: 'paon', type: 'character varying(100)' },
+  { name: 'saon', type: 'character varying(50)' },
+  { name: 'street', type: 'character varying(100)' },
+  { name: 'locality', type: 'character varying(50)' },
+  { name: 'Town/City', type: 'character varying(50)' },
+  { name: 'district', type: 'character varying(50)' },
+  { name: 'county', type: 'character varying(50)' },
+  { name: 'ppdcategory_type', type: 'character varying(10)' },
+  { name: 'record_status', type: 'character varying(10)' },
 ] as const;
+
+export const ukPriceColumns = ukPriceColumnDefs.map((c) => c.name);
+
+export const ukPricePrimaryKey = 'transaction_unique_identifier';
+
+/** The reference table as a job's target.create, for a service that creates (and distributes) it. */
+export function ukPriceCreateSpec(): CreateSpec {
+  return { columns: ukPriceColumnDefs.map((c) => ({ name: c.name, type: c.type })), primaryKey: [ukPricePrimaryKey] };
+}
 
 /** The reference table of the manual workflow (shared/CONTEXT.md), under the given quoted name. */
 export function ukPriceTableSql(qualifiedName: string): string {
-  return `CREATE TABLE ${qualifiedName} (
-    transaction_unique_identifier uuid PRIMARY KEY,
-    price character varying(50),
-    date_of_transfer timestamp without time zone,
-    postcode character varying(10),
-    property_type character varying(10),
-    "Old/New" character varying(10),
-    duration character varying(10),
-    paon character varying(100),
-    saon character varying(50),
-    street character varying(100),
-    locality character varying(50),
-    "Town/City" character varying(50),
-    district character varying(50),
-    county character varying(50),
-    ppdcategory_type character varying(10),
-    record_status character varying(10)
-  )`;
+  const columns = ukPriceColumnDefs.map((c) => `    ${quoteIdent(c.name)} ${c.type}${c.name === ukPricePrimaryKey ? ' PRIMARY KEY' : ''}`);
+  return `CREATE TABLE ${qualifiedName} (\n${columns.join(',\n')}\n  )`;
 }
+
+/** The seed of the sample `npm run demo` uploads, so a test can regenerate its rows. */
+export const DEMO_SAMPLE_SEED = 2023;
 
 const towns = ['MILTON KEYNES', 'LONDON', 'BRISTOL', 'LEEDS', 'MANCHESTER', 'NORWICH', 'YORK', 'BATH', 'DERBY', 'TRURO'];
 const counties = ['MILTON KEYNES', 'GREATER LONDON', 'CITY OF BRISTOL', 'WEST YORKSHIRE', 'GREATER MANCHESTER', 'NORFOLK', 'YORK', 'BATH AND NORTH EAST SOMERSET', 'DERBY', 'CORNWALL'];

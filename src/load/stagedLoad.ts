@@ -10,7 +10,7 @@ import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { Logger } from '../log.js';
 import type { ObjectInfo } from '../sources/s3.js';
-import { claimLedgerEntry, completeLedgerEntry } from '../sql/fileLedger.js';
+import { claimLedgerEntry, completeLedgerEntry, forgetTarget } from '../sql/fileLedger.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { citusVersion, distributionOf } from '../target/citus.js';
 import { parseTableName, qualifiedName, quoteIdent } from '../target/names.js';
@@ -94,8 +94,7 @@ export async function publish(
       await client.query(`ALTER TABLE ${targetSql} RENAME TO ${quoteIdent(old)}`);
       await client.query(`ALTER TABLE ${stage.sql} RENAME TO ${quoteIdent(target.table)}`);
       await client.query(`DROP TABLE ${qualifiedName({ schema: target.schema, table: old })}`);
-      await client.query('DELETE FROM ingest.file_ledger WHERE target = $1', [ids.target]);
-      await client.query('DELETE FROM ingest.chunk_ledger WHERE target = $1', [ids.target]);
+      await forgetTarget(client, ids.target);
       rows = files.reduce((a, f) => a + f.result.rowsLoaded, 0);
     } else {
       const cols = (await resolveTarget(client, stage.name, spec.target.columns === 'header' ? undefined : spec.target.columns)).columns;

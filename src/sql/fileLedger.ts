@@ -109,3 +109,13 @@ export async function ledgerEntries(
   );
   return new Map(rows.map((r) => [`${r.bucket}/${r.key}`, { runId: r.run_id, jobId: r.job_id, loadedAt: r.loaded_at.toISOString(), rowsLoaded: r.rows_loaded }]));
 }
+
+/**
+ * Forgets every object and chunk the ledgers hold for a target (its rows are gone: replaced, or the
+ * table dropped), so the same objects load into it again. Returns the file entries removed.
+ */
+export async function forgetTarget(db: Pool | PoolClient, target: string): Promise<number> {
+  const files = await db.query('DELETE FROM ingest.file_ledger WHERE target = $1', [target]);
+  await db.query('DELETE FROM ingest.chunk_ledger WHERE target = $1', [target]);
+  return files.rowCount ?? 0;
+}
