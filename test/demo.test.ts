@@ -122,7 +122,7 @@ t.test('npm run demo -- --citus without the citus extension says why in one line
 });
 
 t.test('npm run demo -- --citus distributes the sample over both workers in 32 shards and prints the layout citus_shards shows', { skip }, async (t) => {
-  if (cluster.skip) return t.fail(`CI=true but ${cluster.skip}`);
+  if (cluster.skip) return t.fail(`CI=true requires Citus, which is missing here (${cluster.skip})`);
   const h = await createHarness({ databaseUrl: cluster.url! });
   t.teardown(() => h.close());
   const table = `${h.schema}.uk_price_demo`;
@@ -136,7 +136,7 @@ t.test('npm run demo -- --citus distributes the sample over both workers in 32 s
 });
 
 t.test('plain npm run demo at a Citus coordinator distributes the table; --fresh drops an earlier local one and its ledger rows', { skip }, async (t) => {
-  if (cluster.skip) return t.fail(`CI=true but ${cluster.skip}`);
+  if (cluster.skip) return t.fail(`CI=true requires Citus, which is missing here (${cluster.skip})`);
   const h = await createHarness({ databaseUrl: cluster.url! });
   t.teardown(() => h.close());
   const table = `${h.schema}.uk_price_demo`;
