@@ -48,6 +48,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+let table: string;
+try {
+  table = qualifiedName(parseTableName(args.table));
+} catch (err) {
+  fail(`--table: ${(err as Error).message}`);
+}
+
 let config: Config;
 try {
   config = loadConfig();
@@ -95,7 +102,6 @@ try {
 }
 
 const citus = await citusVersion(db);
-const table = qualifiedName(parseTableName(args.table));
 if (citus) {
   console.log(`demo: Citus ${citus} at DATABASE_URL: ${table} is distributed on ${ukPricePrimaryKey} over ${DEMO_SHARDS} shards`);
 } else {
