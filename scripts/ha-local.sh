@@ -390,7 +390,7 @@ cmd_down() {
   [[ -d "$ROOT" ]] || return 0
   BINDIR="$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)"
   lock
-  stop_pid pgbouncer INT 15
+  stop_pid pgbouncer TERM 15
   stop_pid haproxy TERM 15
   # Replicas first, so the primary is not asked to wait for a synchronous standby that is going away.
   local node
@@ -428,7 +428,7 @@ main() {
     status) cmd_status ;;
     urls) require_packages; urls ;;
     start) require_packages; [[ -n "${GROUP[${1:-}]:-}" ]] || die "start needs one of: ${NODES[*]}"; lock; start_node "$1" ;;
-    stop-pooler) require_packages; lock; stop_pid pgbouncer INT 15 ;;
+    stop-pooler) require_packages; lock; stop_pid pgbouncer TERM 15 ;;
     start-pooler) require_packages; lock; start_pooler ;;
     stop-proxy) require_packages; lock; stop_pid haproxy TERM 15 ;;
     start-proxy) require_packages; lock; start_proxy ;;

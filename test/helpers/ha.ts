@@ -91,8 +91,8 @@ export async function writable(url: string): Promise<boolean> {
 }
 
 /**
- * The whole stack healthy again: a coordinator leader with a synchronous standby, both workers
- * registered, writes through PgBouncer. Each fault test ends by waiting for this, so the next starts
+ * The whole stack healthy again: a coordinator leader with a synchronous standby, both workers running
+ * as primaries, writes through PgBouncer. Each fault test ends by waiting for this, so the next starts
  * from a whole stack.
  */
 export async function stackHealthy(stack: HaStack, timeoutMs = 240_000): Promise<void> {
@@ -100,5 +100,12 @@ export async function stackHealthy(stack: HaStack, timeoutMs = 240_000): Promise
     const roles = await coordinatorRoles();
     return roles.leader !== undefined && roles.syncStandby !== undefined;
   }, timeoutMs);
+  for (const worker of ['worker1', 'worker2'] as const) {
+    await until(`${worker} running as its group's primary`, async () => {
+      const res = await fetch(`http://${HOST}:${haNodes[worker].rest}/primary`, { signal: AbortSignal.timeout(2000) });
+      const body = (await res.json()) as { state?: string; pending_restart?: boolean };
+      return res.status === 200 && body.state === 'running';
+    }, timeoutMs);
+  }
   await until('writes through PgBouncer', () => writable(stack.pgbouncerUrl), timeoutMs);
 }
