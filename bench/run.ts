@@ -7,6 +7,9 @@
 //          --streams 1[,2,...] (1)  --contenders name,... (all)  --out DIR (bench/results)
 //          --objects N (also load the same rows cut into N objects under a prefix: per-object overhead)
 //          --max-errors N (also run the service with maxErrors N: the batch-and-savepoint path on a clean file)
+//          --via direct|haproxy|pgbouncer (direct): haproxy and pgbouncer load the HA stack of
+//          scripts/ha-local.sh (Citus under Patroni); the service reaches it through HAProxy, or through
+//          PgBouncer in transaction mode, the other contenders through HAProxy. Implies --target citus.
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { uploadAsObjects } from './objects.js';
@@ -28,7 +31,7 @@ import { chartInput, MB, resultsTable, stageTable, summarise, type RoundResult }
 import { gitInfo, machineInfo, redactUrl, writeResults } from './results.js';
 import { startS3, uploadDataFile, type S3Endpoint } from './s3.js';
 import { cleanUpServiceRuns, reachRedis } from './serviceState.js';
-import { CitusUnavailable, countRows, createTable, dropTable, openTarget, settle, tableName, type Target, type TargetKind } from './target.js';
+import { CitusUnavailable, countRows, createTable, dropTable, openTarget, settle, tableName, type Target, type TargetKind, type Via } from './target.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,11 +61,14 @@ try {
       objects: { type: 'string' },
       'max-errors': { type: 'string' },
       concurrency: { type: 'string', default: '4' },
+      via: { type: 'string', default: 'direct' },
     },
   }).values;
 } catch (err) {
   usage((err as Error).message);
 }
+if (!['direct', 'haproxy', 'pgbouncer'].includes(parsed.via)) usage(`--via must be direct, haproxy or pgbouncer, got ${JSON.stringify(parsed.via)}`);
+if (parsed.via !== 'direct') parsed.target = 'citus';
 if (parsed.target !== 'plain' && parsed.target !== 'citus') usage(`--target must be plain or citus, got ${JSON.stringify(parsed.target)}`);
 const options = {
   rows: positiveInt('rows', parsed.rows),
@@ -75,6 +81,7 @@ const options = {
   objects: parsed.objects ? positiveInt('objects', parsed.objects) : null,
   maxErrors: parsed['max-errors'] ? positiveInt('max-errors', parsed['max-errors']) : null,
   concurrency: positiveInt('concurrency', parsed.concurrency),
+  via: parsed.via as Via,
 };
 
 // Contenders are chosen by name with punctuation ignored: server-copy, psqlcopy, "service x4",
@@ -128,7 +135,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 const halted = (): Promise<never> => new Promise<never>(() => {});
 
 try {
-  target = await openTarget(options.target, options.shards, root, process.env);
+  target = await openTarget(options.target, options.shards, root, process.env, options.via);
 } catch (err) {
   if (err instanceof CitusUnavailable) {
     console.error(`bench: --target citus: Citus is not available here: ${err.message}`);
@@ -140,7 +147,8 @@ try {
 const startedAt = new Date();
 console.log(
   `bench: ${options.target} target ${redactUrl(target.url)} (PostgreSQL ${target.postgresVersion}` +
-    `${target.citusVersion ? `, Citus ${target.citusVersion}, ${target.citusWorkers} workers, ${options.shards} shards` : ''})`,
+    `${target.citusVersion ? `, Citus ${target.citusVersion}, ${target.citusWorkers} workers, ${options.shards} shards` : ''})` +
+    (options.via === 'direct' ? '' : `; the service via ${options.via} ${redactUrl(target.service.url)} (DATABASE_POOL_MODE=${target.service.poolMode})`),
 );
 
 const data = await ensureDataFile(options.rows);
@@ -251,7 +259,7 @@ if (options.objects) {
 
 const machine = machineInfo();
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-const base = `${stamp}-${options.target}-${options.rows}`;
+const base = `${stamp}-${options.target}${options.via === 'direct' ? '' : `-via-${options.via}`}-${options.rows}`;
 const dbLine = `PostgreSQL ${target.postgresVersion}${target.citusVersion ? `, Citus ${target.citusVersion} (${target.citusWorkers} workers, ${options.shards} shards)` : ''}`;
 const png = barChartPng(
   chartInput(
@@ -274,6 +282,9 @@ const document = {
   database: {
     target: options.target,
     url: redactUrl(target.url),
+    via: options.via,
+    serviceUrl: redactUrl(target.service.url),
+    servicePoolMode: target.service.poolMode,
     postgresVersion: target.postgresVersion,
     citusVersion: target.citusVersion,
     citusWorkers: target.citusWorkers,

@@ -8,6 +8,8 @@ import { ukPriceTableSql } from '../src/gen/pricePaid.js';
 import { parseTableName, qualifiedName } from '../src/target/names.js';
 
 export type TargetKind = 'plain' | 'citus';
+/** How the service reaches the database: `direct` (plain or citus-local), or the HA stack's HAProxy or PgBouncer. */
+export type Via = 'direct' | 'haproxy' | 'pgbouncer';
 
 export const SCHEMA = 'bench';
 const plainDefault = 'postgres://postgres@127.0.0.1:5432/test';
@@ -15,6 +17,8 @@ const plainDefault = 'postgres://postgres@127.0.0.1:5432/test';
 export interface Target {
   kind: TargetKind;
   url: string;
+  /** The service contenders' DATABASE_URL and DATABASE_POOL_MODE (the other contenders use `url`). */
+  service: { url: string; poolMode: 'direct' | 'transaction' };
   /** Shards per table on Citus; unused on plain PostgreSQL. */
   shards: number;
   db: pg.Client;
@@ -37,8 +41,21 @@ function citusUrl(root: string): string {
   return lines[lines.length - 1]!.trim();
 }
 
-export async function openTarget(kind: TargetKind, shards: number, root: string, env: NodeJS.ProcessEnv): Promise<Target> {
-  const url = kind === 'citus' ? citusUrl(root) : (env.BENCH_DATABASE_URL ?? plainDefault);
+/** The HA stack's URLs (scripts/ha-local.sh up): leader direct, HAProxy, PgBouncer. */
+function haUrls(root: string): { haproxy: string; pgbouncer: string } {
+  const run = spawnSync('bash', [path.join(root, 'scripts/ha-local.sh'), 'up'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (run.status === 3) throw new CitusUnavailable(run.stderr.trim() || 'the HA stack packages are not installed');
+  if (run.status !== 0) throw new Error(`scripts/ha-local.sh up failed (exit ${run.status}):\n${run.stderr.trim()}`);
+  const [, haproxy, pgbouncer] = run.stdout.trim().split('\n').slice(-3).map((l) => l.trim());
+  return { haproxy: haproxy!, pgbouncer: pgbouncer! };
+}
+
+export async function openTarget(kind: TargetKind, shards: number, root: string, env: NodeJS.ProcessEnv, via: Via = 'direct'): Promise<Target> {
+  // Through the HA stack every contender but the service loads through HAProxy (a direct session to the
+  // coordinator's leader); the service goes through HAProxy or PgBouncer as asked.
+  const ha = via === 'direct' ? undefined : haUrls(root);
+  const url = ha ? ha.haproxy : kind === 'citus' ? citusUrl(root) : (env.BENCH_DATABASE_URL ?? plainDefault);
+  const service = via === 'pgbouncer' ? { url: ha!.pgbouncer, poolMode: 'transaction' as const } : { url, poolMode: 'direct' as const };
   const db = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await db.connect();
   const version = (await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
@@ -52,6 +69,7 @@ export async function openTarget(kind: TargetKind, shards: number, root: string,
   return {
     kind,
     url,
+    service,
     shards,
     db,
     postgresVersion: version,

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import { IngestError, errorCodes } from './errors.js';
+import { isRetryableDbError } from './db/sqlstate.js';
 import { describeProblems, validatorCompiler } from './api/validation.js';
 import { errorSchema } from './api/schemas.js';
 import { addTokenAuth } from './api/auth.js';
@@ -67,6 +68,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       // Fastify's own client errors: malformed JSON, wrong content type, body too large.
       const code = req.routeOptions.url === '/jobs' && req.method === 'POST' ? 'INVALID_SPEC' : 'INVALID_REQUEST';
       return reply.code(err.statusCode).send({ error: { code, message: err.message, details: { fastifyCode: err.code } } });
+    }
+    if (isRetryableDbError(err)) {
+      // The database is away for a moment (a failover, a pooler restart): say so, and when to come back.
+      req.log.warn({ err }, 'request failed: database unavailable');
+      const unavailable = new IngestError('DATABASE_UNAVAILABLE', `the database is not reachable right now: ${err.message}; retry shortly`, {});
+      return reply.code(503).header('retry-after', '5').send({ error: unavailable.toJSON() });
     }
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: `internal error: ${err.message}` } });

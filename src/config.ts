@@ -5,6 +5,18 @@ import envSchema from 'env-schema';
 export interface Config {
   /** PostgreSQL (or Citus coordinator) holding the targets and the `ingest` schema. */
   databaseUrl: string;
+  /**
+   * What DATABASE_URL points at (DATABASE_POOL_MODE): `direct` (a node, or HAProxy; the default),
+   * `session` (a pooler in session mode) or `transaction` (a pooler in transaction mode, e.g. PgBouncer).
+   * In transaction mode the service keeps no session state between transactions: loads do not keep Citus
+   * worker connections from file to file, and `?wait=` LISTENs only on DATABASE_LISTEN_URL.
+   */
+  databasePoolMode: 'direct' | 'session' | 'transaction';
+  /**
+   * Connection for the LISTEN behind `GET /jobs/:id?wait=` (DATABASE_LISTEN_URL): a direct or
+   * session-mode URL. Unset: DATABASE_URL, except in transaction mode, where waits poll instead.
+   */
+  databaseListenUrl: string | undefined;
   /** Redis used by BullMQ. */
   redisUrl: string;
   /** S3 endpoint (MinIO, s3rver); unset means AWS S3. */
@@ -54,6 +66,8 @@ const schema = {
   type: 'object',
   properties: {
     DATABASE_URL: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres', pattern: '^postgres(ql)?://' },
+    DATABASE_POOL_MODE: { type: 'string', default: 'direct', enum: ['direct', 'session', 'transaction'] },
+    DATABASE_LISTEN_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     REDIS_URL: { type: 'string', default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' },
     S3_ENDPOINT: { type: 'string', pattern: '^https?://' },
     S3_REGION: { type: 'string', default: 'us-east-1', minLength: 1 },
@@ -82,6 +96,8 @@ const schema = {
 
 interface RawEnv {
   DATABASE_URL: string;
+  DATABASE_POOL_MODE: 'direct' | 'session' | 'transaction';
+  DATABASE_LISTEN_URL?: string;
   REDIS_URL: string;
   S3_ENDPOINT?: string;
   S3_REGION: string;
@@ -133,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const pathStyle = raw.S3_FORCE_PATH_STYLE;
   const config: Config = {
     databaseUrl: raw.DATABASE_URL,
+    databasePoolMode: raw.DATABASE_POOL_MODE,
+    databaseListenUrl: raw.DATABASE_LISTEN_URL,
     redisUrl: raw.REDIS_URL,
     s3Endpoint: raw.S3_ENDPOINT,
     s3Region: raw.S3_REGION,

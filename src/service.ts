@@ -47,7 +47,7 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
   };
   log.info({ role: opts.role, settings: describeConfig(config) }, 'starting');
   try {
-    const pool = createPool(config.databaseUrl, { max: config.workerConcurrency * 2 + 4 });
+    const pool = createPool(config.databaseUrl, { max: config.workerConcurrency * 2 + 4, poolMode: config.databasePoolMode });
     stops.push(() => pool.end());
     await migrate(pool);
     const queue = createQueue(config);

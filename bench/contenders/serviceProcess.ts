@@ -40,7 +40,8 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...serviceS3Env(ctx.s3),
-    DATABASE_URL: ctx.target.url,
+    DATABASE_URL: ctx.target.service.url,
+    DATABASE_POOL_MODE: ctx.target.service.poolMode,
     REDIS_URL: ctx.redisUrl,
     PORT: String(port),
     HOST: '127.0.0.1',

@@ -22,7 +22,8 @@ export class JobWatch {
   private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(
-    private readonly databaseUrl: string,
+    /** Where to LISTEN; undefined: nowhere, every wait ends on its timer. */
+    private readonly databaseUrl: string | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -75,9 +76,10 @@ export class JobWatch {
 
   /** Connects and LISTENs once; a failure is logged and leaves waiters on their timers. */
   private listen(): Promise<void> {
-    if (this.client || this.closed) return Promise.resolve();
+    const url = this.databaseUrl;
+    if (this.client || this.closed || url === undefined) return Promise.resolve();
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'citus-ingest-watch' });
+      const client = new pg.Client({ connectionString: url, application_name: 'citus-ingest-watch' });
       const drop = (err?: Error): void => {
         if (this.client !== client) return;
         this.client = undefined;

@@ -1,5 +1,6 @@
-// Applies migrations/NNNN_*.sql in order, each in its own transaction, under a session advisory lock so
-// that processes starting together do not race. Applied files are recorded in ingest.migrations.
+// Applies migrations/NNNN_*.sql in order, in one transaction under a transaction-scoped advisory lock so
+// that processes starting together do not race, directly or through a pooler. Applied files are
+// recorded in ingest.migrations.
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -31,13 +32,21 @@ export async function readMigrations(dir = migrationsDir): Promise<Migration[]> 
   );
 }
 
-/** Applies every pending migration; returns the names applied by this call. */
+/**
+ * Applies every pending migration; returns the names applied by this call. Everything runs in one
+ * transaction holding a transaction-scoped advisory lock, so it is safe behind a pooler in transaction
+ * mode (a session lock could be taken on one server connection and released on another) and a second
+ * process waits for the first to commit, then finds nothing left to do. A failing migration rolls back
+ * the whole call: the database stays at the last call's state.
+ */
 export async function migrate(pool: Pool): Promise<string[]> {
   const migrations = await readMigrations();
   const client = await pool.connect();
   const applied: string[] = [];
+  let broken = false;
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query('CREATE SCHEMA IF NOT EXISTS ingest');
     await client.query(
       `CREATE TABLE IF NOT EXISTS ingest.migrations (
@@ -50,20 +59,20 @@ export async function migrate(pool: Pool): Promise<string[]> {
     const done = new Set(rows.map((r) => r.id));
     for (const m of migrations) {
       if (done.has(m.id)) continue;
-      await client.query('BEGIN');
       try {
         await client.query(m.sql);
         await client.query('INSERT INTO ingest.migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
-        await client.query('COMMIT');
       } catch (err) {
-        await client.query('ROLLBACK');
         throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(m.name);
     }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => (broken = true));
+    throw err;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
-    client.release();
+    client.release(broken);
   }
   return applied;
 }

@@ -8,7 +8,24 @@ export type PoolClient = pg.PoolClient;
 // int8 (bigint) columns come back as JS numbers: row counts and byte sizes stay far below 2^53.
 pg.types.setTypeParser(20, (value: string) => Number(value));
 
-export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+export type PoolMode = 'direct' | 'session' | 'transaction';
+
+// Pools whose connections are handed out per transaction by a pooler (PgBouncer pool_mode=transaction).
+const transactionPooled = new WeakSet<pg.Pool>();
+
+/**
+ * May code keep session state (a `SET`, a session advisory lock) on a client of this pool between its
+ * transactions? Not when a pooler in transaction mode stands between: the next statement may run on
+ * another server connection, and the state stays behind for another client to inherit.
+ */
+export function keepsSessionState(pool: pg.Pool): boolean {
+  return !transactionPooled.has(pool);
+}
+
+export function createPool(
+  databaseUrl: string,
+  options: { max?: number; applicationName?: string; /** Default `direct`. */ poolMode?: PoolMode } = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
@@ -18,6 +35,7 @@ export function createPool(databaseUrl: string, options: { max?: number; applica
   });
   // A client losing its connection (idle, or in use: a terminated backend, a restart) must not crash the
   // process: the failure reaches the caller through its query, and the broken client is not pooled again.
+  if (options.poolMode === 'transaction') transactionPooled.add(pool);
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   return pool;

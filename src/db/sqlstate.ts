@@ -12,6 +12,12 @@ const retryableCodes = new Set([
   '53300', // too_many_connections
   '55P03', // lock_not_available
   '58000', // system_error (e.g. a Citus worker unreachable mid-statement)
+  // internal_error: Citus reports a worker connection lost inside a transaction (a worker's PostgreSQL
+  // restarted or failed over mid-COPY: "failure on connection marked as essential") with this code. It
+  // is also PostgreSQL's code for unexpected internal failures; retrying those costs JOB_ATTEMPTS
+  // attempts before the job fails with the same error, which is cheaper than failing a load for good
+  // on a worker's restart.
+  'XX000',
 ]);
 const retryableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 

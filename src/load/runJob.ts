@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from '../db/pool.js';
+import { isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError, asIngestError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { finishRun } from '../sql/finishRun.js';
@@ -207,15 +208,36 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       return 'cancelled';
     }
     const willRetry = err.retryable && attempt.attemptsMade + 1 < attempt.attempts;
-    await finishRun(ctx.pool, {
+    await recordFailedRun(() => finishRun(ctx.pool, {
       jobId, runId, runStatus: 'failed', jobStatus: willRetry ? 'queued' : 'failed', rowsLoaded: committed.rows,
       rowsRejected: committed.rejected, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON(),
       result: { rowsLoaded: committed.rows, note: committed.rows > 0 ? 'files loaded before the failure stay loaded (file atomicity); a retry skips them' : undefined },
-    }).catch((e) => log.error({ err: e }, 'could not record the failed run'));
+    }), signal).catch((e) => log.error({ err: e }, 'could not record the failed run'));
     observeRun({ status: 'failed', rowsLoaded: committed.rows, rowsRejected: committed.rejected, bytesRead: progress.bytesRead, timings });
     log.warn({ code: err.code, message: err.message, willRetry }, 'run failed');
     throw err;
   } finally {
     clearInterval(ticker);
+  }
+}
+
+/** How long recording a failed run waits for the database to come back (a failover takes ttl + loop_wait + a few s). */
+const RECORD_FAILURE_BUDGET_MS = 60_000;
+
+/**
+ * Writes a failed run's row, trying again every second while the database is away (the failure was
+ * often that very loss: a failover, a pooler restart). Unrecorded, the run would stay 'running' and the
+ * next attempt would close it as SHUTTING_DOWN, losing its real error code. Gives up after the budget,
+ * at once on a non-retryable error, and when the worker is shutting down.
+ */
+async function recordFailedRun(write: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + RECORD_FAILURE_BUDGET_MS;
+  for (;;) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isRetryableDbError(err) || signal.aborted || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 }

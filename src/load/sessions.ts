@@ -3,8 +3,10 @@
 // transaction ends, so every file of a many-file job (a Spark job's part files) would open the rest
 // again, and so would every chunk of a chunked load. Such COPYs therefore run on sessions held until
 // the job's files (or the object's chunks) are done, each keeping its worker connections
-// (keepWorkerConnections); at the end they are reset and go back to the pool.
-import type { Pool, PoolClient } from '../db/pool.js';
+// (keepWorkerConnections); at the end they are reset and go back to the pool. Behind a pooler in
+// transaction mode (DATABASE_POOL_MODE=transaction) the setting would leak to other clients of the
+// server connection, so it is not made there and every transaction opens its worker connections anew.
+import { keepsSessionState, type Pool, type PoolClient } from '../db/pool.js';
 import { keepWorkerConnections } from '../target/citus.js';
 
 export class LoadSessions {
@@ -23,6 +25,7 @@ export class LoadSessions {
     const kept = this.idle.pop();
     if (kept) return kept;
     const client = await this.pool.connect();
+    if (!keepsSessionState(this.pool)) return client;
     try {
       this.restore.set(client, await keepWorkerConnections(client, this.table, this.perWorker));
     } catch (err) {

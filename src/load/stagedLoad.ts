@@ -39,8 +39,12 @@ export async function createStage(pool: Pool, spec: JobSpec, jobId: string): Pro
   const stage = stageNameFor(spec, jobId);
   const stageSql = qualifiedName(stage);
   const client = await pool.connect();
+  let broken = false;
   try {
-    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 7246))', [stageSql]);
+    // A transaction-scoped lock, so it holds (and is released) on the same server connection behind a
+    // pooler in transaction mode; the table is created and distributed in that one transaction.
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7246))', [stageSql]);
     if (stage.schema === STAGE_SCHEMA) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(STAGE_SCHEMA)}`);
     await client.query(`DROP TABLE IF EXISTS ${stageSql}`);
     const like = spec.mode === 'replace' ? 'INCLUDING ALL' : 'INCLUDING DEFAULTS INCLUDING GENERATED';
@@ -54,10 +58,13 @@ export async function createStage(pool: Pool, spec: JobSpec, jobId: string): Pro
         await client.query('SELECT create_reference_table($1::regclass)', [stageSql]);
       }
     }
+    await client.query('COMMIT');
     return { sql: stageSql, name: `${quoteIdent(stage.schema)}.${quoteIdent(stage.table)}` };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => (broken = true));
+    throw err;
   } finally {
-    await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 7246))', [stageSql]).catch(() => {});
-    client.release();
+    client.release(broken);
   }
 }
 

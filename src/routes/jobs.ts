@@ -96,7 +96,10 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     },
   );
 
-  const watch = new JobWatch(services.config.databaseUrl, log);
+  const { databaseListenUrl, databaseUrl, databasePoolMode } = services.config;
+  // LISTEN needs a session: through a pooler in transaction mode it never hears anything, so waits
+  // there rely on the recheck timer unless DATABASE_LISTEN_URL gives a direct connection.
+  const watch = new JobWatch(databaseListenUrl ?? (databasePoolMode === 'transaction' ? undefined : databaseUrl), log);
   app.addHook('onClose', () => watch.close());
 
   app.get<{ Params: { id: string }; Querystring: { wait: number } }>(
