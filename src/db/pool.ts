@@ -33,9 +33,9 @@ export function createPool(
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
+  if (options.poolMode === 'transaction') transactionPooled.add(pool);
   // A client losing its connection (idle, or in use: a terminated backend, a restart) must not crash the
   // process: the failure reaches the caller through its query, and the broken client is not pooled again.
-  if (options.poolMode === 'transaction') transactionPooled.add(pool);
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
