@@ -71,10 +71,40 @@ t.test('the same Idempotency-Key returns the same job; another spec under it get
   const spec = { source: { url: 's3://landing/idem.csv' }, target: { table: `${h.schema}.t` } };
   const a = await postJob(api.url!, spec, { 'idempotency-key': key });
   const b = await postJob(api.url!, spec, { 'idempotency-key': key });
-  t.equal(a.status, 202);
+  t.equal(a.status, 202, JSON.stringify(a.body));
   t.equal(b.status, 200);
   t.equal(b.body.id, a.body.id);
   const c = await postJob(api.url!, { ...spec, format: { header: true } }, { 'idempotency-key': key });
+  t.equal(c.status, 409);
+  t.equal(c.body.error.code, 'IDEMPOTENCY_CONFLICT');
+  const { rows } = await h.db.query('SELECT count(*)::int AS n FROM ingest.jobs WHERE idempotency_key = $1', [key]);
+  t.equal(rows[0].n, 1);
+});
+
+t.test('the Idempotency-Key compares the spec, not the order of its keys', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const api = await h.start('api');
+  const key = `order-${h.schema}`;
+  const a = await postJob(
+    api.url!,
+    { source: { url: 's3://landing/idem.csv' }, target: { table: `${h.schema}.t`, columns: ['a', 'b'] }, format: { header: true, delimiter: ';' }, maxErrors: 3 },
+    { 'idempotency-key': key },
+  );
+  const b = await postJob(
+    api.url!,
+    { maxErrors: 3, format: { delimiter: ';', header: true }, target: { columns: ['a', 'b'], table: `${h.schema}.t` }, source: { url: 's3://landing/idem.csv' } },
+    { 'idempotency-key': key },
+  );
+  t.equal(a.status, 202);
+  t.equal(b.status, 200, JSON.stringify(b.body));
+  t.equal(b.body.id, a.body.id);
+  // Column order is meaning, not layout: swapped, it is another spec.
+  const c = await postJob(
+    api.url!,
+    { source: { url: 's3://landing/idem.csv' }, target: { table: `${h.schema}.t`, columns: ['b', 'a'] }, format: { header: true, delimiter: ';' }, maxErrors: 3 },
+    { 'idempotency-key': key },
+  );
   t.equal(c.status, 409);
   t.equal(c.body.error.code, 'IDEMPOTENCY_CONFLICT');
   const { rows } = await h.db.query('SELECT count(*)::int AS n FROM ingest.jobs WHERE idempotency_key = $1', [key]);

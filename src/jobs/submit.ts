@@ -1,6 +1,6 @@
 // Submitting a job: the checks a JSON schema cannot make, storing the job row (PostgreSQL is the source
 // of truth), and queueing it. Used by POST /jobs and by schedule ticks.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { IngestError } from '../errors.js';
@@ -13,6 +13,7 @@ import type { JobRow } from '../sql/jobRows.js';
 import { parseTableName, qualifiedName } from '../target/names.js';
 import { checkColumnTypes } from '../target/prepareTarget.js';
 import { specProblem, type JobSpec } from './spec.js';
+import { legacySpecHash, specHash as hashSpec } from './specHash.js';
 
 export interface SubmitDeps {
   pool: Pool;
@@ -41,7 +42,7 @@ export async function submitJob(
   opts: { idempotencyKey?: string; schedule?: string } = {},
 ): Promise<{ row: JobRow; created: boolean }> {
   const target = await checkSpec(deps, spec);
-  const specHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+  const specHash = hashSpec(spec);
   const { row, created } = await insertJob(deps.pool, {
     id: randomUUID(),
     spec,
@@ -53,7 +54,7 @@ export async function submitJob(
     ...(opts.schedule ? { schedule: opts.schedule } : {}),
   });
   if (!created) {
-    if (row.spec_hash !== specHash) {
+    if (row.spec_hash !== specHash && row.spec_hash !== legacySpecHash(spec)) {
       throw new IngestError('IDEMPOTENCY_CONFLICT', `Idempotency-Key ${JSON.stringify(opts.idempotencyKey)} was used for job ${row.id} with a different spec`, {
         jobId: row.id,
       });
