@@ -11,6 +11,7 @@ import { parseS3Url } from '../sources/s3.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobRow } from '../sql/jobRows.js';
 import { parseTableName, qualifiedName } from '../target/names.js';
+import { checkEncoding } from '../target/checkEncoding.js';
 import { checkColumnTypes } from '../target/prepareTarget.js';
 import { specProblem, type JobSpec } from './spec.js';
 import { legacySpecHash, specHash as hashSpec } from './specHash.js';
@@ -28,6 +29,7 @@ export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec:
   checkBucketAllowed(spec.source.url, deps.config.s3AllowedBuckets);
   const problem = specProblem(spec);
   if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
+  await checkEncoding(deps.pool, spec.format.encoding);
   await checkColumnTypes(deps.pool, spec);
   try {
     return qualifiedName(parseTableName(spec.target.table));
