@@ -7,7 +7,7 @@ import { IngestError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { enqueueLoad, type LoadQueue } from '../queue/queue.js';
 import { checkBucketAllowed } from '../sources/resolveSources.js';
-import { parseS3Url } from '../sources/s3.js';
+import { checkKey, parseS3Url } from '../sources/s3Url.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobRow } from '../sql/jobRows.js';
 import { parseTableName, qualifiedName } from '../target/names.js';
@@ -26,6 +26,7 @@ export interface SubmitDeps {
 /** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC or SOURCE_FORBIDDEN naming the field. */
 export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec: JobSpec): Promise<string> {
   parseS3Url(spec.source.url);
+  if (spec.source.waitForMarker !== undefined) checkKey(spec.source.waitForMarker, '/source/waitForMarker');
   checkBucketAllowed(spec.source.url, deps.config.s3AllowedBuckets);
   const problem = specProblem(spec);
   if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
