@@ -10,9 +10,10 @@ import { checkBucketAllowed } from '../sources/resolveSources.js';
 import { checkKey, parseS3Url } from '../sources/s3Url.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobRow } from '../sql/jobRows.js';
-import { parseTableName, qualifiedName } from '../target/names.js';
+import { parseTableName, qualifiedName, type TableName } from '../target/names.js';
 import { checkEncoding } from '../target/checkEncoding.js';
 import { checkColumnTypes } from '../target/prepareTarget.js';
+import { checkTargetSchema } from '../target/schemaPolicy.js';
 import { specProblem, type JobSpec } from './spec.js';
 import { legacySpecHash, specHash as hashSpec } from './specHash.js';
 
@@ -23,7 +24,7 @@ export interface SubmitDeps {
   log: Logger;
 }
 
-/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC or SOURCE_FORBIDDEN naming the field. */
+/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC, SOURCE_FORBIDDEN or TARGET_FORBIDDEN naming the field. */
 export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec: JobSpec): Promise<string> {
   parseS3Url(spec.source.url);
   if (spec.source.waitForMarker !== undefined) checkKey(spec.source.waitForMarker, '/source/waitForMarker');
@@ -31,12 +32,15 @@ export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec:
   const problem = specProblem(spec);
   if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
   await checkEncoding(deps.pool, spec.format.encoding);
-  await checkColumnTypes(deps.pool, spec);
+  let table: TableName;
   try {
-    return qualifiedName(parseTableName(spec.target.table));
+    table = parseTableName(spec.target.table);
   } catch (err) {
     throw new IngestError('INVALID_SPEC', `target.table: ${(err as Error).message}`, { field: '/target/table' });
   }
+  checkTargetSchema(table.schema, deps.config.targetAllowedSchemas, spec.target.table);
+  await checkColumnTypes(deps.pool, spec);
+  return qualifiedName(table);
 }
 
 export async function submitJob(

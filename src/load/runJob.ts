@@ -32,6 +32,8 @@ export interface RunContext {
   progressIntervalMs: number;
   /** S3_ALLOWED_BUCKETS; empty means any. */
   allowedBuckets: readonly string[];
+  /** TARGET_ALLOWED_SCHEMAS; empty (the default) means any but the reserved ones. */
+  allowedSchemas?: readonly string[];
   /** The worker's global limit on objects loading at once, across its jobs (WORKER_MAX_OBJECTS). */
   objectSlots?: Semaphore;
 }
@@ -91,7 +93,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       }),
     );
     bytesTotal = objects.reduce((a, o) => a + o.size, 0);
-    const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec));
+    const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
 
     // atomicity "job" (and replace, upsert): files load into a table aside and are published at the end.

@@ -8,6 +8,7 @@ import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import { citusVersion, distributionOf } from './citus.js';
 import { parseTableName, qualifiedName, quoteIdent } from './names.js';
+import { checkResolvedSchema, checkTargetSchema } from './schemaPolicy.js';
 
 export interface PreparedTarget {
   oid: number | undefined;
@@ -85,8 +86,10 @@ async function distribute(client: PoolClient, qualified: string, spec: JobSpec, 
   if (existingData) await client.query('SELECT truncate_local_data_after_distributing_table($1::regclass)', [qualified]);
 }
 
-export async function prepareTarget(pool: Pool, spec: JobSpec): Promise<PreparedTarget> {
-  const qualified = qualifiedName(parseTableName(spec.target.table));
+/** `allowedSchemas`: TARGET_ALLOWED_SCHEMAS (empty: any schema but the reserved ones, see schemaPolicy.ts). */
+export async function prepareTarget(pool: Pool, spec: JobSpec, allowedSchemas: readonly string[] = []): Promise<PreparedTarget> {
+  const name = parseTableName(spec.target.table);
+  const qualified = qualifiedName(name);
   const want = spec.target.distribution;
   const client = await pool.connect();
   try {
@@ -102,6 +105,9 @@ export async function prepareTarget(pool: Pool, spec: JobSpec): Promise<Prepared
       );
     }
     let oid = await tableOid(client, qualified);
+    // Checked again here, on what the catalog resolved, whatever was checked when the job was submitted.
+    if (oid !== undefined) await checkResolvedSchema(client, oid, allowedSchemas, spec.target.table);
+    else checkTargetSchema(name.schema, allowedSchemas, spec.target.table);
     let created = false;
     let distributed: PreparedTarget['distributed'] = 'none';
     if (oid === undefined) {
