@@ -102,7 +102,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const reloadAll = spec.reload === true || spec.mode === 'replace';
     // One query tells which objects the ledger already holds for this target: those are skipped without
     // opening a transaction (loadFile still claims each object it loads, so a race stays safe).
-    const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, objects));
+    const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, prepared.oid, objects));
     // Many files, one COPY each: they share sessions that keep their Citus worker connections.
     const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? job.target, connectionsPerWorker(spec)) : undefined;
     const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
