@@ -1,6 +1,7 @@
 // The service's configuration: read from the environment once, validated, and frozen into one typed
 // object. Nothing else in the code base reads process.env.
 import envSchema from 'env-schema';
+import { isReservedSchema } from './target/schemaPolicy.js';
 
 export interface Config {
   /** PostgreSQL (or Citus coordinator) holding the targets and the `ingest` schema. */
@@ -60,6 +61,11 @@ export interface Config {
   s3AllowedBuckets: string[];
   /** Shared secret that signs completion callbacks (X-Citus-Ingest-Signature). */
   notifySecret: string | undefined;
+  /**
+   * Schemas jobs may load into, from TARGET_ALLOWED_SCHEMAS (comma-separated, as the catalog spells them).
+   * Empty (the default): any schema but the service's, PostgreSQL's and Citus's, which are always refused.
+   */
+  targetAllowedSchemas: string[];
 }
 
 const schema = {
@@ -88,6 +94,7 @@ const schema = {
     RECONCILE_INTERVAL_MS: { type: 'integer', default: 30000, minimum: 500 },
     S3_ALLOWED_BUCKETS: { type: 'string', pattern: '^[a-z0-9.,\\- ]*$' },
     NOTIFY_SECRET: { type: 'string', minLength: 16 },
+    TARGET_ALLOWED_SCHEMAS: { type: 'string', pattern: '^[^"]*$' },
     API_TOKENS: { type: 'string' },
     METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -121,6 +128,7 @@ interface RawEnv {
   METRICS_PORT?: number;
   S3_ALLOWED_BUCKETS?: string;
   NOTIFY_SECRET?: string;
+  TARGET_ALLOWED_SCHEMAS?: string;
 }
 
 /** Thrown when the environment is invalid; its message names the variable. */
@@ -174,10 +182,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricsPort: raw.METRICS_PORT,
     s3AllowedBuckets: (raw.S3_ALLOWED_BUCKETS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
     notifySecret: raw.NOTIFY_SECRET,
+    targetAllowedSchemas: (raw.TARGET_ALLOWED_SCHEMAS ?? '').split(',').map((name) => name.trim()).filter(Boolean),
     ...overrides,
   };
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {
     throw new ConfigError('invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  }
+  const reserved = config.targetAllowedSchemas.find(isReservedSchema);
+  if (reserved !== undefined) {
+    throw new ConfigError(`invalid configuration: TARGET_ALLOWED_SCHEMAS names ${JSON.stringify(reserved)}, a schema of the service, PostgreSQL or Citus, which jobs never load into`);
   }
   if (config.apiTokens.some((token) => token.length < 16)) {
     // Never echo the token itself: the message ends up in logs.

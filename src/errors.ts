@@ -18,6 +18,7 @@ export const errorCodes = {
   MANIFEST_FILE_MISSING: { status: 422, retryable: false, doc: 'The marker\'s manifest names a file that is not under the prefix; nothing was loaded.' },
   SOURCE_UNAVAILABLE: { status: 503, retryable: true, doc: 'Object storage could not be reached or failed; retried.' },
   TARGET_NOT_FOUND: { status: 422, retryable: false, doc: 'The target table does not exist.' },
+  TARGET_FORBIDDEN: { status: 400, retryable: false, doc: 'target.table is in a schema no job may write into: the service\'s own (`ingest`, `ingest_stage`), PostgreSQL\'s (`pg_catalog`, `information_schema`, any `pg_*`), Citus\'s (`citus`, `citus_internal`, `columnar`, `columnar_internal`), or one outside TARGET_ALLOWED_SCHEMAS when that is set.' },
   TARGET_COLUMN_NOT_FOUND: { status: 422, retryable: false, doc: 'A column in `target.columns` is not in the target table.' },
   TARGET_DEFINITION_INVALID: { status: 400, retryable: false, doc: 'target.create names a type PostgreSQL does not know, or another definition PostgreSQL refused; `details.field` names it.' },
   TARGET_DISTRIBUTION_MISMATCH: { status: 422, retryable: false, doc: 'The existing table is distributed differently from target.distribution (another column, or reference versus distributed).' },

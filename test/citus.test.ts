@@ -296,3 +296,34 @@ t.test('a COPY opens at most target.connectionsPerWorker connections to a worker
   t.ok(counts['default']! >= 4 && counts['default']! <= 5, `the default of 4: ${counts['default']} sessions`);
   t.ok(counts['16']! >= 16, `connectionsPerWorker 16: ${counts['16']} sessions, one per placement`);
 });
+
+t.test('a distributed table dropped and created again loads a file its predecessor had (the ledger keeps the coordinator OID)', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const rows = 2_000;
+  const url = await h.put('rebuilt.csv', pricePaidCsv(rows, 81));
+  const expected = [...pricePaidRows(rows, 81)].reduce((a, r) => a + Number(r[1]), 0);
+  const svc = await h.start();
+  const table = `${h.schema}.rebuilt`;
+  const spec = { source: { url }, target: { table, create: ukPriceCreate, distribution: { column: 'transaction_unique_identifier', shardCount: 8 } } };
+  const load = async () => waitForJob(svc.url!, (await postJob(svc.url!, spec)).body.id);
+  const total = async () => (await h.db.query(`SELECT count(*)::int AS n, coalesce(sum(price), 0)::bigint AS s FROM ${table}`)).rows[0];
+
+  const first = await load();
+  t.equal(first.status, 'succeeded', JSON.stringify(first.error));
+  t.same(await total(), { n: rows, s: String(expected) });
+  t.equal((await load()).result.filesSkipped, 1, 'the same table skips the file');
+  t.same(await total(), { n: rows, s: String(expected) });
+
+  await h.db.query(`DROP TABLE ${table}`);
+  const rebuilt = await load();
+  t.equal(rebuilt.status, 'succeeded', JSON.stringify(rebuilt.error));
+  t.equal(rebuilt.result.target.created, true, 'created again from target.create');
+  t.equal(rebuilt.result.filesLoaded, 1, 'and the file loads into it');
+  t.same(await total(), { n: rows, s: String(expected) });
+  const kind = await h.db.query(`SELECT citus_table_type FROM citus_tables WHERE table_name = $1::regclass`, [table]);
+  t.equal(kind.rows[0]?.citus_table_type, 'distributed');
+  const oid = (await h.db.query(`SELECT $1::regclass::oid::text AS oid`, [table])).rows[0].oid;
+  const ledger = await h.db.query('SELECT target_oid::text AS oid FROM ingest.file_ledger WHERE target = $1', [`"${h.schema}"."rebuilt"`]);
+  t.same(ledger.rows, [{ oid }]);
+});

@@ -84,3 +84,46 @@ t.test('GET /jobs lists newest first, filters by status and pages with a cursor'
   t.ok(cancelled.jobs.some((j: any) => j.id === ids[1]));
   t.ok(cancelled.jobs.every((j: any) => j.status === 'cancelled'));
 });
+
+t.test('input PostgreSQL would choke on gets a 400 naming the field, not a 500', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const svc = await h.start('api');
+  const before = await h.db.query('SELECT count(*)::int AS n FROM ingest.jobs');
+  const good = { source: { url: 's3://landing/a.csv' }, target: { table: `${h.schema}.t` } };
+  const withType = (type: string) => ({ ...good, target: { ...good.target, create: { columns: [{ name: 'a', type: 'int' }, { name: 'b', type }] } } });
+  const cases: Array<[string, unknown, string, string, RegExp]> = [
+    ['a collation in a type', withType('text COLLATE C'), 'TARGET_DEFINITION_INVALID', '/target/create/columns/1/type', /type name/],
+    ['a constraint in a type', withType('integer not null'), 'TARGET_DEFINITION_INVALID', '/target/create/columns/1/type', /type name/],
+    ['char(0)', withType('char(0)'), 'TARGET_DEFINITION_INVALID', '/target/create/columns/1/type', /type name/],
+    ['numeric(0,5)', withType('numeric(0,5)'), 'TARGET_DEFINITION_INVALID', '/target/create/columns/1/type', /type name/],
+    ['setof text', withType('setof text'), 'TARGET_DEFINITION_INVALID', '/target/create/columns/1/type', /type name/],
+    ['a pseudo-type', withType('void'), 'TARGET_DEFINITION_INVALID', '/target/create/columns/1/type', /known PostgreSQL type/],
+    ['an unknown type', withType('nosuchtype'), 'TARGET_DEFINITION_INVALID', '/target/create/columns/1/type', /known PostgreSQL type/],
+    ['a NUL in the table name', { ...good, target: { table: `${h.schema}."t\u0000x"` } }, 'INVALID_SPEC', '/target/table', /NUL/],
+    ['a NUL in a column name', { ...good, target: { ...good.target, columns: ['a', 'b\u0000'] } }, 'INVALID_SPEC', '/target/columns/1', /NUL/],
+    ['a NUL in the null string', { ...good, format: { null: 'N\u0000' } }, 'INVALID_SPEC', '/format/null', /NUL/],
+    ['a lone surrogate in the url', { ...good, source: { url: 's3://landing/a\ud800.csv' } }, 'INVALID_SPEC', '/source/url', /surrogate/],
+    ['a lone low surrogate in a pattern', { ...good, source: { url: 's3://landing/dir/', pattern: '\udc00*.csv' } }, 'INVALID_SPEC', '/source/pattern', /surrogate/],
+    ['delimiter equal to quote', { ...good, format: { delimiter: '|', quote: '|' } }, 'INVALID_SPEC', '/format/quote', /differ/],
+    ['a line break as delimiter', { ...good, format: { delimiter: '\n' } }, 'INVALID_SPEC', '/format/delimiter', /line break/],
+    ['the delimiter in the null string', { ...good, format: { null: 'a,b' } }, 'INVALID_SPEC', '/format/null', /delimiter/],
+    ['an unknown encoding', { ...good, format: { encoding: 'KLINGON8' } }, 'INVALID_SPEC', '/format/encoding', /encoding PostgreSQL knows/],
+    ['chunkBytes over the cap', { ...good, atomicity: 'chunk', chunkBytes: 4294967296 }, 'INVALID_SPEC', '/chunkBytes', /<= 268435456/],
+    ['chunk buffers over the memory cap', { ...good, atomicity: 'chunk', streams: 32, chunkBytes: 268435456 }, 'INVALID_SPEC', '/chunkBytes', /2 GiB/],
+  ];
+  for (const [name, spec, code, field, reason] of cases) {
+    const res = await postJob(svc.url!, spec);
+    t.equal(res.status, 400, `${name}: status ${JSON.stringify(res.body)}`);
+    t.equal(res.body.error?.code, code, `${name}: code`);
+    t.equal(res.body.error?.details?.field, field, `${name}: field`);
+    t.match(res.body.error?.details?.reason, reason, `${name}: reason`);
+  }
+  // The encodings PostgreSQL knows still pass, in any spelling it accepts.
+  for (const encoding of ['latin1', 'WIN1252', 'SJIS']) {
+    const res = await postJob(svc.url!, { ...good, format: { encoding } });
+    t.equal(res.status, 202, `${encoding} is accepted: ${JSON.stringify(res.body)}`);
+  }
+  const after = await h.db.query('SELECT count(*)::int AS n FROM ingest.jobs');
+  t.equal(after.rows[0].n, before.rows[0].n + 3, 'only the three good specs were stored');
+});

@@ -52,7 +52,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       const { jobId } = job.data as JobPayloads['load'];
       try {
         return await runJob(
-          { pool, s3, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedBuckets: config.s3AllowedBuckets, objectSlots },
+          { pool, s3, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedBuckets: config.s3AllowedBuckets, allowedSchemas: config.targetAllowedSchemas, objectSlots },
           jobId,
           { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
           controller,

@@ -2,6 +2,7 @@
 // the mapping is unit-tested without a server; the server still validates everything it receives.
 import { readFileSync } from 'node:fs';
 import type { CreateSpec, DistributionSpec, FormatSpec, TargetSpec } from '../jobs/spec.js';
+import { parseS3Url } from '../sources/s3Url.js';
 import { usage } from './exit.js';
 
 /** The flags of `citus-ingest load`, as commander hands them over (strings where the user typed them). */
@@ -33,8 +34,6 @@ export interface SubmitSpec {
   maxErrors?: number;
 }
 
-// s3://bucket/key for one object; s3://bucket/prefix/ (or s3://bucket/) for every object below it.
-const s3Url = /^s3:\/\/[^/\s]+\/(\S.*)?$/;
 
 /** One character, with `\t` or `tab` standing for a tab (hard to type on a command line). */
 function oneChar(flag: string, value: string): string {
@@ -65,7 +64,12 @@ function distribution(flags: LoadFlags): DistributionSpec | undefined {
 
 /** Builds the spec from the URL and flags; throws a usage error (exit 2) for what is plainly wrong. */
 export function buildSpec(url: string, flags: LoadFlags, create?: CreateSpec): SubmitSpec {
-  if (!s3Url.test(url)) throw usage(`not an s3://bucket/key URL: ${JSON.stringify(url)}`);
+  try {
+    // The same parser the API and the worker use: s3://bucket/key or s3://bucket/prefix/, no dot segments.
+    parseS3Url(url);
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
   if (flags.table === undefined || flags.table.trim() === '') throw usage('--table <schema.table> is required');
   const format: Partial<FormatSpec> = {};
   if (flags.header) format.header = true;

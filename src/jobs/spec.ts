@@ -99,6 +99,16 @@ export const defaultFormat: FormatSpec = {
 
 // COPY takes one-byte delimiter, quote and escape characters: ASCII only.
 const oneChar = { type: 'string', minLength: 1, maxLength: 1, pattern: '^[\\u0001-\\u007f]$' } as const;
+/**
+ * Largest chunkBytes. Chunks are built in buffers of chunkBytes + 1 MiB, up to streams + 2 of them at
+ * once. The old maximum (4 GiB) made one buffer larger than Node 20's Buffer limit
+ * (buffer.constants.MAX_LENGTH, 4 GiB; raised only in Node 22), so it failed at run time; past 2^31
+ * bytes some Buffer methods also misbehave (nodejs/node#35609). 256 MiB is far below both, and a chunk is
+ * one transaction: larger ones only make a retry redo more.
+ */
+export const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
+/** Most memory one object's chunk buffers may take: (streams + 2) x chunkBytes. */
+export const MAX_CHUNK_MEMORY = 2 * 1024 * 1024 * 1024;
 /** Citus accepts shard counts from 1 to 64000 (citus.shard_count). */
 export const MAX_SHARD_COUNT = 64_000;
 // A type name as PostgreSQL writes one: words, an optional (n) or (p,s), optional [] suffixes.
@@ -255,7 +265,12 @@ export const jobSpecSchema = {
       description: 'What lands whole: each file (default); each chunk of a large file, loaded over parallel streams; or the whole job.',
     },
     streams: { type: 'integer', minimum: 1, maximum: 32, description: 'atomicity "chunk": parallel COPY streams per object (default 2).' },
-    chunkBytes: { type: 'integer', minimum: 65536, maximum: 4294967296, description: 'atomicity "chunk": file bytes per chunk (default 8 MiB).' },
+    chunkBytes: {
+      type: 'integer',
+      minimum: 65536,
+      maximum: MAX_CHUNK_BYTES,
+      description: 'atomicity "chunk": file bytes per chunk (default 8 MiB, at most 256 MiB; (streams + 2) x chunkBytes at most 2 GiB).',
+    },
     concurrency: { type: 'integer', minimum: 1, maximum: 32, default: 1, description: 'Objects of this job loaded at once.' },
     dryRun: {
       type: 'boolean',
@@ -309,6 +324,13 @@ export function normalizeSpec(input: unknown): JobSpec {
  */
 export function specProblem(spec: JobSpec): { field: string; reason: string } | undefined {
   const { create, distribution, columns } = spec.target;
+  const badText = unstorableString(spec, '');
+  if (badText) return badText;
+  const formatIssue = formatProblem(spec.format);
+  if (formatIssue) return formatIssue;
+  if (spec.chunkBytes !== undefined && ((spec.streams ?? 2) + 2) * spec.chunkBytes > MAX_CHUNK_MEMORY) {
+    return { field: '/chunkBytes', reason: `with ${spec.streams ?? 2} streams needs (streams + 2) x chunkBytes of buffers, over the 2 GiB a load may take: lower chunkBytes or streams` };
+  }
   if (spec.source.waitForMarker && !spec.source.url.endsWith('/')) return { field: '/source/waitForMarker', reason: 'applies only to a prefix (a source.url ending in /)' };
   if (spec.source.pattern && !spec.source.url.endsWith('/')) return { field: '/source/pattern', reason: 'applies only to a prefix (a source.url ending in /)' };
   if (spec.mode === 'upsert' && !spec.key) return { field: '/key', reason: 'is required with mode "upsert"' };
@@ -357,5 +379,35 @@ export function specProblem(spec: JobSpec): { field: string; reason: string } | 
       }
     }
   }
+  return undefined;
+}
+
+// A NUL cannot be stored in PostgreSQL text or jsonb, and a lone UTF-16 surrogate is not a character:
+// either would fail deep inside a query instead of here.
+const unstorable = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The first string anywhere in the spec that PostgreSQL cannot store, with its JSON pointer. */
+function unstorableString(value: unknown, at: string): { field: string; reason: string } | undefined {
+  if (typeof value === 'string') {
+    if (!unstorable.test(value)) return undefined;
+    return { field: at, reason: 'holds a NUL character (\\u0000) or a lone UTF-16 surrogate, which PostgreSQL cannot store' };
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const problem = unstorableString(v, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** What COPY itself refuses in a CSV format, caught before a job is stored rather than as a bad file. */
+function formatProblem(f: FormatSpec): { field: string; reason: string } | undefined {
+  for (const name of ['delimiter', 'quote', 'escape'] as const) {
+    if (f[name] === '\n' || f[name] === '\r') return { field: `/format/${name}`, reason: 'cannot be a line break: it ends records' };
+  }
+  if (f.delimiter === f.quote) return { field: '/format/quote', reason: `must differ from format.delimiter (both ${JSON.stringify(f.delimiter)})` };
+  if (f.null.includes(f.delimiter)) return { field: '/format/null', reason: `must not contain format.delimiter ${JSON.stringify(f.delimiter)}` };
+  if (f.null.includes(f.quote)) return { field: '/format/null', reason: `must not contain format.quote ${JSON.stringify(f.quote)}` };
+  if (/[\r\n]/.test(f.null)) return { field: '/format/null', reason: 'cannot contain a line break' };
   return undefined;
 }

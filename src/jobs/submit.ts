@@ -1,18 +1,21 @@
 // Submitting a job: the checks a JSON schema cannot make, storing the job row (PostgreSQL is the source
 // of truth), and queueing it. Used by POST /jobs and by schedule ticks.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { IngestError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { enqueueLoad, type LoadQueue } from '../queue/queue.js';
 import { checkBucketAllowed } from '../sources/resolveSources.js';
-import { parseS3Url } from '../sources/s3.js';
+import { checkKey, parseS3Url } from '../sources/s3Url.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobRow } from '../sql/jobRows.js';
-import { parseTableName, qualifiedName } from '../target/names.js';
+import { parseTableName, qualifiedName, type TableName } from '../target/names.js';
+import { checkEncoding } from '../target/checkEncoding.js';
 import { checkColumnTypes } from '../target/prepareTarget.js';
+import { checkTargetSchema } from '../target/schemaPolicy.js';
 import { specProblem, type JobSpec } from './spec.js';
+import { legacySpecHash, specHash as hashSpec } from './specHash.js';
 
 export interface SubmitDeps {
   pool: Pool;
@@ -21,18 +24,23 @@ export interface SubmitDeps {
   log: Logger;
 }
 
-/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC or SOURCE_FORBIDDEN naming the field. */
+/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC, SOURCE_FORBIDDEN or TARGET_FORBIDDEN naming the field. */
 export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec: JobSpec): Promise<string> {
   parseS3Url(spec.source.url);
+  if (spec.source.waitForMarker !== undefined) checkKey(spec.source.waitForMarker, '/source/waitForMarker');
   checkBucketAllowed(spec.source.url, deps.config.s3AllowedBuckets);
   const problem = specProblem(spec);
   if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
-  await checkColumnTypes(deps.pool, spec);
+  await checkEncoding(deps.pool, spec.format.encoding);
+  let table: TableName;
   try {
-    return qualifiedName(parseTableName(spec.target.table));
+    table = parseTableName(spec.target.table);
   } catch (err) {
     throw new IngestError('INVALID_SPEC', `target.table: ${(err as Error).message}`, { field: '/target/table' });
   }
+  checkTargetSchema(table.schema, deps.config.targetAllowedSchemas, spec.target.table);
+  await checkColumnTypes(deps.pool, spec);
+  return qualifiedName(table);
 }
 
 export async function submitJob(
@@ -41,7 +49,7 @@ export async function submitJob(
   opts: { idempotencyKey?: string; schedule?: string } = {},
 ): Promise<{ row: JobRow; created: boolean }> {
   const target = await checkSpec(deps, spec);
-  const specHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+  const specHash = hashSpec(spec);
   const { row, created } = await insertJob(deps.pool, {
     id: randomUUID(),
     spec,
@@ -53,7 +61,7 @@ export async function submitJob(
     ...(opts.schedule ? { schedule: opts.schedule } : {}),
   });
   if (!created) {
-    if (row.spec_hash !== specHash) {
+    if (row.spec_hash !== specHash && row.spec_hash !== legacySpecHash(spec)) {
       throw new IngestError('IDEMPOTENCY_CONFLICT', `Idempotency-Key ${JSON.stringify(opts.idempotencyKey)} was used for job ${row.id} with a different spec`, {
         jobId: row.id,
       });

@@ -149,7 +149,6 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const streams = spec.streams ?? 2;
   const batch = spec.maxErrors > 0 || spec.maxErrorRatio !== undefined;
   const textEncoding = textEncodingOf(spec.format.encoding);
-  const ledgerKey: LedgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size };
   const controller = new AbortController();
   const signal = AbortSignal.any([input.signal, controller.signal]);
 
@@ -158,8 +157,10 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   let target;
   let done;
   let prior;
+  let ledgerKey: LedgerKey;
   try {
     target = await timer.time('prepareMs', () => resolveTarget(probe, spec.target.table, spec.target.columns));
+    ledgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size, targetOid: target.oid };
     prior = await ledgerEntry(probe, ledgerKey);
     done = await timer.time('ledgerMs', () => loadedChunks(probe, ledgerKey));
   } finally {

@@ -75,7 +75,6 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   const framer = framerFor(spec, { trackRecords: batch });
   const firstRejects: Reject[] = [];
   const source: SourceState = { bytes: 0, error: undefined };
-  const ledgerKey: LedgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size };
 
   let client: PoolClient;
   try {
@@ -84,13 +83,16 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     throw classify(err, { url });
   }
   let broken = false;
+  let ledgerKey: LedgerKey | undefined;
   const connection = watchConnection(client);
   try {
     await beginLoad(client, spec);
     const useLedger = !spec.dryRun && input.stagingTable === undefined;
     const target = await timer.time('prepareMs', () => resolveTarget(client, input.stagingTable ?? spec.target.table, spec.target.columns));
+    // With the ledger in use `target` is the real table: its OID is the entry's identity.
+    ledgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size, targetOid: target.oid };
     if (useLedger) {
-      const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey, input.jobId, input.runId, spec.reload === true));
+      const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey!, input.jobId, input.runId, spec.reload === true));
       if (existing) {
         await client.query('ROLLBACK');
         return {
@@ -158,7 +160,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       await client.query('ROLLBACK');
       return { status: 'validated', rowsLoaded: loader.rowsLoaded, ...common, timings: timer.finish() };
     }
-    if (useLedger) await completeLedgerEntry(client, ledgerKey, loader.rowsLoaded);
+    if (useLedger) await completeLedgerEntry(client, ledgerKey!, loader.rowsLoaded);
     await recordRunFile(client, {
       runId: input.runId, jobId: input.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
       status: 'loaded', rowsLoaded: loader.rowsLoaded, rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead: source.bytes,

@@ -33,6 +33,8 @@ export interface RunContext {
   progressIntervalMs: number;
   /** S3_ALLOWED_BUCKETS; empty means any. */
   allowedBuckets: readonly string[];
+  /** TARGET_ALLOWED_SCHEMAS; empty (the default) means any but the reserved ones. */
+  allowedSchemas?: readonly string[];
   /** The worker's global limit on objects loading at once, across its jobs (WORKER_MAX_OBJECTS). */
   objectSlots?: Semaphore;
 }
@@ -92,7 +94,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       }),
     );
     bytesTotal = objects.reduce((a, o) => a + o.size, 0);
-    const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec));
+    const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
 
     // atomicity "job" (and replace, upsert): files load into a table aside and are published at the end.
@@ -101,7 +103,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const reloadAll = spec.reload === true || spec.mode === 'replace';
     // One query tells which objects the ledger already holds for this target: those are skipped without
     // opening a transaction (loadFile still claims each object it loads, so a race stays safe).
-    const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, objects));
+    const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, prepared.oid, objects));
     // Many files, one COPY each: they share sessions that keep their Citus worker connections.
     const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? job.target, connectionsPerWorker(spec)) : undefined;
     const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {

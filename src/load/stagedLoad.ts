@@ -120,8 +120,10 @@ export async function publish(
       }
       await client.query(`DROP TABLE ${stage.sql}`);
     }
+    // After a replace the name resolves to the table just swapped in: the ledger follows it.
+    const { rows: [published] } = await client.query<{ oid: number }>('SELECT $1::regclass::oid AS oid', [targetSql]);
     for (const { object, result } of files) {
-      const key = { target: ids.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size };
+      const key = { target: ids.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size, targetOid: published!.oid };
       const existing = await claimLedgerEntry(client, key, ids.jobId, ids.runId, spec.reload === true || mode === 'replace');
       if (existing && existing.jobId !== ids.jobId) {
         throw new IngestError('LEDGER_CONFLICT', `s3://${object.bucket}/${object.key} was loaded into ${spec.target.table} by job ${existing.jobId} while this job staged it; nothing was published, the retry skips it`, {

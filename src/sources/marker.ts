@@ -4,6 +4,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { IngestError } from '../errors.js';
 import { mapS3Error } from './s3.js';
+import { checkKey } from './s3Url.js';
 
 export interface MarkerResult {
   /** Keys the manifest names (full object keys), or undefined when the marker holds no manifest. */
@@ -30,6 +31,7 @@ export async function waitForMarker(
   signal: AbortSignal,
 ): Promise<MarkerResult> {
   const key = `${prefix}${name}`;
+  checkKey(key, '/source/waitForMarker');
   const started = performance.now();
   let delay = 1000;
   for (;;) {

@@ -1,26 +1,20 @@
-// Object storage: parse s3:// URLs, build the client, and open an object as a byte stream.
+// Object storage: build the client, and open an object as a byte stream (s3:// URLs are parsed in
+// s3Url.ts, re-exported here).
 // Failures are mapped to IngestErrors: a missing object or bucket and refused credentials are
 // permanent, everything else (network, 5xx) is retryable.
 import { S3Client, HeadObjectCommand, GetObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import { IngestError } from '../errors.js';
+import { checkKey, type S3Location } from './s3Url.js';
 
-export interface S3Location {
-  bucket: string;
-  key: string;
-}
+export type { S3Location } from './s3Url.js';
+export { parseS3Url } from './s3Url.js';
 
 export interface ObjectInfo extends S3Location {
   size: number;
   etag: string;
   contentEncoding: string | undefined;
-}
-
-export function parseS3Url(url: string): S3Location {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
-  if (!m) throw new IngestError('INVALID_SPEC', `not an s3://bucket/key URL: ${url}`, { field: '/source/url' });
-  return { bucket: m[1]!, key: m[2]! };
 }
 
 export function createS3Client(config: Pick<Config, 's3Endpoint' | 's3Region' | 's3AccessKeyId' | 's3SecretAccessKey' | 's3ForcePathStyle'>): S3Client {
@@ -60,6 +54,7 @@ export function mapS3Error(err: unknown, where: S3Location): IngestError {
 }
 
 export async function headObject(s3: S3Client, loc: S3Location, signal?: AbortSignal): Promise<ObjectInfo> {
+  checkKey(loc.key, '/source/url');
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal });
     return {
@@ -78,6 +73,8 @@ export async function headObject(s3: S3Client, loc: S3Location, signal?: AbortSi
  * object replaced between HEAD and GET fails instead of loading bytes the ledger does not describe.
  */
 export async function openObject(s3: S3Client, info: ObjectInfo, signal?: AbortSignal): Promise<Readable> {
+  // Listed keys and manifest entries come here without passing parseS3Url.
+  checkKey(info.key, '/source/url');
   try {
     const out = await s3.send(
       new GetObjectCommand({ Bucket: info.bucket, Key: info.key, ...(info.etag ? { IfMatch: `"${info.etag}"` } : {}) }),

@@ -1,6 +1,9 @@
 // The file ledger. claimLedgerEntry runs inside the load's own transaction, before the COPY: the insert
 // takes the (target, bucket, key, etag, size) key, so a second worker loading the same object waits on
 // it and, once the first commits, finds the row and skips. A rollback releases the key with the data.
+// Each entry also records the target table's OID: an entry written for another table of the same name
+// (dropped and created again) does not count as loaded, and the next load takes it over. Entries from
+// before the OID was kept (NULL) count by name alone.
 import type { Pool, PoolClient } from '../db/pool.js';
 
 export interface LedgerKey {
@@ -9,7 +12,14 @@ export interface LedgerKey {
   key: string;
   etag: string;
   size: number;
+  /** The OID of the table the target names now (the ledger's identity for it). */
+  targetOid: number;
 }
+
+// An existing entry is stale when it was written for another table than the one the name resolves to now.
+const stale = 'l.target_oid IS NOT NULL AND l.target_oid <> excluded.target_oid';
+// An entry counts for the current table when it was written for it, or before OIDs were kept.
+const current = (param: string, alias = '') => `(${alias}target_oid IS NULL OR ${alias}target_oid = ${param}::oid)`;
 
 export interface LedgerEntry extends LedgerKey {
   jobId: string;
@@ -25,11 +35,13 @@ export interface LedgerEntry extends LedgerKey {
  */
 export async function claimLedgerEntry(client: PoolClient, k: LedgerKey, jobId: string, runId: string, reload = false): Promise<LedgerEntry | undefined> {
   const ins = await client.query(
-    `INSERT INTO ingest.file_ledger AS l (target, bucket, key, etag, size, job_id, run_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (target, bucket, key, etag, size) DO ${reload ? 'UPDATE SET job_id = excluded.job_id, run_id = excluded.run_id WHERE l.job_id <> excluded.job_id' : 'NOTHING'}
+    `INSERT INTO ingest.file_ledger AS l (target, bucket, key, etag, size, job_id, run_id, target_oid)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::oid)
+     ON CONFLICT (target, bucket, key, etag, size) DO UPDATE
+       SET job_id = excluded.job_id, run_id = excluded.run_id, target_oid = excluded.target_oid, rows_loaded = 0, loaded_at = clock_timestamp()
+       WHERE ${stale}${reload ? ' OR l.job_id <> excluded.job_id' : ''}
      RETURNING 1`,
-    [k.target, k.bucket, k.key, k.etag, k.size, jobId, runId],
+    [k.target, k.bucket, k.key, k.etag, k.size, jobId, runId, k.targetOid],
   );
   if (ins.rowCount === 1) return undefined;
   return { ...k, ...(await ledgerEntry(client, k))! };
@@ -48,15 +60,15 @@ export interface ChunkKey extends LedgerKey {
   byteEnd: number;
 }
 
-/** The chunks of an object already in the chunk ledger for a target: byteStart -> entry. */
+/** The chunks of an object already in the chunk ledger for the target table: byteStart -> entry. */
 export async function loadedChunks(
   db: Pool | PoolClient,
   k: LedgerKey,
 ): Promise<Map<number, { byteEnd: number; rowsLoaded: number; jobId: string; runId: string }>> {
   const { rows } = await db.query<{ byte_start: number; byte_end: number; rows_loaded: number; job_id: string; run_id: string }>(
     `SELECT byte_start, byte_end, rows_loaded, job_id, run_id FROM ingest.chunk_ledger
-      WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5`,
-    [k.target, k.bucket, k.key, k.etag, k.size],
+      WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5 AND ${current('$6')}`,
+    [k.target, k.bucket, k.key, k.etag, k.size, k.targetOid],
   );
   return new Map(rows.map((r) => [r.byte_start, { byteEnd: r.byte_end, rowsLoaded: r.rows_loaded, jobId: r.job_id, runId: r.run_id }]));
 }
@@ -64,11 +76,13 @@ export async function loadedChunks(
 /** Claims a chunk inside its load's transaction; false when it is already loaded (by a twin, or earlier). */
 export async function claimChunk(client: PoolClient, k: ChunkKey, jobId: string, runId: string, reload: boolean): Promise<boolean> {
   const res = await client.query(
-    `INSERT INTO ingest.chunk_ledger AS l (target, bucket, key, etag, size, byte_start, byte_end, job_id, run_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (target, bucket, key, etag, size, byte_start) DO ${reload ? 'UPDATE SET job_id = excluded.job_id, run_id = excluded.run_id, byte_end = excluded.byte_end WHERE l.job_id <> excluded.job_id' : 'NOTHING'}
+    `INSERT INTO ingest.chunk_ledger AS l (target, bucket, key, etag, size, byte_start, byte_end, job_id, run_id, target_oid)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::oid)
+     ON CONFLICT (target, bucket, key, etag, size, byte_start) DO UPDATE
+       SET job_id = excluded.job_id, run_id = excluded.run_id, byte_end = excluded.byte_end, target_oid = excluded.target_oid, rows_loaded = 0, loaded_at = clock_timestamp()
+       WHERE ${stale}${reload ? ' OR l.job_id <> excluded.job_id' : ''}
      RETURNING 1`,
-    [k.target, k.bucket, k.key, k.etag, k.size, k.byteStart, k.byteEnd, jobId, runId],
+    [k.target, k.bucket, k.key, k.etag, k.size, k.byteStart, k.byteEnd, jobId, runId, k.targetOid],
   );
   return res.rowCount === 1;
 }
@@ -81,21 +95,26 @@ export async function completeChunk(client: PoolClient, k: ChunkKey, rowsLoaded:
   );
 }
 
-/** The ledger entry for an object and target, read outside any load transaction. */
+/** The ledger entry for an object and target table, read outside any load transaction. */
 export async function ledgerEntry(db: Pool | PoolClient, k: LedgerKey): Promise<{ runId: string; jobId: string; loadedAt: string; rowsLoaded: number } | undefined> {
   const { rows } = await db.query<{ job_id: string; run_id: string; rows_loaded: number; loaded_at: Date }>(
     `SELECT job_id, run_id, rows_loaded, loaded_at FROM ingest.file_ledger
-      WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5`,
-    [k.target, k.bucket, k.key, k.etag, k.size],
+      WHERE target = $1 AND bucket = $2 AND key = $3 AND etag = $4 AND size = $5 AND ${current('$6')}`,
+    [k.target, k.bucket, k.key, k.etag, k.size, k.targetOid],
   );
   const r = rows[0];
   return r ? { runId: r.run_id, jobId: r.job_id, loadedAt: r.loaded_at.toISOString(), rowsLoaded: r.rows_loaded } : undefined;
 }
 
-/** Ledger entries of many objects for one target, in one query: `bucket/key` -> entry (same ETag and size only). */
+/**
+ * Ledger entries of many objects for one target, in one query: `bucket/key` -> entry (same ETag and size
+ * only). `targetOid`: the table the target names now; undefined (no such table) matches only entries
+ * from before OIDs were kept.
+ */
 export async function ledgerEntries(
   db: Pool | PoolClient,
   target: string,
+  targetOid: number | undefined,
   objects: ReadonlyArray<{ bucket: string; key: string; etag: string; size: number }>,
 ): Promise<Map<string, { runId: string; jobId: string; loadedAt: string; rowsLoaded: number }>> {
   if (objects.length === 0) return new Map();
@@ -104,8 +123,8 @@ export async function ledgerEntries(
        FROM ingest.file_ledger l
        JOIN unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS o(bucket, key, etag, size)
          ON l.bucket = o.bucket AND l.key = o.key AND l.etag = o.etag AND l.size = o.size
-      WHERE l.target = $1`,
-    [target, objects.map((o) => o.bucket), objects.map((o) => o.key), objects.map((o) => o.etag), objects.map((o) => o.size)],
+      WHERE l.target = $1 AND ${current('$6', 'l.')}`,
+    [target, objects.map((o) => o.bucket), objects.map((o) => o.key), objects.map((o) => o.etag), objects.map((o) => o.size), targetOid ?? null],
   );
   return new Map(rows.map((r) => [`${r.bucket}/${r.key}`, { runId: r.run_id, jobId: r.job_id, loadedAt: r.loaded_at.toISOString(), rowsLoaded: r.rows_loaded }]));
 }

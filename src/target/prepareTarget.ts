@@ -3,11 +3,12 @@
 // distributed the way the job says. Runs in its own transaction under an advisory lock on the table
 // name, so jobs preparing the same table at once do not race.
 import type { Pool, PoolClient } from '../db/pool.js';
-import { hasSqlState } from '../db/sqlstate.js';
+import { hasSqlState, isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import { citusVersion, distributionOf } from './citus.js';
 import { parseTableName, qualifiedName, quoteIdent } from './names.js';
+import { checkResolvedSchema, checkTargetSchema } from './schemaPolicy.js';
 
 export interface PreparedTarget {
   oid: number | undefined;
@@ -20,20 +21,43 @@ export async function tableOid(db: Pool | PoolClient, qualified: string): Promis
   return rows[0]?.oid ?? undefined;
 }
 
-/** Checks every type in target.create against the database; throws naming the first unknown one. */
-export async function checkColumnTypes(db: Pool | PoolClient, spec: JobSpec): Promise<void> {
+/**
+ * Checks every type in target.create against the database; throws naming the first unknown one. In
+ * PostgreSQL 15, to_regtype answers NULL for a name it does not find but raises for one it cannot parse
+ * (`text COLLATE C`, `setof text`) or whose modifier is out of range (`char(0)`, `numeric(0,5)`): outside
+ * a transaction each type is then tried alone to name the one at fault. Pseudo-types (`void`, `record`)
+ * name no column type and are refused too.
+ */
+export async function checkColumnTypes(db: Pool | PoolClient, spec: JobSpec, opts: { inTransaction?: boolean } = {}): Promise<void> {
   const columns = spec.target.create?.columns ?? [];
   if (columns.length === 0) return;
-  const { rows } = await db.query<{ i: number }>(
-    `SELECT i::int FROM unnest($1::text[]) WITH ORDINALITY AS t(type, i) WHERE to_regtype(type) IS NULL ORDER BY i LIMIT 1`,
-    [columns.map((c) => c.type)],
-  );
-  if (rows[0]) {
-    const i = rows[0].i - 1;
-    throw new IngestError('TARGET_DEFINITION_INVALID', `target.create.columns[${i}].type ${JSON.stringify(columns[i]!.type)} is not a type this database knows`, {
+  const typeSql = `SELECT i::int FROM unnest($1::text[]) WITH ORDINALITY AS t(type, i)
+     LEFT JOIN pg_catalog.pg_type p ON p.oid = to_regtype(t.type)
+    WHERE p.oid IS NULL OR p.typtype = 'p' ORDER BY i LIMIT 1`;
+  let bad: number | undefined;
+  let raised: (Error & { code: string }) | undefined;
+  try {
+    bad = (await db.query<{ i: number }>(typeSql, [columns.map((c) => c.type)])).rows[0]?.i;
+  } catch (err) {
+    if (opts.inTransaction || !hasSqlState(err) || isRetryableDbError(err)) throw err;
+    for (let k = 0; k < columns.length && bad === undefined; k++) {
+      try {
+        if ((await db.query<{ i: number }>(typeSql, [[columns[k]!.type]])).rows[0]) bad = k + 1;
+      } catch (one) {
+        if (!hasSqlState(one) || isRetryableDbError(one)) throw one;
+        bad = k + 1;
+        raised = one as Error & { code: string };
+      }
+    }
+    if (bad === undefined) throw err;
+  }
+  if (bad !== undefined) {
+    const i = bad - 1;
+    const why = raised ? `PostgreSQL cannot read it as a type name (SQLSTATE ${raised.code}: ${raised.message})` : 'is not a column type this database knows';
+    throw new IngestError('TARGET_DEFINITION_INVALID', `target.create.columns[${i}].type ${JSON.stringify(columns[i]!.type)}: ${why}; write a bare type name such as text, integer, numeric(12,2) or varchar(50)`, {
       field: `/target/create/columns/${i}/type`,
-      reason: 'is not a known PostgreSQL type',
-    });
+      reason: raised ? 'is not a valid type name (a bare type, its modifier in range; no constraint, collation or SETOF)' : 'is not a known PostgreSQL type',
+    }, raised ? { cause: raised } : undefined);
   }
 }
 
@@ -62,8 +86,10 @@ async function distribute(client: PoolClient, qualified: string, spec: JobSpec, 
   if (existingData) await client.query('SELECT truncate_local_data_after_distributing_table($1::regclass)', [qualified]);
 }
 
-export async function prepareTarget(pool: Pool, spec: JobSpec): Promise<PreparedTarget> {
-  const qualified = qualifiedName(parseTableName(spec.target.table));
+/** `allowedSchemas`: TARGET_ALLOWED_SCHEMAS (empty: any schema but the reserved ones, see schemaPolicy.ts). */
+export async function prepareTarget(pool: Pool, spec: JobSpec, allowedSchemas: readonly string[] = []): Promise<PreparedTarget> {
+  const name = parseTableName(spec.target.table);
+  const qualified = qualifiedName(name);
   const want = spec.target.distribution;
   const client = await pool.connect();
   try {
@@ -79,6 +105,9 @@ export async function prepareTarget(pool: Pool, spec: JobSpec): Promise<Prepared
       );
     }
     let oid = await tableOid(client, qualified);
+    // Checked again here, on what the catalog resolved, whatever was checked when the job was submitted.
+    if (oid !== undefined) await checkResolvedSchema(client, oid, allowedSchemas, spec.target.table);
+    else checkTargetSchema(name.schema, allowedSchemas, spec.target.table);
     let created = false;
     let distributed: PreparedTarget['distributed'] = 'none';
     if (oid === undefined) {
@@ -86,7 +115,7 @@ export async function prepareTarget(pool: Pool, spec: JobSpec): Promise<Prepared
         await client.query('ROLLBACK');
         return { oid: undefined, created: false, distributed: 'none' };
       }
-      await checkColumnTypes(client, spec);
+      await checkColumnTypes(client, spec, { inTransaction: true });
       await client.query(createTableSql(qualified, spec));
       created = true;
       if (want) {

@@ -4,6 +4,8 @@ import { IngestError } from '../errors.js';
 import { parseTableName, qualifiedName, type TableName } from './names.js';
 
 export interface ResolvedTarget extends TableName {
+  /** The table's OID: its identity, which the ledger records (a table created again under the name has another). */
+  oid: number;
   /** The table as quoted SQL: "schema"."table". */
   sql: string;
   /** Columns the file fills, in file order. */
@@ -56,5 +58,5 @@ export async function resolveTarget(client: PoolClient, table: string, columns?:
       );
     }
   }
-  return { ...name, sql: qualifiedName(name), columns: Array.isArray(columns) ? columns : tableColumns, tableColumns };
+  return { ...name, oid: row.oid, sql: qualifiedName(name), columns: Array.isArray(columns) ? columns : tableColumns, tableColumns };
 }

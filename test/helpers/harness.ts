@@ -114,11 +114,20 @@ export async function waitForJob(url: string, id: string, states: string[] = END
   }
 }
 
+/**
+ * POSTs a job. A 503 OVERLOADED (the shared test machine stalling the event loop, often right after the
+ * service starts) is retried for up to a minute, as a client honouring Retry-After would.
+ */
 export async function postJob(url: string, spec: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(spec),
-  });
-  return { status: res.status, body: await res.json() };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(spec),
+    });
+    const body = (await res.json()) as any;
+    if (res.status !== 503 || body?.error?.code !== 'OVERLOADED' || Date.now() > deadline) return { status: res.status, body };
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
