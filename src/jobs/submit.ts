@@ -6,6 +6,7 @@ import type { Pool } from '../db/pool.js';
 import { IngestError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { enqueueLoad, type LoadQueue } from '../queue/queue.js';
+import { checkNotifyUrl } from '../notifyTarget.js';
 import { checkBucketAllowed } from '../sources/resolveSources.js';
 import { parseS3Url } from '../sources/s3.js';
 import { insertJob } from '../sql/insertJob.js';
@@ -21,12 +22,13 @@ export interface SubmitDeps {
   log: Logger;
 }
 
-/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC or SOURCE_FORBIDDEN naming the field. */
+/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC, SOURCE_FORBIDDEN or NOTIFY_URL_FORBIDDEN naming the field. */
 export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec: JobSpec): Promise<string> {
   parseS3Url(spec.source.url);
   checkBucketAllowed(spec.source.url, deps.config.s3AllowedBuckets);
   const problem = specProblem(spec);
   if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
+  if (spec.notify) await checkNotifyUrl(spec.notify.url, deps.config.notifyAllowedHosts);
   await checkColumnTypes(deps.pool, spec);
   try {
     return qualifiedName(parseTableName(spec.target.table));

@@ -8,7 +8,7 @@ import { startEmbeddedS3, type EmbeddedS3 } from '../../src/dev/embeddedS3.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type Role, type RunningService } from '../../src/service.js';
 import { createS3Client } from '../../src/sources/s3.js';
-import { createQueue } from '../../src/queue/queue.js';
+import { createNotifyQueue, createQueue } from '../../src/queue/queue.js';
 
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -68,6 +68,9 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
       const queue = createQueue(config);
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
+      const notifyQueue = createNotifyQueue(config);
+      await notifyQueue.obliterate({ force: true }).catch(() => {});
+      await notifyQueue.close();
       await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
       await db.end();
       s3Client.destroy();
