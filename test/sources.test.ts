@@ -83,7 +83,7 @@ t.test('a bucket outside S3_ALLOWED_BUCKETS is refused with 403 before any reque
 });
 
 t.test('a schedule ticking twice loads only the file added between ticks', async (t) => {
-  const h = await createHarness();
+  const h = await createHarness({ scheduleMinIntervalSeconds: 1 });
   t.teardown(() => h.close());
   await h.db.query(`CREATE TABLE ${h.schema}.n (a int)`);
   await h.put('inc/part-00000.csv', '1\n2\n');

@@ -55,6 +55,7 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
     async start(role = 'all', more = {}) {
       const svc = await startService({ role, config: { ...config, ...more }, log: createLogger(config.logLevel) });
       services.push(svc);
+      if (svc.url) await untilNotShedding(svc.url);
       return svc;
     },
     async put(key, body) {
@@ -77,6 +78,22 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
       await s3.stop();
     },
   };
+}
+
+/**
+ * Waits until the API stops shedding load. On a machine shared with other test runs, the event loop of
+ * a process that just started (compiling, connecting) can lag past under-pressure's limit, and the
+ * first requests get 503 OVERLOADED for a while; tests are about what comes after.
+ */
+export async function untilNotShedding(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/jobs?limit=1`).catch(() => undefined);
+    const body = res ? ((await res.json().catch(() => ({}))) as any) : undefined;
+    if (res && !(res.status === 503 && body?.error?.code === 'OVERLOADED')) return;
+    if (Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** The price-paid shape's 16 columns, all text (the tests' default for a table that takes any CSV of it). */
