@@ -6,6 +6,8 @@ export const errorCodes = {
   INVALID_REQUEST: { status: 400, retryable: false, doc: 'A query string or path parameter is malformed.' },
   UNAUTHORIZED: { status: 401, retryable: false, doc: 'API_TOKENS is set and the request carried no valid token: send `Authorization: Bearer <token>` (or HTTP Basic with the token as the password).' },
   NOT_FOUND: { status: 404, retryable: false, doc: 'No route matches the method and path.' },
+  REQUEST_TIMEOUT: { status: 408, retryable: true, doc: 'The request did not arrive completely in time; send it again.' },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false, doc: 'The request headers are larger than the server accepts (16 KiB).' },
   BODY_TOO_LARGE: { status: 413, retryable: false, doc: 'The request body is larger than the API accepts (1 MiB).' },
   URL_TOO_LONG: { status: 414, retryable: false, doc: 'A path parameter is longer than the API accepts; `details.limit` is the most characters.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, doc: 'The request body is not `application/json`; send JSON with that content type.' },
@@ -72,10 +74,9 @@ export class IngestError extends Error {
     return errorCodes[this.code].retryable;
   }
 
-  toJSON(): ErrorBody {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+  /** The one error shape: `details` is always there, empty when there is nothing more to say. */
+  toJSON(): ErrorBody & { details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details ?? {} };
   }
 }
 

@@ -8,7 +8,7 @@ export const errorSchema = {
   properties: {
     error: {
       type: 'object',
-      required: ['code', 'message'],
+      required: ['code', 'message', 'details'],
       properties: {
         code: { type: 'string', enum: Object.keys(errorCodes) },
         message: { type: 'string' },
