@@ -13,6 +13,7 @@ import { adminRoutes } from './routes/admin.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { jobFileRoutes } from './routes/jobFiles.js';
 import { tableRoutes } from './routes/tables.js';
 import { uiRoutes } from './routes/ui.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -94,6 +95,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthRoutes, { services });
   await app.register(jobRoutes, { services });
+  await app.register(jobFileRoutes, { services });
   await app.register(tableRoutes, { services });
   await app.register(metricsRoutes, { services, scrape: true });
   await app.register(adminRoutes, { services });
