@@ -8,11 +8,13 @@ import { IngestError, errorCodes } from './errors.js';
 import { isRetryableDbError } from './db/sqlstate.js';
 import { describeProblems, validatorCompiler } from './api/validation.js';
 import { errorSchema } from './api/schemas.js';
+import { clientErrorHandler, errorPayload, fastifyClientError, frameworkErrors } from './api/errorShape.js';
 import { addTokenAuth } from './api/auth.js';
 import { adminRoutes } from './routes/admin.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { jobFileRoutes } from './routes/jobFiles.js';
 import { tableRoutes } from './routes/tables.js';
 import { uiRoutes } from './routes/ui.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -27,6 +29,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log.child({ role: 'api' }),
     bodyLimit: 1024 * 1024,
+    frameworkErrors,
+    clientErrorHandler,
   });
   // Load shedding first, then auth: both are onRequest hooks at the root, so they cover every route.
   await app.register(underPressure, {
@@ -66,8 +70,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own client errors: malformed JSON, wrong content type, body too large.
-      const code = req.routeOptions.url === '/jobs' && req.method === 'POST' ? 'INVALID_SPEC' : 'INVALID_REQUEST';
-      return reply.code(err.statusCode).send({ error: { code, message: err.message, details: { fastifyCode: err.code } } });
+      const { status, payload } = fastifyClientError(err, req.routeOptions.url === '/jobs' && req.method === 'POST');
+      return reply.code(status).send(payload);
     }
     if (isRetryableDbError(err)) {
       // The database is away for a moment (a failover, a pooler restart): say so, and when to come back.
@@ -76,11 +80,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       return reply.code(503).header('retry-after', '5').send({ error: unavailable.toJSON() });
     }
     req.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: { code: 'INTERNAL', message: `internal error: ${err.message}` } });
+    return reply.code(500).send(errorPayload('INTERNAL', `internal error: ${err.message}`));
   });
 
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
+    reply.code(404).send(errorPayload('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
   const secured = services.config.apiTokens.length > 0;
@@ -98,6 +102,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthRoutes, { services });
   await app.register(jobRoutes, { services });
+  await app.register(jobFileRoutes, { services });
   await app.register(tableRoutes, { services });
   await app.register(metricsRoutes, { services, scrape: true });
   await app.register(adminRoutes, { services });
@@ -111,10 +116,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
  * (rows, bytes, runs, stage durations, open COPY streams), behind the same tokens as the API.
  */
 export async function buildMetricsApp(services: Services): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: services.log.child({ role: 'worker-metrics' }) });
+  const app = Fastify({ loggerInstance: services.log.child({ role: 'worker-metrics' }), frameworkErrors, clientErrorHandler });
   addTokenAuth(app as unknown as FastifyInstance, services.config.apiTokens);
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
+    reply.code(404).send(errorPayload('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(metricsRoutes, { services, scrape: false });

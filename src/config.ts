@@ -66,6 +66,19 @@ export interface Config {
    * Empty (the default): any schema but the service's, PostgreSQL's and Citus's, which are always refused.
    */
   targetAllowedSchemas: string[];
+  // --- Callbacks and schedules (issue 18: items 5, 6, 12) ---
+  /**
+   * Hosts a notify.url may name although they are, or resolve to, loopback, private, link-local or
+   * other special addresses (NOTIFY_ALLOWED_HOSTS, comma-separated host names or IP literals). Default
+   * empty: such URLs are refused.
+   */
+  notifyAllowedHosts: string[];
+  /** Completion callbacks one worker process sends at once, in their own queue. Default 4. */
+  notifyConcurrency: number;
+  /** Shortest interval a schedule may fire at (SCHEDULE_MIN_INTERVAL_SECONDS). Default 60 s. */
+  scheduleMinIntervalSeconds: number;
+  /** Most schedules one queue may hold (SCHEDULE_MAX_COUNT). Default 100. */
+  scheduleMaxCount: number;
 }
 
 const schema = {
@@ -96,6 +109,10 @@ const schema = {
     NOTIFY_SECRET: { type: 'string', minLength: 16 },
     TARGET_ALLOWED_SCHEMAS: { type: 'string', pattern: '^[^"]*$' },
     API_TOKENS: { type: 'string' },
+    NOTIFY_ALLOWED_HOSTS: { type: 'string', pattern: '^[A-Za-z0-9.:\\[\\]_, -]*$' },
+    NOTIFY_CONCURRENCY: { type: 'integer', default: 4, minimum: 1, maximum: 256 },
+    SCHEDULE_MIN_INTERVAL_SECONDS: { type: 'integer', default: 60, minimum: 1, maximum: 31_536_000 },
+    SCHEDULE_MAX_COUNT: { type: 'integer', default: 100, minimum: 0, maximum: 100_000 },
     METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
@@ -129,6 +146,10 @@ interface RawEnv {
   S3_ALLOWED_BUCKETS?: string;
   NOTIFY_SECRET?: string;
   TARGET_ALLOWED_SCHEMAS?: string;
+  NOTIFY_ALLOWED_HOSTS?: string;
+  NOTIFY_CONCURRENCY: number;
+  SCHEDULE_MIN_INTERVAL_SECONDS: number;
+  SCHEDULE_MAX_COUNT: number;
 }
 
 /** Thrown when the environment is invalid; its message names the variable. */
@@ -183,6 +204,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     s3AllowedBuckets: (raw.S3_ALLOWED_BUCKETS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
     notifySecret: raw.NOTIFY_SECRET,
     targetAllowedSchemas: (raw.TARGET_ALLOWED_SCHEMAS ?? '').split(',').map((name) => name.trim()).filter(Boolean),
+    // [::1] and ::1 name the same host: kept without brackets, as URL.hostname has them after unwrapping.
+    notifyAllowedHosts: (raw.NOTIFY_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean),
+    notifyConcurrency: raw.NOTIFY_CONCURRENCY,
+    scheduleMinIntervalSeconds: raw.SCHEDULE_MIN_INTERVAL_SECONDS,
+    scheduleMaxCount: raw.SCHEDULE_MAX_COUNT,
     ...overrides,
   };
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {

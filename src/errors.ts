@@ -6,13 +6,21 @@ export const errorCodes = {
   INVALID_REQUEST: { status: 400, retryable: false, doc: 'A query string or path parameter is malformed.' },
   UNAUTHORIZED: { status: 401, retryable: false, doc: 'API_TOKENS is set and the request carried no valid token: send `Authorization: Bearer <token>` (or HTTP Basic with the token as the password).' },
   NOT_FOUND: { status: 404, retryable: false, doc: 'No route matches the method and path.' },
+  REQUEST_TIMEOUT: { status: 408, retryable: true, doc: 'The request did not arrive completely in time; send it again.' },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false, doc: 'The request headers are larger than the server accepts (16 KiB).' },
+  BODY_TOO_LARGE: { status: 413, retryable: false, doc: 'The request body is larger than the API accepts (1 MiB).' },
+  URL_TOO_LONG: { status: 414, retryable: false, doc: 'A path parameter is longer than the API accepts; `details.limit` is the most characters.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, doc: 'The request body is not `application/json`; send JSON with that content type.' },
   IDEMPOTENCY_CONFLICT: { status: 409, retryable: false, doc: 'The Idempotency-Key was used before with a different spec.' },
   TABLE_NOT_FOUND: { status: 404, retryable: false, doc: 'GET /tables/:name: no such table.' },
   SCHEDULE_NOT_FOUND: { status: 404, retryable: false, doc: 'No schedule has that name.' },
+  SCHEDULE_INTERVAL_TOO_SHORT: { status: 400, retryable: false, doc: 'The schedule would fire more often than SCHEDULE_MIN_INTERVAL_SECONDS allows; `details.minimumSeconds` is the limit.' },
+  SCHEDULE_LIMIT_REACHED: { status: 400, retryable: false, doc: 'SCHEDULE_MAX_COUNT schedules exist already; delete one (DELETE /schedules/:name) or raise the limit.' },
   JOB_NOT_FOUND: { status: 404, retryable: false, doc: 'No job has that id.' },
   JOB_NOT_CANCELLABLE: { status: 409, retryable: false, doc: 'The job already finished (succeeded, failed or cancelled).' },
   SOURCE_NOT_FOUND: { status: 422, retryable: false, doc: 'The source object or bucket does not exist.' },
   SOURCE_ACCESS_DENIED: { status: 422, retryable: false, doc: 'Object storage refused the credentials for the source.' },
+  NOTIFY_URL_FORBIDDEN: { status: 400, retryable: false, doc: 'notify.url carries credentials, is not http(s), or its host is (or resolves to) a loopback, private, link-local or other special address that NOTIFY_ALLOWED_HOSTS does not name; checked at submit and before each delivery.' },
   SOURCE_FORBIDDEN: { status: 403, retryable: false, doc: 'The source bucket is not in S3_ALLOWED_BUCKETS; nothing was requested from it.' },
   MARKER_TIMEOUT: { status: 422, retryable: false, doc: 'source.waitForMarker did not appear within markerTimeoutSeconds; nothing was loaded.' },
   MANIFEST_FILE_MISSING: { status: 422, retryable: false, doc: 'The marker\'s manifest names a file that is not under the prefix; nothing was loaded.' },
@@ -67,10 +75,9 @@ export class IngestError extends Error {
     return errorCodes[this.code].retryable;
   }
 
-  toJSON(): ErrorBody {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+  /** The one error shape: `details` is always there, empty when there is nothing more to say. */
+  toJSON(): ErrorBody & { details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details ?? {} };
   }
 }
 

@@ -10,6 +10,7 @@ import { createQueue, type LoadQueue } from './queue/queue.js';
 import { createS3Client } from './sources/s3.js';
 import { buildApp, buildMetricsApp } from './app.js';
 import { startLoadWorker, type LoadWorker } from '../workers/loadWorker.js';
+import { startNotifyWorker } from '../workers/notifyWorker.js';
 
 export interface Services {
   config: Config;
@@ -66,6 +67,11 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
     const running: RunningService = { ...services, stop: stopAll };
 
     if (opts.role === 'worker' || opts.role === 'all') {
+      if (config.notifySecret === undefined) {
+        log.warn('NOTIFY_SECRET is not set: completion callbacks (notify.url) go out unsigned, and receivers cannot tell them from forgeries');
+      }
+      const notifier = await startNotifyWorker(services);
+      stops.push(() => notifier.close());
       const worker = await startLoadWorker(services);
       stops.push(() => worker.close());
       running.worker = worker;

@@ -83,7 +83,7 @@ t.test('a bucket outside S3_ALLOWED_BUCKETS is refused with 403 before any reque
 });
 
 t.test('a schedule ticking twice loads only the file added between ticks', async (t) => {
-  const h = await createHarness();
+  const h = await createHarness({ scheduleMinIntervalSeconds: 1 });
   t.teardown(() => h.close());
   await h.db.query(`CREATE TABLE ${h.schema}.n (a int)`);
   await h.put('inc/part-00000.csv', '1\n2\n');
@@ -131,7 +131,7 @@ t.test('a schedule ticking twice loads only the file added between ticks', async
 
 t.test('notify.url receives the final job, signed, and is retried after a failure', async (t) => {
   const secret = 'a-shared-secret-for-tests';
-  const h = await createHarness({ notifySecret: secret });
+  const h = await createHarness({ notifySecret: secret, notifyAllowedHosts: ['127.0.0.1'] });
   t.teardown(() => h.close());
   await h.db.query(`CREATE TABLE ${h.schema}.n (a int)`);
   const url = await h.put('n.csv', '1\n2\n3\n');
@@ -160,6 +160,7 @@ t.test('notify.url receives the final job, signed, and is retried after a failur
   t.equal(payload.job.result.rowsLoaded, 3);
   t.type(payload.job.runs[0].timings.copyMs, 'number');
   t.equal(last.signature, `sha256=${createHmac('sha256', secret).update(last.body).digest('hex')}`);
+  t.ok(Math.abs(payload.timestamp - Date.now() / 1000) < 120, 'the signed body carries the delivery time');
 });
 
 t.test('WORKER_MAX_OBJECTS caps the objects a worker loads at once, whatever each job asks', async (t) => {

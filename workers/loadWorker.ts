@@ -9,10 +9,10 @@ import type { Pool } from '../src/db/pool.js';
 import { IngestError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { jobNames, type JobName, type JobPayloads } from '../src/queue/catalogue.js';
-import { enqueueLoad, redisConnection, type LoadQueue } from '../src/queue/queue.js';
+import { createNotifyQueue, enqueueLoad, redisConnection, type LoadQueue, type NotifyQueue } from '../src/queue/queue.js';
 import { runJob } from '../src/load/runJob.js';
 import { Semaphore } from '../src/load/semaphore.js';
-import { enqueueNotify, sendNotification } from '../src/notify.js';
+import { enqueueNotify } from '../src/notify.js';
 import { submitJob } from '../src/jobs/submit.js';
 import { getJobRow } from '../src/sql/getJob.js';
 import { getSchedule } from '../src/sql/schedules.js';
@@ -21,7 +21,7 @@ import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
 type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, controller: AbortController) => Promise<unknown>;
 
 /** A finished job with a notify.url gets its callback queued. */
-async function notifyIfFinished(pool: Pool, queue: LoadQueue, jobId: string): Promise<void> {
+async function notifyIfFinished(pool: Pool, queue: NotifyQueue, jobId: string): Promise<void> {
   const row = await getJobRow(pool, jobId);
   if (row?.spec.notify && ['succeeded', 'failed', 'cancelled'].includes(row.status)) await enqueueNotify(queue, jobId);
 }
@@ -46,6 +46,10 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const active = new Map<string, AbortController>();
   const objectSlots = new Semaphore(config.workerMaxObjects);
+  const notifyQueue = createNotifyQueue(config);
+  // Connected before anything can close it: a queue closed while connecting rejects its pending
+  // commands with nobody to hear them.
+  await notifyQueue.waitUntilReady();
 
   const handlers: Record<JobName, Handler> = {
     load: async (job, controller) => {
@@ -61,14 +65,14 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
         if (err instanceof IngestError && !err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
         throw err;
       } finally {
-        await notifyIfFinished(pool, queue, jobId).catch((err) => log.warn({ err, jobId }, 'could not queue the completion callback'));
+        await notifyIfFinished(pool, notifyQueue, jobId).catch((err) => log.warn({ err, jobId }, 'could not queue the completion callback'));
       }
     },
     notify: async (job) => {
+      // Queued here by an older version: callbacks belong to the notify queue and its own workers.
       const { jobId } = job.data as JobPayloads['notify'];
-      const status = await sendNotification(pool, jobId, config.notifySecret);
-      log.info({ jobId, status }, 'completion callback delivered');
-      return status;
+      await enqueueNotify(notifyQueue, jobId);
+      return 'moved to the notify queue';
     },
     tick: async (job) => {
       const { schedule: name } = job.data as JobPayloads['tick'];
@@ -150,6 +154,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
         await closing;
       } finally {
         clearTimeout(deadline);
+        await notifyQueue.close();
       }
     },
   };

@@ -8,7 +8,7 @@ export const errorSchema = {
   properties: {
     error: {
       type: 'object',
-      required: ['code', 'message'],
+      required: ['code', 'message', 'details'],
       properties: {
         code: { type: 'string', enum: Object.keys(errorCodes) },
         message: { type: 'string' },
@@ -105,7 +105,16 @@ const run = {
       description: 'Progress samples taken during the run, every PROGRESS_INTERVAL_MS: [elapsed ms, rows, bytes].',
       items: { type: 'array', items: { type: 'number' } },
     },
-    files: { type: 'array', items: runFile },
+    files: { type: 'array', items: runFile, description: 'The first 20 files of the run, in the order they started; GET /jobs/:id/files pages through all of them.' },
+    fileCount: { type: 'integer', description: 'How many files the run recorded.' },
+  },
+} as const;
+
+export const runFilesPageSchema = {
+  type: 'object',
+  properties: {
+    files: { type: 'array', items: { ...runFile, properties: { ...runFile.properties, attempt: { type: 'integer' } } } },
+    nextCursor: { type: ['string', 'null'], description: 'Pass back as `cursor` for the next page; null on the last.' },
   },
 } as const;
 

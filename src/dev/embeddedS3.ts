@@ -1,5 +1,6 @@
 // An S3-compatible server in this process (the s3rver package) on a loopback port, for the demo, the
 // tests and the benchmark when no S3_ENDPOINT is configured. Objects live in a temporary directory.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createReadStream, ReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +24,7 @@ export async function startEmbeddedS3(options: { buckets?: string[]; port?: numb
     configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
   });
   readObjectsInLargePieces(server);
+  pageListingsWithoutDes(server);
   const address = (await server.run()) as { port: number };
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
@@ -42,8 +44,13 @@ export const EMBEDDED_READ_BYTES = 1 << 20;
 interface StoredObject {
   content: unknown;
 }
+interface ListResult {
+  objects: Array<{ key: string }>;
+  isTruncated: boolean;
+}
 interface ObjectStore {
   getObject(bucket: string, key: string, options?: unknown): Promise<StoredObject | null>;
+  listObjects(bucket: string, options: unknown): Promise<ListResult>;
 }
 
 /**
@@ -68,4 +75,74 @@ function readObjectsInLargePieces(server: S3rver): void {
     });
     return object;
   };
+}
+
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** One ListObjectsV2 request's view of the listing s3rver makes for it. */
+interface ListingState {
+  truncated: boolean;
+  lastKey: string | undefined;
+}
+
+const TOKEN_PREFIX = 'citus-ingest-embedded:';
+
+/**
+ * s3rver makes ListObjectsV2 continuation tokens by encrypting the last key with single DES, a cipher
+ * OpenSSL 3 keeps in its legacy provider: on Node 17 and later `createCipheriv('des')` throws
+ * ERR_OSSL_EVP_UNSUPPORTED, so no listing can go past its first 1,000 keys. Here the tokens are plain
+ * base64url of the bucket and the last key (the embedded endpoint has nothing to hide): a middleware
+ * placed just inside s3rver's XML encoder turns an incoming token into `start-after`, hides the
+ * truncation from s3rver's handler (which would otherwise try DES), and puts the truncation and the
+ * next token back into the answer before it is encoded.
+ */
+function pageListingsWithoutDes(server: S3rver): void {
+  const app = server as unknown as { store: ObjectStore; middleware: KoaMiddleware[] };
+  const listing = new AsyncLocalStorage<ListingState>();
+  const listObjects = app.store.listObjects.bind(app.store);
+  app.store.listObjects = async (bucket, options) => {
+    const result = await listObjects(bucket, options);
+    const state = listing.getStore();
+    if (!state || !result.isTruncated) return result;
+    state.truncated = true;
+    state.lastKey = result.objects[result.objects.length - 1]?.key;
+    return { ...result, isTruncated: false };
+  };
+  const middleware: KoaMiddleware = async (ctx, next) => {
+    const query = ctx.query;
+    if (ctx.method !== 'GET' || query['list-type'] !== '2') return next();
+    const bucket = ctx.path.split('/')[1] ?? '';
+    const incoming = typeof query['continuation-token'] === 'string' ? query['continuation-token'] : undefined;
+    if (incoming !== undefined) {
+      const decoded = Buffer.from(incoming, 'base64url').toString('utf8');
+      const expected = `${TOKEN_PREFIX}${bucket}/`;
+      // A token it does not know goes on to s3rver, which refuses it as S3 would.
+      if (decoded.startsWith(expected)) {
+        const { 'continuation-token': _token, ...rest } = query;
+        ctx.query = { ...rest, 'start-after': decoded.slice(expected.length) };
+      }
+    }
+    const state: ListingState = { truncated: false, lastKey: undefined };
+    await listing.run(state, next);
+    const result = (ctx.body as { ListBucketResult?: Record<string, unknown> } | undefined)?.ListBucketResult;
+    if (!result) return;
+    if (incoming !== undefined) {
+      result.ContinuationToken = incoming;
+      result.StartAfter = undefined;
+    }
+    if (state.truncated && state.lastKey !== undefined) {
+      result.IsTruncated = true;
+      result.NextContinuationToken = Buffer.from(`${TOKEN_PREFIX}${bucket}/${state.lastKey}`, 'utf8').toString('base64url');
+    }
+  };
+  // s3rver's middleware: logger, XML encoder, mount interop, vhost, router. Inside the encoder, the
+  // answer is still an object.
+  if (app.middleware.length !== 5) throw new Error(`s3rver's middleware changed (${app.middleware.length} functions, expected 5): review pageListingsWithoutDes`);
+  app.middleware.splice(2, 0, middleware);
 }

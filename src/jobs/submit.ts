@@ -6,6 +6,7 @@ import type { Pool } from '../db/pool.js';
 import { IngestError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { enqueueLoad, type LoadQueue } from '../queue/queue.js';
+import { checkNotifyUrl } from '../notifyTarget.js';
 import { checkBucketAllowed } from '../sources/resolveSources.js';
 import { checkKey, parseS3Url } from '../sources/s3Url.js';
 import { insertJob } from '../sql/insertJob.js';
@@ -24,7 +25,7 @@ export interface SubmitDeps {
   log: Logger;
 }
 
-/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC, SOURCE_FORBIDDEN or TARGET_FORBIDDEN naming the field. */
+/** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC, SOURCE_FORBIDDEN, TARGET_FORBIDDEN or NOTIFY_URL_FORBIDDEN naming the field. */
 export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec: JobSpec): Promise<string> {
   parseS3Url(spec.source.url);
   if (spec.source.waitForMarker !== undefined) checkKey(spec.source.waitForMarker, '/source/waitForMarker');
@@ -32,6 +33,7 @@ export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec:
   const problem = specProblem(spec);
   if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
   await checkEncoding(deps.pool, spec.format.encoding);
+  if (spec.notify) await checkNotifyUrl(spec.notify.url, deps.config.notifyAllowedHosts);
   let table: TableName;
   try {
     table = parseTableName(spec.target.table);

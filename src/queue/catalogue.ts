@@ -1,10 +1,12 @@
-// Every BullMQ job name this service puts on its queue, with its payload. A worker refuses to start
-// unless it has a handler for each name.
+// Every BullMQ job name this service puts on its queues, with its payload. A worker refuses to start
+// unless it has a handler for each name of its queue. Loads and schedule ticks share the load queue;
+// callbacks have the notify queue (a `notify` found on the load queue, queued by an older version, is
+// moved there).
 
 export interface JobPayloads {
   /** Load the files a stored job names. The spec itself is read from ingest.jobs. */
   load: { jobId: string };
-  /** POST a finished job's final state to its notify.url (retried with backoff). */
+  /** POST a finished job's final state to its notify.url (retried with backoff), on the notify queue. */
   notify: { jobId: string };
   /** A schedule fired: store a job from its spec and queue it. */
   tick: { schedule: string };

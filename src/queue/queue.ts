@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import type { JobName, JobPayloads } from './catalogue.js';
 
 export type LoadQueue = Queue<JobPayloads[JobName], unknown, JobName>;
+/** Completion callbacks: a queue of their own, so their workers and retries never take a load's slot. */
+export type NotifyQueue = Queue<JobPayloads['notify'], unknown, 'notify'>;
 
 export function redisConnection(config: Pick<Config, 'redisUrl'>): ConnectionOptions {
   const url = new URL(config.redisUrl);
@@ -29,6 +31,19 @@ export function createQueue(config: Config): LoadQueue {
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     },
+  });
+}
+
+/** The callback queue's name: the load queue's with `-notify`. */
+export function notifyQueueName(config: Pick<Config, 'queueName'>): string {
+  return `${config.queueName}-notify`;
+}
+
+export function createNotifyQueue(config: Config): NotifyQueue {
+  return new Queue(notifyQueueName(config), {
+    connection: redisConnection(config),
+    prefix: config.queuePrefix,
+    defaultJobOptions: { removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
   });
 }
 

@@ -6,6 +6,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync } from 'fastify';
+import { reshapeForeignError } from '../api/errorShape.js';
 import type { Services } from '../service.js';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
@@ -18,5 +19,7 @@ export const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     serverAdapter,
     options: { uiConfig: { boardTitle: 'citus-ingest' } },
   });
+  // bull-board answers errors in its own shape ({ error: { key } }); they leave in the service's.
+  app.addHook('onSend', reshapeForeignError);
   await app.register(serverAdapter.registerPlugin(), { prefix: ADMIN_QUEUES_PATH });
 };

@@ -5,7 +5,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
 import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
 import { checkSpec } from '../jobs/submit.js';
-import { deleteSchedule, getSchedule, listSchedules, upsertSchedule, type ScheduleRow } from '../sql/schedules.js';
+import { checkScheduleInterval } from '../jobs/scheduleLimits.js';
+import { countSchedules, deleteSchedule, getSchedule, listSchedules, upsertSchedule, withSchedulesLocked, type ScheduleRow } from '../sql/schedules.js';
 import type { Services } from '../service.js';
 
 const { $id: _id, ...jobSpecBody } = jobSpecSchema;
@@ -77,6 +78,7 @@ export const scheduleRoutes: FastifyPluginAsync<{ services: Services }> = async 
           throw new IngestError('INVALID_SPEC', `timezone ${JSON.stringify(timezone)} is not an IANA time zone`, { field: '/timezone' });
         }
       }
+      checkScheduleInterval({ cron, everySeconds, timezone }, config.scheduleMinIntervalSeconds);
       const spec = normalizeSpec(req.body.job);
       try {
         await checkSpec(services, spec);
@@ -86,22 +88,36 @@ export const scheduleRoutes: FastifyPluginAsync<{ services: Services }> = async 
         }
         throw err;
       }
-      try {
-        await queue.upsertJobScheduler(
-          // BullMQ types the scheduler id as a job name; it is any string.
-          name as 'tick',
-          cron ? { pattern: cron, ...(timezone ? { tz: timezone } : {}) } : { every: everySeconds! * 1000 },
-          { name: 'tick' as const, data: { schedule: name }, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-        );
-      } catch (err) {
-        throw new IngestError('INVALID_SPEC', `the schedule was refused: ${(err as Error).message}`, { field: cron ? '/cron' : '/everySeconds' });
-      }
-      const { row, created } = await upsertSchedule(pool, {
-        name, queue: config.queueName, cron: cron ?? null, everySeconds: everySeconds ?? null, timezone: timezone ?? null, spec,
+      const { row, created } = await withSchedulesLocked(pool, async (client) => {
+        if ((await countSchedules(client, config.queueName, name)) >= config.scheduleMaxCount) {
+          throw new IngestError(
+            'SCHEDULE_LIMIT_REACHED',
+            `${config.scheduleMaxCount} schedules exist already (SCHEDULE_MAX_COUNT); delete one before creating ${name}`,
+            { field: '/name', limit: config.scheduleMaxCount },
+          );
+        }
+        await upsertScheduler(name, cron, everySeconds, timezone);
+        return upsertSchedule(client, {
+          name, queue: config.queueName, cron: cron ?? null, everySeconds: everySeconds ?? null, timezone: timezone ?? null, spec,
+        });
       });
       return reply.code(created ? 201 : 200).send(await view(row));
     },
   );
+
+  /** The BullMQ job scheduler whose ticks store and queue the schedule's jobs. */
+  const upsertScheduler = async (name: string, cron: string | undefined, everySeconds: number | undefined, timezone: string | undefined) => {
+    try {
+      await queue.upsertJobScheduler(
+        // BullMQ types the scheduler id as a job name; it is any string.
+        name as 'tick',
+        cron ? { pattern: cron, ...(timezone ? { tz: timezone } : {}) } : { every: everySeconds! * 1000 },
+        { name: 'tick' as const, data: { schedule: name }, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+      );
+    } catch (err) {
+      throw new IngestError('INVALID_SPEC', `the schedule was refused: ${(err as Error).message}`, { field: cron ? '/cron' : '/everySeconds' });
+    }
+  };
 
   app.get('/schedules', { schema: { summary: 'List schedules', response: { 200: { type: 'object', properties: { schedules: { type: 'array', items: scheduleSchema } } } } } }, async () => ({
     schedules: await Promise.all((await listSchedules(pool, config.queueName)).map(view)),

@@ -5,6 +5,7 @@ import { getJob } from '../sql/getJob.js';
 import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { listRejects } from '../sql/rejects.js';
+import { decodeFilesCursor, encodeFilesCursor, listRunFiles } from '../sql/listRunFiles.js';
 import { decodeCursor, encodeCursor } from '../api/cursor.js';
 import type { SafeHtml } from '../ui/html.js';
 import { jobListPage, jobStatuses } from '../ui/jobList.js';
@@ -16,6 +17,8 @@ import type { Services } from '../service.js';
 const defaultLimit = 50;
 /** Rejects shown on a job page; the rest are one link away in the API. */
 const rejectsShown = 100;
+/** Files per page of a job's files table. */
+const filesShown = 100;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const hidden = { hide: true } as const;
 
@@ -65,12 +68,17 @@ export const uiRoutes: FastifyPluginAsync<{ services: Services }> = async (app, 
     );
   });
 
-  app.get<{ Params: { id: string } }>('/ui/jobs/:id', { schema: hidden }, async (req, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { files?: string } }>('/ui/jobs/:id', { schema: hidden }, async (req, reply) => {
     const { id } = req.params;
+    const after = req.query.files ? decodeFilesCursor(req.query.files) : undefined;
+    if (req.query.files && !after) return send(reply, 400, errorPage(400, 'Bad request', 'files is not a cursor this service handed out'));
     const job = uuid.test(id) ? await getJob(pool, id) : undefined;
     if (!job) return send(reply, 404, errorPage(404, 'Job not found', `There is no job ${id}.`));
     const rejects = await listRejects(pool, job.id, { limit: rejectsShown });
-    return send(reply, 200, jobPage({ job, rejects: rejects.rejects, rejectsTotal: rejects.total, refreshSeconds: 2 }));
+    // The job document holds only each run's first files: the table pages through all of them.
+    const files = await listRunFiles(pool, job.id, { limit: filesShown, ...(after ? { after } : {}) });
+    const filesView = { entries: files.files, paged: after !== undefined, ...(files.next ? { nextCursor: encodeFilesCursor(files.next) } : {}) };
+    return send(reply, 200, jobPage({ job, rejects: rejects.rejects, rejectsTotal: rejects.total, refreshSeconds: 2, files: filesView }));
   });
 
   app.get('/ui/*', { schema: hidden }, async (req, reply) => send(reply, 404, errorPage(404, 'Not found', `No dashboard page at ${req.url}.`)));

@@ -61,7 +61,10 @@ export interface Run {
   shardLayout: ShardLayout | null;
   /** Progress samples taken during the run: [elapsed ms, rows, bytes]. */
   samples: Array<[number, number, number]>;
+  /** The first FILES_INLINE files of the run; GET /jobs/:id/files pages through all of them. */
   files: RunFile[];
+  /** How many files the run recorded. */
+  fileCount: number;
 }
 
 export interface Job {
@@ -142,7 +145,7 @@ export interface RunRow {
   samples: Array<[number, number, number]>;
 }
 
-export function runFromRow(r: RunRow, files: RunFile[]): Run {
+export function runFromRow(r: RunRow, files: RunFile[], fileCount = files.length): Run {
   const seconds = (r.timings.totalMs ?? 0) / 1000;
   const done = r.finished_at !== null && seconds > 0;
   return {
@@ -162,5 +165,6 @@ export function runFromRow(r: RunRow, files: RunFile[]): Run {
     shardLayout: r.shard_layout,
     samples: r.samples,
     files,
+    fileCount,
   };
 }

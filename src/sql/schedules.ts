@@ -1,5 +1,5 @@
 // Stored schedules (ingest.schedules).
-import type { Pool } from '../db/pool.js';
+import type { Pool, PoolClient } from '../db/pool.js';
 import type { JobSpec } from '../jobs/spec.js';
 
 export interface ScheduleRow {
@@ -20,7 +20,7 @@ function fromRow(r: Record<string, any>): ScheduleRow {
   };
 }
 
-export async function upsertSchedule(pool: Pool, s: Omit<ScheduleRow, 'createdAt' | 'updatedAt'>): Promise<{ row: ScheduleRow; created: boolean }> {
+export async function upsertSchedule(pool: Pool | PoolClient, s: Omit<ScheduleRow, 'createdAt' | 'updatedAt'>): Promise<{ row: ScheduleRow; created: boolean }> {
   const { rows } = await pool.query(
     `INSERT INTO ingest.schedules (name, queue, cron, every_seconds, timezone, spec) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, cron = excluded.cron, every_seconds = excluded.every_seconds,
@@ -44,4 +44,30 @@ export async function listSchedules(pool: Pool, queue: string): Promise<Schedule
 export async function deleteSchedule(pool: Pool, name: string): Promise<boolean> {
   const res = await pool.query('DELETE FROM ingest.schedules WHERE name = $1', [name]);
   return res.rowCount === 1;
+}
+
+/**
+ * Runs `fn` holding the lock that serialises schedule creation, so the count it checks is still true
+ * when it inserts (two requests at once cannot both take the last place under SCHEDULE_MAX_COUNT).
+ */
+export async function withSchedulesLocked<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('citus-ingest:schedules'))`);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** How many schedules the queue holds, not counting `except` (the one being updated). */
+export async function countSchedules(db: Pool | PoolClient, queue: string, except: string): Promise<number> {
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM ingest.schedules WHERE queue = $1 AND name <> $2', [queue, except]);
+  return rows[0].n;
 }

@@ -15,6 +15,8 @@ export interface JobPageView {
   rejectsTotal: number;
   /** Seconds between reloads while the job is not finished. */
   refreshSeconds: number;
+  /** A page of the job's files (GET /jobs/:id/files); without it, the files the job document holds. */
+  files?: { entries: Array<RunFile & { attempt: number }>; nextCursor?: string; paged: boolean };
 }
 
 const num = (o: Record<string, unknown> | null, key: string): number | undefined => {
@@ -84,14 +86,19 @@ function loadedBy(job: Job, f: RunFile): SafeHtml {
   return typeof entry?.jobId === 'string' ? html`run ${short} of <a href="/ui/jobs/${encodeURIComponent(entry.jobId)}">job ${entry.jobId.slice(0, 8)}</a>` : html`run ${short}`;
 }
 
-function filesTable(job: Job & { runs: Run[] }): SafeHtml {
-  const files = job.runs.flatMap((run) => run.files.map((f) => ({ run, f })));
+function filesTable(job: Job & { runs: Run[] }, filesPage: JobPageView['files']): SafeHtml {
+  const files = filesPage
+    ? filesPage.entries.map((f) => ({ attempt: f.attempt, f }))
+    : job.runs.flatMap((run) => run.files.map((f) => ({ attempt: run.attempt, f })));
+  const total = job.runs.reduce((n, r) => n + (r.fileCount ?? r.files.length), 0);
   if (!files.length) return html`<p class="muted" id="no-files">No file recorded yet.</p>`;
-  return html`<div class="scroll"><table id="files-table">
+  const base = `/ui/jobs/${encodeURIComponent(job.id)}`;
+  const paging = html`<p class="muted" id="files-paging">${fmtInt(files.length)} of ${fmtInt(total)} files${filesPage?.paged ? html` · <a href="${base}">first page</a>` : ''}${filesPage?.nextCursor ? html` · <a id="files-next" href="${base}?files=${encodeURIComponent(filesPage.nextCursor)}">next files</a>` : ''}</p>`;
+  return html`${paging}<div class="scroll"><table id="files-table">
 <thead><tr><th>run</th><th>key</th><th>status</th><th class="num">rows loaded</th><th class="num">rejected</th><th class="num">blank lines</th><th class="num">bytes</th><th class="num">copy</th><th>loaded by</th></tr></thead>
 <tbody>${files.map(
-    ({ run, f }) => html`<tr data-key="${f.key}" data-run="${run.attempt}">
-<td>${run.attempt}</td><td class="key"><code title="s3://${f.bucket}/${f.key} · ETag ${f.etag}">${f.key}</code>${f.error ? html`<div class="muted"><code>${f.error.code}</code> ${f.error.message}</div>` : ''}</td>
+    ({ attempt, f }) => html`<tr data-key="${f.key}" data-run="${attempt}">
+<td>${attempt}</td><td class="key"><code title="s3://${f.bucket}/${f.key} · ETag ${f.etag}">${f.key}</code>${f.error ? html`<div class="muted"><code>${f.error.code}</code> ${f.error.message}</div>` : ''}</td>
 <td>${badge(f.status)}</td><td class="num rows">${fmtInt(f.rowsLoaded)}</td><td class="num rejected">${fmtInt(f.rowsRejected)}</td>
 <td class="num blank">${fmtInt(f.blankLines)}</td><td class="num bytes" title="${fmtInt(f.bytesRead)} of ${fmtInt(f.size)} bytes">${fmtBytes(f.bytesRead)}</td>
 <td class="num copy">${fmtMs(f.timings.copyMs)}</td><td class="loaded-by">${loadedBy(job, f)}</td>
@@ -161,7 +168,7 @@ ${stageChart(job.runs)}
 <h2>Throughput</h2>
 ${throughputChart(job.runs, throughputNote(job))}
 <h2>Files</h2>
-${filesTable(job)}
+${filesTable(job, v.files)}
 ${shardLayout(job.runs)}
 <h2>Rejects</h2>
 ${rejectsTable(job, v.rejects, v.rejectsTotal)}`,

@@ -8,7 +8,7 @@ import { startEmbeddedS3, type EmbeddedS3 } from '../../src/dev/embeddedS3.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type Role, type RunningService } from '../../src/service.js';
 import { createS3Client } from '../../src/sources/s3.js';
-import { createQueue } from '../../src/queue/queue.js';
+import { createNotifyQueue, createQueue } from '../../src/queue/queue.js';
 
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -55,6 +55,7 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
     async start(role = 'all', more = {}) {
       const svc = await startService({ role, config: { ...config, ...more }, log: createLogger(config.logLevel) });
       services.push(svc);
+      if (svc.url) await untilNotShedding(svc.url);
       return svc;
     },
     async put(key, body) {
@@ -68,12 +69,31 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
       const queue = createQueue(config);
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
+      const notifyQueue = createNotifyQueue(config);
+      await notifyQueue.obliterate({ force: true }).catch(() => {});
+      await notifyQueue.close();
       await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
       await db.end();
       s3Client.destroy();
       await s3.stop();
     },
   };
+}
+
+/**
+ * Waits until the API stops shedding load. On a machine shared with other test runs, the event loop of
+ * a process that just started (compiling, connecting) can lag past under-pressure's limit, and the
+ * first requests get 503 OVERLOADED for a while; tests are about what comes after.
+ */
+export async function untilNotShedding(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/jobs?limit=1`).catch(() => undefined);
+    const body = res ? ((await res.json().catch(() => ({}))) as any) : undefined;
+    if (res && !(res.status === 503 && body?.error?.code === 'OVERLOADED')) return;
+    if (Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** The price-paid shape's 16 columns, all text (the tests' default for a table that takes any CSV of it). */

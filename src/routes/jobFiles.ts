@@ -1,0 +1,56 @@
+// GET /jobs/:id/files: every file of a job's runs, a page at a time. GET /jobs/:id shows only the first
+// few files of each run (and how many there are), so a job over thousands of objects stays small.
+import type { FastifyPluginAsync } from 'fastify';
+import { IngestError } from '../errors.js';
+import { runFilesPageSchema } from '../api/schemas.js';
+import { getJobRow } from '../sql/getJob.js';
+import { decodeFilesCursor, encodeFilesCursor, listRunFiles } from '../sql/listRunFiles.js';
+import type { Services } from '../service.js';
+
+const errorRef = { $ref: 'Error#' };
+
+interface FilesQuery {
+  limit: number;
+  cursor?: string;
+  attempt?: number;
+  status?: 'running' | 'loaded' | 'skipped' | 'failed' | 'cancelled';
+}
+
+export const jobFileRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  app.get<{ Params: { id: string }; Querystring: FilesQuery }>(
+    '/jobs/:id/files',
+    {
+      schema: {
+        summary: "A job's files, page by page, in (run attempt, key) order",
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid', pattern: '^[0-9a-fA-F-]{36}$' } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            cursor: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_-]+$' },
+            attempt: { type: 'integer', minimum: 1, description: 'Only this run (attempt number).' },
+            status: { type: 'string', enum: ['running', 'loaded', 'skipped', 'failed', 'cancelled'] },
+          },
+        },
+        response: { 200: runFilesPageSchema, 400: errorRef, 404: errorRef },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      const after = req.query.cursor === undefined ? undefined : decodeFilesCursor(req.query.cursor);
+      if (req.query.cursor !== undefined && !after) {
+        throw new IngestError('INVALID_REQUEST', 'cursor is not one this API returned: pass nextCursor back as it came', { field: '/cursor' });
+      }
+      const job = await getJobRow(services.pool, id);
+      if (!job) throw new IngestError('JOB_NOT_FOUND', `no job ${id}`, { id });
+      const page = await listRunFiles(services.pool, id, {
+        limit: req.query.limit,
+        ...(after ? { after } : {}),
+        ...(req.query.attempt !== undefined ? { attempt: req.query.attempt } : {}),
+        ...(req.query.status !== undefined ? { status: req.query.status } : {}),
+      });
+      return { files: page.files, nextCursor: page.next ? encodeFilesCursor(page.next) : null };
+    },
+  );
+};
