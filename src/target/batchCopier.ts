@@ -1,11 +1,11 @@
-// Loads framed records in one transaction and isolates the ones the database refuses: a run of records
+// Loads framed records in one transaction and isolates the ones the database refuses: a span of records
 // goes in one COPY under a savepoint; when it fails on a record, it is rolled back to the savepoint and
 // the bad record is found, rejected (with its original line and byte offset), and the rest goes on.
 //
 // Finding the record: when the error names a COPY line (PostgreSQL's own checks), that line's record
 // is the bad one, the records before it are sent again, and the next COPY starts after it. When it
 // names none (Citus reports a row a worker refuses without a line, and foreign keys are checked after
-// the last line), the run is halved from its start until the failing record is alone. Runs double again
+// the last line), the span is halved from its start until the failing record is alone. Spans double again
 // after every success, so a clean stretch costs few COPYs and each bad record costs a few (with a line)
 // or about log2 of the gap between bad records (without), never a resend of the rest of the batch.
 // One savepoint is held throughout: released and taken again after a success, rolled back to after a
@@ -24,8 +24,8 @@ import { printable, type Reject } from './reject.js';
 const SAVEPOINT = 'citus_ingest_batch';
 /** Bytes per write into a COPY, so that writing stops soon after the server refuses a record. */
 const PIECE = 64 << 10;
-/** The smallest run sent after a failure with a line: a bad record is rarely alone. */
-const MIN_RUN = 16;
+/** The fewest records sent after a failure with a line: a bad record is rarely alone. */
+const MIN_SPAN = 16;
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -66,9 +66,13 @@ export class BatchCopier {
   private async loadAll(data: Buffer, base: number, recs: RecordPositions, failure: unknown): Promise<void> {
     const total = recs.length;
     let a = 0;
-    let run = total;
+    let span = total;
     /** A record a COPY's error named, still to be rejected once the records before it are in. */
     let named: { r: number; err: unknown } | undefined;
+    /** Records [a, failEnd) hold one the database refused without naming it. */
+    let failEnd = total + 1;
+    /** Where the last refused record without a line was, to size the spans after it. */
+    let lastIsolated = -1;
     let pending = failure;
     while (a < total) {
       if (named && named.r === a) {
@@ -77,7 +81,9 @@ export class BatchCopier {
         a++;
         continue;
       }
-      const end = Math.min(total, a + run, named ? named.r : total);
+      // Inside a span known to fail, halves; elsewhere, spans that doubled since the last failure.
+      const size = failEnd <= total ? Math.max(1, (failEnd - a) >> 1) : span;
+      const end = Math.min(total, a + size, named ? named.r : total);
       let err: unknown;
       if (pending !== undefined) {
         err = pending;
@@ -87,14 +93,16 @@ export class BatchCopier {
       }
       if (err === undefined) {
         a = end;
-        run = Math.min(total, run * 2);
+        // Past a failed span without finding its refused record (it failed with others only): start over.
+        if (a >= failEnd) failEnd = total + 1;
+        if (failEnd > total) span = Math.min(total, span * 2);
         continue;
       }
       const kind = recordErrorKind(err);
       if (kind === 'system') throw err;
       const bad = kind === 'record' ? this.recordOnLine(data, base, recs, a, end, err) : -1;
       if (bad >= 0) {
-        run = Math.max(MIN_RUN, 2 * (bad - a));
+        span = Math.max(MIN_SPAN, 2 * (bad - a));
         if (bad === a) {
           await this.reject(data, base, recs, a, err);
           a++;
@@ -102,11 +110,14 @@ export class BatchCopier {
           named = { r: bad, err };
         }
       } else if (end - a > 1) {
-        run = (end - a) >> 1;
+        failEnd = end;
       } else {
         await this.isolated(data, base, recs, a, err, kind);
+        // The next span covers the gap seen between the last two such records, so it often holds one.
+        span = Math.max(2, lastIsolated >= 0 ? a - lastIsolated : 2);
+        lastIsolated = a;
+        failEnd = total + 1;
         a++;
-        run = 2;
       }
     }
   }
