@@ -115,10 +115,16 @@ export async function waitForJob(url: string, id: string, states: string[] = END
 }
 
 export async function postJob(url: string, spec: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(spec),
-  });
-  return { status: res.status, body: await res.json() };
+  // On a machine shared with other test runs a service's first seconds can stall its event loop past
+  // the overload guard: OVERLOADED is retried, as its Retry-After says a client should (after 1 s here).
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(spec),
+    });
+    const body = (await res.json()) as any;
+    if (res.status !== 503 || body?.error?.code !== 'OVERLOADED' || attempt >= 30) return { status: res.status, body };
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
