@@ -1,9 +1,10 @@
 // The benchmark's input: a deterministic price-paid-shaped CSV file on local disk, where the server-side
 // COPY (run as the postgres OS user) can read it too. Generated once per row count and reused while the
 // file still has the size recorded when it was written.
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { pricePaidStream } from '../src/gen/pricePaid.js';
 
@@ -47,4 +48,37 @@ export async function ensureDataFile(rows: number): Promise<DataFile> {
   const bytes = (await stat(file)).size;
   await writeFile(manifestPath, `${JSON.stringify({ rows, seed: SEED, bytes } satisfies Manifest)}\n`);
   return { path: file, rows, bytes, reused: false, generateSeconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * The data file with every `every`-th record refused by the database: its key is the record before's
+ * (a duplicate key, which PostgreSQL refuses at that line and a Citus worker refuses without one). Every
+ * generated record is one line, so the line number is the record number. Derived from the clean file.
+ */
+export async function ensureBadDataFile(clean: DataFile, every: number): Promise<DataFile & { badRows: number }> {
+  const file = path.join(DATA_DIR, `pp-${clean.rows}-bad-every-${every}.csv`);
+  const badRows = Math.floor(clean.rows / every);
+  const expected = await stat(`${file}.json`).then(() => readFile(`${file}.json`, 'utf8'), () => '');
+  const size = await stat(file).then((s) => s.size, () => -1);
+  if (expected && (JSON.parse(expected) as Manifest).bytes === size && size === clean.bytes) {
+    return { path: file, rows: clean.rows, bytes: size, reused: true, generateSeconds: 0, badRows };
+  }
+  const t0 = performance.now();
+  const partial = `${file}.${process.pid}.partial`;
+  const out = createWriteStream(partial, { mode: 0o644 });
+  let n = 0;
+  let previousKey = '';
+  for await (const line of createInterface({ input: createReadStream(clean.path), crlfDelay: Infinity })) {
+    n++;
+    const comma = line.indexOf(',');
+    const key = line.slice(0, comma);
+    const text = n % every === 0 ? previousKey + line.slice(comma) : line;
+    previousKey = key;
+    if (!out.write(`${text}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await rename(partial, file);
+  const bytes = (await stat(file)).size;
+  await writeFile(`${file}.json`, `${JSON.stringify({ rows: clean.rows, seed: SEED, bytes } satisfies Manifest)}\n`);
+  return { path: file, rows: clean.rows, bytes, reused: false, generateSeconds: (performance.now() - t0) / 1000, badRows };
 }

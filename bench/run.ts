@@ -10,6 +10,7 @@
 //          --via direct|haproxy|pgbouncer (direct): haproxy and pgbouncer load the HA stack of
 //          scripts/ha-local.sh (Citus under Patroni); the service reaches it through HAProxy, or through
 //          PgBouncer in transaction mode, the other contenders through HAProxy. Implies --target citus.
+//          --bad-every N (also run the service, maxErrors allowing them, on the file with every Nth record a duplicate key)
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { uploadAsObjects } from './objects.js';
@@ -25,7 +26,7 @@ import { serverCopy } from './contenders/serverCopy.js';
 import { DEFAULT_CONNECTIONS_PER_WORKER } from '../src/target/citus.js';
 import { service } from './contenders/service.js';
 import { SkipContender, type Contender, type RunContext } from './contenders/types.js';
-import { ensureDataFile, SEED } from './data.js';
+import { ensureBadDataFile, ensureDataFile, SEED } from './data.js';
 import { CLIENT_SAMPLE_INTERVAL_MS, cpuMeter, SAMPLE_INTERVAL_MS } from './measure.js';
 import { chartInput, MB, resultsTable, stageTable, summarise, type RoundResult } from './report.js';
 import { gitInfo, machineInfo, redactUrl, writeResults } from './results.js';
@@ -60,6 +61,7 @@ try {
       out: { type: 'string', default: 'bench/results' },
       objects: { type: 'string' },
       'max-errors': { type: 'string' },
+      'bad-every': { type: 'string' },
       concurrency: { type: 'string', default: '4' },
       via: { type: 'string', default: 'direct' },
     },
@@ -80,6 +82,7 @@ const options = {
   out: path.resolve(root, parsed.out),
   objects: parsed.objects ? positiveInt('objects', parsed.objects) : null,
   maxErrors: parsed['max-errors'] ? positiveInt('max-errors', parsed['max-errors']) : null,
+  badEvery: parsed['bad-every'] ? positiveInt('bad-every', parsed['bad-every']) : null,
   concurrency: positiveInt('concurrency', parsed.concurrency),
   via: parsed.via as Via,
 };
@@ -88,6 +91,7 @@ const options = {
 // service-x4; plain `service` selects every service contender.
 const key = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 let prefixUrl = '';
+let badUrl = '';
 let contenders: Contender[] = [
   serverCopy(),
   // On Citus: the ceiling again with the connections per worker the service's COPYs use by default.
@@ -99,7 +103,12 @@ let contenders: Contender[] = [
     ? [service(1, { sourceUrl: () => prefixUrl, concurrency: options.concurrency, name: `service ${options.objects} objects` })]
     : []),
   ...(options.maxErrors ? [service(1, { maxErrors: options.maxErrors, name: `service x1 maxErrors ${options.maxErrors}` })] : []),
+  ...(options.badEvery
+    ? [service(1, { sourceUrl: () => badUrl, maxErrors: Math.floor(options.rows / options.badEvery), name: `service x1 bad every ${options.badEvery}` })]
+    : []),
 ];
+/** Rows a contender's load must leave: the bad-records contender loads all but the refused ones. */
+const expectedRows = (name: string): number => (options.badEvery && name === `service x1 bad every ${options.badEvery}` ? options.rows - Math.floor(options.rows / options.badEvery) : options.rows);
 if (options.contenders) {
   const wanted = options.contenders.map(key);
   const unknown = wanted.filter((w) => !contenders.some((c) => key(c.name) === w || (w === 'service' && c.name.startsWith('service'))));
@@ -167,6 +176,12 @@ if (usesService) {
     sourceUrl = up.url;
     uploadSeconds = up.seconds;
     console.log(`bench: uploaded to ${up.url} on ${s3.embedded ? `the embedded S3 (child pid ${s3.pid}) at ` : ''}${s3.endpoint ?? 'AWS S3'} in ${up.seconds.toFixed(1)} s`);
+    if (options.badEvery) {
+      const bad = await ensureBadDataFile(data, options.badEvery);
+      const up = await uploadDataFile(s3, bad);
+      badUrl = up.url;
+      console.log(`bench: ${bad.badRows.toLocaleString('en-US')} of the rows made duplicate keys (every ${options.badEvery}th) in ${up.url}`);
+    }
     if (options.objects) {
       const many = await uploadAsObjects(s3, data, options.objects);
       prefixUrl = many.url;
@@ -220,8 +235,8 @@ for (let round = 1; round <= options.rounds; round++) {
         ...(m.extra ? { extra: m.extra } : {}),
       });
       result.count = await countRows(target, table);
-      result.valid = result.count === options.rows;
-      if (!result.valid) result.error = `count(*) is ${result.count}, expected ${options.rows}`;
+      result.valid = result.count === expectedRows(c.name);
+      if (!result.valid) result.error = `count(*) is ${result.count}, expected ${expectedRows(c.name)}`;
     } catch (err) {
       if (err instanceof SkipContender) {
         skipped.set(c.name, err.message);

@@ -56,3 +56,21 @@ export function isDataError(err: unknown): boolean {
   const code = (err as PgErrorLike | null)?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
+
+/**
+ * What a failed COPY of records says about the records, for isolating bad ones under savepoints:
+ * - `record`: a data exception (22) or integrity violation (23). Some record is at fault.
+ * - `unknown`: internal_error (XX000). Citus reports a row a worker refuses during COPY (unique, CHECK,
+ *   NOT NULL, foreign key, exclusion) under this code with the worker's message and no line, but a worker
+ *   that ran out of disk or lost a file is reported the same way. The batch is searched for the record;
+ *   once it is alone, how the database refuses it by another route decides (see RecordProbe).
+ * - `system`: anything else (connection lost, out of memory or disk, permission, cancel): no record is
+ *   at fault, and nothing is rejected; the load fails.
+ */
+export type RecordErrorKind = 'record' | 'unknown' | 'system';
+
+export function recordErrorKind(err: unknown): RecordErrorKind {
+  if (!hasSqlState(err)) return 'system';
+  if (isDataError(err)) return 'record';
+  return err.code === 'XX000' ? 'unknown' : 'system';
+}

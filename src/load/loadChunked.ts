@@ -16,7 +16,9 @@ import { framerFor, pipeObject, watchConnection, type SourceState } from './load
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
 import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
-import { BatchCopier, type Reject } from '../target/copyLoader.js';
+import { BatchCopier } from '../target/batchCopier.js';
+import type { Reject } from '../target/copyLoader.js';
+import { recordProbe, type RecordProbe } from '../target/recordProbe.js';
 import { copyErrorPosition, copyStatement } from '../target/copySql.js';
 import { beginLoad, connectionsPerWorker } from '../target/citus.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
@@ -175,12 +177,12 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
 
   const framer = framerFor(spec, { trackRecords: batch, cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES });
   let sql: string | undefined;
-  const statement = (): string =>
-    (sql ??= copyStatement(
-      target,
-      spec.format,
-      spec.target.columns === 'header' ? columnsFromHeader(framer.headerBytes, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns,
-    ));
+  let columns: string[] | undefined;
+  const columnsOfFile = (): string[] =>
+    (columns ??= spec.target.columns === 'header' ? columnsFromHeader(framer.headerBytes, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns);
+  const statement = (): string => (sql ??= copyStatement(target, spec.format, columnsOfFile()));
+  let probeRoute: RecordProbe | undefined;
+  const recordRoute = (): RecordProbe => (probeRoute ??= recordProbe(target.sql, columnsOfFile(), spec.format));
   const firstRejects: Reject[] = [];
   let rejected = 0;
   let loadedRows = 0; // committed by this run
@@ -222,7 +224,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
       let rows: number;
       let chunkRejected = 0;
       if (batch) {
-        const copier = new BatchCopier({ client, statement, onReject, textEncoding });
+        const copier = new BatchCopier({ client, statement, onReject, textEncoding, probe: recordRoute });
         await copier.load(chunk.data, chunk.base, chunk.meta);
         rows = copier.rowsLoaded;
         chunkRejected = copier.rejected;

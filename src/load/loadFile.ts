@@ -15,6 +15,7 @@ import type { Timings } from '../sql/jobRows.js';
 import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { CopyLoader, type Reject } from '../target/copyLoader.js';
+import { recordProbe } from '../target/recordProbe.js';
 import { copyErrorPosition, copyStatement } from '../target/copySql.js';
 import { beginLoad } from '../target/citus.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
@@ -102,17 +103,15 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       }
     }
 
+    const columnsFor = (header: Buffer | undefined): string[] =>
+      spec.target.columns === 'header' ? columnsFromHeader(header, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns;
     const loader = new CopyLoader({
       client,
       framer,
       mode: batch ? 'batch' : 'single',
       textEncoding,
-      statement: (header) =>
-        copyStatement(
-          target,
-          spec.format,
-          spec.target.columns === 'header' ? columnsFromHeader(header, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns,
-        ),
+      statement: (header) => copyStatement(target, spec.format, columnsFor(header)),
+      probe: (header) => recordProbe(target.sql, columnsFor(header), spec.format),
       onReject: async (reject) => {
         if (firstRejects.length < 5) firstRejects.push(reject);
         await insertReject(input.pool, input.jobId, input.runId, object.bucket, object.key, reject);

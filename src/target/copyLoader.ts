@@ -4,27 +4,23 @@
 // - single: one COPY for the whole file, bytes streamed through with backpressure. Any bad record
 //   fails the file (maxErrors 0). The fast path: no per-record work beyond the byte scan.
 // - batch: the file's records go in batches of bounded size, each COPY under a SAVEPOINT. When a batch
-//   fails on a data error, it is rolled back to the savepoint, the records before the bad one are
-//   replayed, the bad one is rejected (with its original line and byte offset), and the rest goes on.
+//   fails on a record, it is rolled back to the savepoint and loaded again from memory by BatchCopier,
+//   which rejects the bad records (with their original line and byte offset) and loads the rest.
 //   The file stays one transaction: over the error budget, all of it rolls back.
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
-import { hasSqlState, isDataError } from '../db/sqlstate.js';
+import { hasSqlState, isDataError, recordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
 import type { CsvFramer, RecordPositions } from '../scan/csvFramer.js';
+import { BatchCopier } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
+import type { RecordProbe } from './recordProbe.js';
+import { printable, type Reject } from './reject.js';
 
-export interface Reject {
-  line: number | null;
-  byteOffset: number | null;
-  column: string | null;
-  sqlstate: string;
-  message: string;
-  record: string;
-}
+export type { Reject } from './reject.js';
 
 export interface CopyLoaderOptions {
   client: PoolClient;
@@ -34,18 +30,15 @@ export interface CopyLoaderOptions {
   statement: (header: Buffer | undefined) => string;
   /** Batch mode: bytes per batch. Default 8 MiB. */
   batchBytes?: number;
+  /**
+   * Batch mode: builds the route that tells, for one record whose COPY failed with internal_error
+   * (Citus), whether the record is at fault (see RecordProbe). Without it such a record fails the load.
+   */
+  probe?: (header: Buffer | undefined) => RecordProbe;
   /** Called for every rejected record; throws to stop the load (error budget spent). */
   onReject: (reject: Reject) => Promise<void>;
   /** How raw records are decoded for reports (the file's encoding, as Node names it). */
   textEncoding: BufferEncoding;
-}
-
-const MAX_RECORD_TEXT = 2000;
-
-/** Record text for reports: PostgreSQL text and jsonb cannot hold NUL, so it shows as U+FFFD. */
-function printable(text: string): string {
-  const cut = text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}…` : text;
-  return cut.replace(/\u0000/g, '\uFFFD');
 }
 
 export class CopyLoader extends Writable {
@@ -270,15 +263,18 @@ export class CopyLoader extends Writable {
         this.batchCopier().rowsLoaded += records.length;
         return;
       }
-      if (!hasSqlState(failure) || !isDataError(failure)) throw failure;
-      // A bad record in the batch: undo the batch and load it again from memory, isolating the bad ones.
-      await client.query('ROLLBACK TO SAVEPOINT citus_ingest_stream');
-      await client.query('RELEASE SAVEPOINT citus_ingest_stream');
+      if (recordErrorKind(failure) === 'system') throw failure;
+      // A bad record in the batch (or, on Citus, maybe one): undo the batch and load it again from
+      // memory, isolating the bad ones, starting from what this COPY's error said.
+      await client.query('ROLLBACK TO SAVEPOINT citus_ingest_stream; RELEASE SAVEPOINT citus_ingest_stream');
+      await this.batchCopier().load(data, base, records, failure);
+      return;
     }
     await this.batchCopier().load(data, base, records);
   }
 
   private batcher: BatchCopier | undefined;
+  private probe: RecordProbe | undefined;
 
   private batchCopier(): BatchCopier {
     this.batcher ??= new BatchCopier({
@@ -286,6 +282,7 @@ export class CopyLoader extends Writable {
       statement: () => this.statement(),
       onReject: this.o.onReject,
       textEncoding: this.o.textEncoding,
+      ...(this.o.probe ? { probe: () => (this.probe ??= this.o.probe!(this.o.framer.headerBytes)) } : {}),
     });
     return this.batcher;
   }
@@ -298,110 +295,3 @@ export class CopyLoader extends Writable {
     return this.batcher?.rejected ?? 0;
   }
 }
-
-export interface BatchCopierOptions {
-  client: PoolClient;
-  statement: () => string;
-  onReject: (reject: Reject) => Promise<void>;
-  textEncoding: BufferEncoding;
-}
-
-/**
- * Loads framed records in one transaction, each COPY under a savepoint, isolating bad records: a
- * failed COPY is rolled back to its savepoint, the records before the bad one are replayed, the bad
- * one is rejected, and the rest goes on.
- */
-export class BatchCopier {
-  private readonly o: BatchCopierOptions;
-  rowsLoaded = 0;
-  rejected = 0;
-
-  constructor(o: BatchCopierOptions) {
-    this.o = o;
-  }
-
-  /** Loads the records `recs` held in `data`, whose first byte sits at output offset `base`. */
-  async load(data: Buffer, base: number, recs: RecordPositions): Promise<void> {
-    if (recs.length > 0) await this.loadRange(data, base, recs, 0, recs.length);
-  }
-
-  private slice(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Buffer {
-    const start = a === 0 ? 0 : recs.end(a - 1) - base;
-    return data.subarray(start, recs.end(b - 1) - base);
-  }
-
-  /** COPYs one slice under a savepoint; returns the error when it was a data error, else throws. */
-  private async copyOnce(bytes: Buffer, expected: number): Promise<unknown | undefined> {
-    const client = this.o.client;
-    await client.query('SAVEPOINT citus_ingest_batch');
-    const copy = client.query(copyStreams.from(this.o.statement()));
-    try {
-      copy.end(bytes);
-      await trackCopy(finished(copy));
-    } catch (err) {
-      await client.query('ROLLBACK TO SAVEPOINT citus_ingest_batch');
-      if (hasSqlState(err) && isDataError(err)) return err;
-      throw err;
-    }
-    await client.query('RELEASE SAVEPOINT citus_ingest_batch');
-    if ((copy.rowCount ?? 0) !== expected) {
-      throw new IngestError('RECORD_COUNT_MISMATCH', `a batch of ${expected} records loaded ${copy.rowCount} rows; nothing was committed`, {
-        recordsSent: expected,
-        rowsLoaded: copy.rowCount,
-      });
-    }
-    this.rowsLoaded += expected;
-    return undefined;
-  }
-
-  private async loadRange(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Promise<void> {
-    while (a < b) {
-      const err = await this.copyOnce(this.slice(data, base, recs, a, b), b - a);
-      if (err === undefined) return;
-      if (b - a === 1) {
-        await this.reject(data, base, recs, a, err);
-        return;
-      }
-      // COPY counts lines from 1 within the slice; find the record on that line.
-      const pos = copyErrorPosition(err as { where?: string });
-      let bad = -1;
-      if (pos.record !== undefined) {
-        const line = recs.line(a) + pos.record - 1;
-        for (let r = a; r < b; r++) {
-          if (recs.line(r) <= line && (r + 1 === b || recs.line(r + 1) > line)) {
-            bad = r;
-            break;
-          }
-        }
-      }
-      if (bad < 0) {
-        // No usable position: split the range in two and let each half find its bad records.
-        const mid = (a + b) >> 1;
-        await this.loadRange(data, base, recs, a, mid);
-        await this.loadRange(data, base, recs, mid, b);
-        return;
-      }
-      if (bad > a) await this.loadRange(data, base, recs, a, bad);
-      // The suspect alone: rejected if it fails by itself, loaded if the guess was wrong.
-      const alone = await this.copyOnce(this.slice(data, base, recs, bad, bad + 1), 1);
-      if (alone !== undefined) await this.reject(data, base, recs, bad, alone);
-      a = bad + 1;
-    }
-  }
-
-  private async reject(data: Buffer, base: number, recs: RecordPositions, r: number, err: unknown): Promise<void> {
-    const raw = this.slice(data, base, recs, r, r + 1);
-    const text = raw.toString(this.o.textEncoding).replace(/\r?\n$|\r$/, '');
-    const pos = copyErrorPosition(err as { where?: string });
-    this.rejected++;
-    await this.o.onReject({
-      line: recs.line(r),
-      byteOffset: recs.offset(r),
-      column: pos.column ?? null,
-      sqlstate: (err as { code: string }).code,
-      message: (err as Error).message,
-      record: printable(text),
-    });
-  }
-}
-

@@ -6,6 +6,11 @@ import type { ResolvedTarget } from './resolveTarget.js';
 
 /** The COPY statement. The header, if any, is taken out before COPY sees the bytes (see CsvFramer). */
 export function copyStatement(target: ResolvedTarget, format: FormatSpec, columns: string[] = target.columns): string {
+  return copyInto(target.sql, columns, format);
+}
+
+/** The COPY statement into any relation (given as quoted SQL), with the load's format options. */
+export function copyInto(relationSql: string, columns: string[], format: FormatSpec): string {
   const cols = columns.map(quoteIdent).join(', ');
   const options = [
     'FORMAT csv',
@@ -15,7 +20,7 @@ export function copyStatement(target: ResolvedTarget, format: FormatSpec, column
     `NULL ${quoteLiteral(format.null)}`,
     `ENCODING ${quoteLiteral(format.encoding)}`,
   ];
-  return `COPY ${target.sql} (${cols}) FROM STDIN WITH (${options.join(', ')})`;
+  return `COPY ${relationSql} (${cols}) FROM STDIN WITH (${options.join(', ')})`;
 }
 
 /**

@@ -1,0 +1,232 @@
+// Loads framed records in one transaction and isolates the ones the database refuses: a span of records
+// goes in one COPY under a savepoint; when it fails on a record, it is rolled back to the savepoint and
+// the bad record is found, rejected (with its original line and byte offset), and the rest goes on.
+//
+// Finding the record: when the error names a COPY line (PostgreSQL's own checks), that line's record
+// is the bad one, the records before it are sent again, and the next COPY starts after it. When it
+// names none (Citus reports a row a worker refuses without a line, and foreign keys are checked after
+// the last line), the span is halved from its start until the failing record is alone. Spans double again
+// after every success, so a clean stretch costs few COPYs and each bad record costs a few (with a line)
+// or about log2 of the gap between bad records (without), never a resend of the rest of the batch.
+// One savepoint is held throughout: released and taken again after a success, rolled back to after a
+// failure, so the transaction's subtransactions (and the lock table) do not grow with the rejects.
+import { finished } from 'node:stream/promises';
+import copyStreams from 'pg-copy-streams';
+import type { PoolClient } from '../db/pool.js';
+import { recordErrorKind, type RecordErrorKind } from '../db/sqlstate.js';
+import { IngestError } from '../errors.js';
+import { trackCopy } from '../metrics.js';
+import type { RecordPositions } from '../scan/csvFramer.js';
+import { copyErrorPosition } from './copySql.js';
+import type { RecordProbe } from './recordProbe.js';
+import { printable, type Reject } from './reject.js';
+
+const SAVEPOINT = 'citus_ingest_batch';
+/** Bytes per write into a COPY, so that writing stops soon after the server refuses a record. */
+const PIECE = 64 << 10;
+/** The fewest records sent after a failure with a line: a bad record is rarely alone. */
+const MIN_SPAN = 16;
+const LF = 0x0a;
+const CR = 0x0d;
+
+export interface BatchCopierOptions {
+  client: PoolClient;
+  statement: () => string;
+  onReject: (reject: Reject) => Promise<void>;
+  textEncoding: BufferEncoding;
+  /**
+   * Sends one record by another route when its COPY failed with internal_error (Citus): the SQLSTATE
+   * that route gives decides whether it is rejected. Without it, such a record fails the load.
+   */
+  probe?: () => RecordProbe;
+}
+
+export class BatchCopier {
+  private readonly o: BatchCopierOptions;
+  rowsLoaded = 0;
+  rejected = 0;
+  /** COPY statements sent, the failed ones included. */
+  copies = 0;
+
+  constructor(o: BatchCopierOptions) {
+    this.o = o;
+  }
+
+  /**
+   * Loads the records `recs` held in `data`, whose first byte sits at output offset `base`. `failure`:
+   * the error a COPY of all of them already ended with (it is not sent again to learn it).
+   */
+  async load(data: Buffer, base: number, recs: RecordPositions, failure?: unknown): Promise<void> {
+    if (recs.length === 0) return;
+    await this.o.client.query(`SAVEPOINT ${SAVEPOINT}`);
+    await this.loadAll(data, base, recs, failure);
+    await this.o.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+  }
+
+  private async loadAll(data: Buffer, base: number, recs: RecordPositions, failure: unknown): Promise<void> {
+    const total = recs.length;
+    let a = 0;
+    let span = total;
+    /** A record a COPY's error named, still to be rejected once the records before it are in. */
+    let named: { r: number; err: unknown } | undefined;
+    /** Records [a, failEnd) hold one the database refused without naming it. */
+    let failEnd = total + 1;
+    /** Where the last refused record without a line was, to size the spans after it. */
+    let lastIsolated = -1;
+    let pending = failure;
+    while (a < total) {
+      if (named && named.r === a) {
+        await this.reject(data, base, recs, a, named.err);
+        named = undefined;
+        a++;
+        continue;
+      }
+      // Inside a span known to fail, halves; elsewhere, spans that doubled since the last failure.
+      const size = failEnd <= total ? Math.max(1, (failEnd - a) >> 1) : span;
+      const end = Math.min(total, a + size, named ? named.r : total);
+      let err: unknown;
+      if (pending !== undefined) {
+        err = pending;
+        pending = undefined; // rolled back already, and nothing was done since the savepoint
+      } else {
+        err = await this.copyRange(data, base, recs, a, end);
+      }
+      if (err === undefined) {
+        a = end;
+        // Past a failed span without finding its refused record (it failed with others only): start over.
+        if (a >= failEnd) failEnd = total + 1;
+        if (failEnd > total) span = Math.min(total, span * 2);
+        continue;
+      }
+      const kind = recordErrorKind(err);
+      if (kind === 'system') throw err;
+      const bad = kind === 'record' ? this.recordOnLine(data, base, recs, a, end, err) : -1;
+      if (bad >= 0) {
+        span = Math.max(MIN_SPAN, 2 * (bad - a));
+        if (bad === a) {
+          await this.reject(data, base, recs, a, err);
+          a++;
+        } else {
+          named = { r: bad, err };
+        }
+      } else if (end - a > 1) {
+        failEnd = end;
+      } else {
+        await this.isolated(data, base, recs, a, err, kind);
+        // The next span covers the gap seen between the last two such records, so it often holds one.
+        span = Math.max(2, lastIsolated >= 0 ? a - lastIsolated : 2);
+        lastIsolated = a;
+        failEnd = total + 1;
+        a++;
+      }
+    }
+  }
+
+  private slice(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Buffer {
+    const start = a === 0 ? 0 : recs.end(a - 1) - base;
+    return data.subarray(start, recs.end(b - 1) - base);
+  }
+
+  /**
+   * COPYs records [a, b) under the savepoint. Returns undefined when they all went in, the error when
+   * some record may be at fault (rolled back to the savepoint), and throws any other error.
+   */
+  private async copyRange(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Promise<unknown | undefined> {
+    const client = this.o.client;
+    const bytes = this.slice(data, base, recs, a, b);
+    const copy = client.query(copyStreams.from(this.o.statement()));
+    this.copies++;
+    let failed = false;
+    const done = trackCopy(finished(copy)).then(
+      () => undefined,
+      (err: unknown) => {
+        failed = true;
+        return err ?? new Error('COPY failed');
+      },
+    );
+    try {
+      // Written piece by piece so that, once the server has refused a record, the rest is not sent.
+      for (let at = 0; at < bytes.length && !failed; at += PIECE) {
+        if (!copy.write(bytes.subarray(at, at + PIECE))) await Promise.race([new Promise((r) => copy.once('drain', r)), done]);
+      }
+      if (!failed) copy.end();
+    } catch (err) {
+      if (!copy.destroyed) copy.destroy(err as Error);
+    }
+    const err = await done;
+    if (err !== undefined) {
+      if (recordErrorKind(err) === 'system') throw err;
+      await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      return err;
+    }
+    if ((copy.rowCount ?? 0) !== b - a) {
+      throw new IngestError('RECORD_COUNT_MISMATCH', `a batch of ${b - a} records loaded ${copy.rowCount} rows; nothing was committed`, {
+        recordsSent: b - a,
+        rowsLoaded: copy.rowCount,
+      });
+    }
+    await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}`);
+    this.rowsLoaded += b - a;
+    return undefined;
+  }
+
+  /**
+   * The record among [a, b) on the line a COPY of them names, or -1. COPY counts physical lines from 1,
+   * quoted line breaks included, and names the last line of a record that spans several.
+   */
+  private recordOnLine(data: Buffer, base: number, recs: RecordPositions, a: number, b: number, err: unknown): number {
+    const line = copyErrorPosition(err as { where?: string }).record;
+    if (line === undefined || line < 1) return -1;
+    let seen = 0;
+    for (let r = a; r < b; r++) {
+      seen += Math.max(1, lineEnds(this.slice(data, base, recs, r, r + 1)));
+      if (line <= seen) return r;
+    }
+    return -1;
+  }
+
+  /** Record `r` failed alone without a line: rejected when the error, or the probe's, says the record is at fault. */
+  private async isolated(data: Buffer, base: number, recs: RecordPositions, r: number, err: unknown, kind: RecordErrorKind): Promise<void> {
+    if (kind === 'record') {
+      await this.reject(data, base, recs, r, err);
+      return;
+    }
+    const probe = this.o.probe?.();
+    if (!probe) throw err;
+    const client = this.o.client;
+    const found = await probe.insert(client, this.slice(data, base, recs, r, r + 1));
+    if (found === undefined) {
+      // The record went in by itself: whatever failed before did not persist.
+      await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}`);
+      this.rowsLoaded++;
+      return;
+    }
+    // Refused again without a record-level SQLSTATE: not the record's fault, the load fails.
+    if (recordErrorKind(found) !== 'record') throw found;
+    await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    await this.reject(data, base, recs, r, found);
+  }
+
+  private async reject(data: Buffer, base: number, recs: RecordPositions, r: number, err: unknown): Promise<void> {
+    const raw = this.slice(data, base, recs, r, r + 1);
+    const text = raw.toString(this.o.textEncoding).replace(/\r?\n$|\r$/, '');
+    const pos = copyErrorPosition(err as { where?: string });
+    this.rejected++;
+    await this.o.onReject({
+      line: recs.line(r),
+      byteOffset: recs.offset(r),
+      column: pos.column ?? null,
+      sqlstate: (err as { code: string }).code,
+      message: (err as Error).message,
+      record: printable(text),
+    });
+  }
+}
+
+/** Line ends in `bytes` as COPY counts them: LF, CRLF and a lone CR each once. */
+function lineEnds(bytes: Buffer): number {
+  let n = 0;
+  for (let i = bytes.indexOf(LF); i >= 0; i = bytes.indexOf(LF, i + 1)) n++;
+  for (let i = bytes.indexOf(CR); i >= 0; i = bytes.indexOf(CR, i + 1)) if (bytes[i + 1] !== LF) n++;
+  return n;
+}

@@ -1,0 +1,18 @@
+// A record the database refused, as reported to the user (GET /jobs/:id/rejects), and its text.
+
+export interface Reject {
+  line: number | null;
+  byteOffset: number | null;
+  column: string | null;
+  sqlstate: string;
+  message: string;
+  record: string;
+}
+
+const MAX_RECORD_TEXT = 2000;
+
+/** Record text for reports: PostgreSQL text and jsonb cannot hold NUL, so it shows as U+FFFD. */
+export function printable(text: string): string {
+  const cut = text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}…` : text;
+  return cut.replace(/\u0000/g, '\uFFFD');
+}
