@@ -31,6 +31,7 @@ export async function getJob(pool: Pool, id: string): Promise<(Job & { runs: Run
       loadedByRun: (f.loaded_by_run as string | null) ?? null,
       timings: f.timings as RunFile['timings'],
       error: (f.error as RunFile['error']) ?? null,
+      ...(f.merge ? { merge: f.merge as NonNullable<RunFile['merge']> } : {}),
     });
     byRun.set(f.run_id, list);
   }
