@@ -4,7 +4,8 @@
 import { timingTable } from '../report/timingTable.js';
 import type { JobWithRuns } from './client.js';
 import { ExitCode } from './exit.js';
-import { elapsedMs, fmtDuration, fmtInt, rowsOf, shardLayoutTable } from './format.js';
+import type { MergeCounts } from '../sql/jobRows.js';
+import { elapsedMs, fmtDuration, fmtInt, mergeTable, rowsOf, shardLayoutTable } from './format.js';
 
 export interface Outcome {
   /** The report, for stdout. */
@@ -36,6 +37,11 @@ export function outcome(job: JobWithRuns): Outcome {
   for (const run of job.runs) out.push(timingTable(run), '');
   const lastRun = job.runs[job.runs.length - 1];
   if (lastRun?.shardLayout) out.push(shardLayoutTable(lastRun.shardLayout), '');
+  const merge = job.result?.merge as MergeCounts | undefined;
+  if (merge) {
+    const files = (lastRun?.files ?? []).flatMap((f) => (f.merge ? [{ key: f.key, merge: f.merge }] : []));
+    out.push(mergeTable(files, merge), '');
+  }
 
   const took = fmtDuration(elapsedMs(job.createdAt, job.finishedAt));
   const rows = fmtInt(rowsOf(job));
