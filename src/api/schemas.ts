@@ -27,7 +27,7 @@ const timings = {
   type: 'object',
   description: 'Stage durations in milliseconds. firstByteMs, scanMs, copyWaitMs and sourceWaitMs are parts of copyMs (the COPY starts with the GET): framing bytes, waiting on PostgreSQL, waiting on object storage.',
   properties: Object.fromEntries(
-    ['queueWaitMs', 'markerWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'scanMs', 'copyWaitMs', 'sourceWaitMs', 'commitMs', 'stageMs', 'publishMs', 'mergeWaitMs', 'mergeMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
+    ['queueWaitMs', 'markerWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'scanMs', 'copyWaitMs', 'sourceWaitMs', 'commitMs', 'stageMs', 'publishMs', 'mergeWaitMs', 'mergeMs', 'analyzeMs', 'rebalanceMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
   ),
 } as const;
 

@@ -51,6 +51,14 @@ export interface TargetSpec {
   connectionsPerWorker?: number;
 }
 
+export interface TableOperation {
+  kind: 'rebalance' | 'analyze';
+  /** rebalance: Citus's strategy. Default by_shard_count. */
+  strategy?: 'by_shard_count' | 'by_disk_size';
+  /** rebalance: only move shards off nodes marked shouldhaveshards = false. Default false. */
+  drainOnly?: boolean;
+}
+
 export interface MergeOperation {
   /** The operation column: a column of the file (listed in target.columns), stored in the table or not. */
   column: string;
@@ -95,6 +103,14 @@ export interface JobSpec {
   operation?: MergeOperation;
   /** merge: the order files of a prefix are merged in: "name" (default) or "lastModified". */
   order?: 'name' | 'lastModified';
+  // --- table operations and afterLoad (issue 15) ---
+  /** After the load: ANALYZE the target. Default: analyze a table the job created, not an existing one. */
+  afterLoad?: { analyze?: boolean };
+  /**
+   * Set only by POST /tables/:name/rebalance and /analyze (not accepted by POST /jobs): the job runs this
+   * operation on target.table instead of loading files.
+   */
+  tableOperation?: TableOperation;
   /** Unit that lands whole: "file" (default), "chunk" (parallel streams, chunk by chunk), or "job". */
   atomicity?: 'file' | 'chunk' | 'job';
   /** With atomicity "chunk": parallel COPY streams per object. Default 2. */
@@ -280,6 +296,12 @@ export const jobSpecSchema = {
       examples: [{ column: 'record_status', delete: ['D'], upsert: ['A', 'C'] }],
     },
     order: { type: 'string', enum: ['name', 'lastModified'], description: 'merge: the order the files of a prefix merge in (default "name").' },
+    // --- table operations and afterLoad (issue 15) ---
+    afterLoad: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { analyze: { type: 'boolean', description: 'ANALYZE the target after the load (default: only a table the job created).' } },
+    },
     atomicity: {
       type: 'string',
       enum: ['file', 'chunk', 'job'],
@@ -328,6 +350,8 @@ export function normalizeSpec(input: unknown): JobSpec {
     // --- merge mode (issue 15) ---
     ...(raw.operation ? { operation: { column: raw.operation.column, delete: [...raw.operation.delete], upsert: [...raw.operation.upsert] } } : {}),
     ...(raw.order ? { order: raw.order } : {}),
+    // --- table operations and afterLoad (issue 15) ---
+    ...(raw.afterLoad ? { afterLoad: { ...raw.afterLoad } } : {}),
     // replace and upsert publish the whole job at once: that is their default unit.
     ...(raw.atomicity ? { atomicity: raw.atomicity } : raw.mode === 'replace' || raw.mode === 'upsert' ? { atomicity: 'job' as const } : {}),
     ...(raw.streams ? { streams: raw.streams } : {}),

@@ -24,6 +24,7 @@ import { connectionsPerWorker, shardLayout } from '../target/citus.js';
 import { prepareTarget, tableOid } from '../target/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
 import { observeRun } from '../metrics.js';
+import { analyzeTable, runTableOperation } from '../ops/runTableOperation.js';
 
 export interface RunContext {
   pool: Pool;
@@ -60,6 +61,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     return 'not-runnable';
   }
   const { job } = started;
+  // POST /tables/:name/rebalance and /analyze: the same job model, another body.
+  if (job.spec.tableOperation) return runTableOperation({ ...ctx, signal: controller.signal }, started, attempt);
   const spec = job.spec;
   const log = ctx.log.child({ jobId, runId, attempt: started.attempt });
   const timer = new StageTimer();
@@ -181,6 +184,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const skipped = results
       .filter(({ result }) => result.status === 'skipped')
       .map(({ object, result }) => ({ url: `s3://${object.bucket}/${object.key}`, ...result.loadedBy! }));
+    // The planner has no statistics for a new table until it is analyzed: a table this job created is, by default.
+    if (!dryRun && (spec.afterLoad?.analyze ?? prepared.created)) await timer.time('analyzeMs', () => analyzeTable(ctx.pool, job.target));
     const oid = prepared.oid ?? (await tableOid(ctx.pool, job.target));
     const layout = oid === undefined || dryRun ? undefined : await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
     clearInterval(ticker);

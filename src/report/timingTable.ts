@@ -19,6 +19,8 @@ const stages: Array<[keyof Run['timings'], string]> = [
   ['publishMs', 'publish'],
   ['mergeWaitMs', 'wait for earlier merge'],
   ['mergeMs', 'merge (in file transactions)'],
+  ['analyzeMs', 'analyze'],
+  ['rebalanceMs', 'rebalance'],
   ['layoutMs', 'shard layout'],
   ['totalMs', 'total'],
 ];

@@ -31,6 +31,10 @@ export interface Timings {
   mergeWaitMs?: number;
   /** mode "merge": the merge statements of each file, inside its transaction. */
   mergeMs?: number;
+  /** ANALYZE of the target (after a load, or an analyze job). */
+  analyzeMs?: number;
+  /** A rebalance job: from citus_rebalance_start() to its end. */
+  rebalanceMs?: number;
   ledgerMs?: number;
   firstByteMs?: number;
   copyMs?: number;
