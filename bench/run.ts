@@ -7,6 +7,8 @@
 //          --streams 1[,2,...] (1)  --contenders name,... (all)  --out DIR (bench/results)
 //          --objects N (also load the same rows cut into N objects under a prefix: per-object overhead)
 //          --max-errors N (also run the service with maxErrors N: the batch-and-savepoint path on a clean file)
+//          --merge [--changes N (100000)]: instead, mode "merge" of a monthly change file of N records into a
+//          --rows table against appending the same file (bench/merge.ts)
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { uploadAsObjects } from './objects.js';
@@ -58,6 +60,8 @@ try {
       objects: { type: 'string' },
       'max-errors': { type: 'string' },
       concurrency: { type: 'string', default: '4' },
+      merge: { type: 'boolean', default: false },
+      changes: { type: 'string', default: '100000' },
     },
   }).values;
 } catch (err) {
@@ -76,6 +80,17 @@ const options = {
   maxErrors: parsed['max-errors'] ? positiveInt('max-errors', parsed['max-errors']) : null,
   concurrency: positiveInt('concurrency', parsed.concurrency),
 };
+
+if (parsed.merge) {
+  const { runMergeBench } = await import('./merge.js');
+  const { benchDatabaseUrl } = await import('./target.js');
+  await runMergeBench({
+    rows: options.rows, changes: positiveInt('changes', parsed.changes), target: options.target, shards: options.shards,
+    rounds: options.rounds, out: options.out, databaseUrl: benchDatabaseUrl(options.target, root, process.env),
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  });
+  process.exit(0);
+}
 
 // Contenders are chosen by name with punctuation ignored: server-copy, psqlcopy, "service x4",
 // service-x4; plain `service` selects every service contender.

@@ -37,6 +37,11 @@ function citusUrl(root: string): string {
   return lines[lines.length - 1]!.trim();
 }
 
+/** The database a bench run loads: the local Citus cluster's coordinator, or BENCH_DATABASE_URL / the default. */
+export function benchDatabaseUrl(kind: TargetKind, root: string, env: NodeJS.ProcessEnv): string {
+  return kind === 'citus' ? citusUrl(root) : (env.BENCH_DATABASE_URL ?? plainDefault);
+}
+
 export async function openTarget(kind: TargetKind, shards: number, root: string, env: NodeJS.ProcessEnv): Promise<Target> {
   const url = kind === 'citus' ? citusUrl(root) : (env.BENCH_DATABASE_URL ?? plainDefault);
   const db = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
