@@ -71,7 +71,7 @@ export async function runMergeBench(o: MergeBenchOptions): Promise<void> {
     }
   };
   const distribution = o.target === 'citus' ? { distribution: { column: 'transaction_unique_identifier', shardCount: o.shards } } : {};
-  const results: Array<{ round: number; mergeSeconds: number; appendSeconds: number; ratio: number; merge: unknown; mergeTimings: unknown }> = [];
+  const results: Array<{ round: number; mergeSeconds: number; appendSeconds: number; ratio: number; merge: unknown; mergeTimings: unknown; appendTimings: unknown }> = [];
   try {
     console.log(`bench merge: base of ${o.rows.toLocaleString('en-US')} rows, change file of ${o.changes.toLocaleString('en-US')} records, ${o.target}${o.target === 'citus' ? ` ${o.shards} shards` : ''}`);
     const baseUrl = await put('base.csv', await body(pricePaidStream(o.rows, SEED)));
@@ -90,7 +90,7 @@ export async function runMergeBench(o: MergeBenchOptions): Promise<void> {
       });
       const r = {
         round, mergeSeconds: merge.seconds, appendSeconds: append.seconds, ratio: merge.seconds / append.seconds,
-        merge: merge.job.result.merge, mergeTimings: merge.job.runs.at(-1).timings,
+        merge: merge.job.result.merge, mergeTimings: merge.job.runs.at(-1).timings, appendTimings: append.job.runs.at(-1).timings,
       };
       results.push(r);
       console.log(`round ${round}: append ${append.seconds.toFixed(2)} s, merge ${merge.seconds.toFixed(2)} s (${r.ratio.toFixed(2)}x); ${JSON.stringify(r.merge)}`);

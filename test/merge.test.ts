@@ -137,6 +137,27 @@ t.test('files merge in name order one at a time; an older file than one merged i
   t.same(await state(h, 'm'), [{ id: 1, price: 999, status: 'C' }, { id: 3, price: 31, status: 'C' }]);
 });
 
+t.test('two merges into one target at once (two schedule ticks) never overlap: every file merges once, in order', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.s (id int PRIMARY KEY, price int, status text)`);
+  for (let m = 1; m <= 4; m++) {
+    const rows = Array.from({ length: 2000 }, (_, i) => `${i},${m * 100000 + i},${m === 1 ? 'A' : 'C'}`);
+    await h.put(`ticks/pp-2025-0${m}.csv`, `${rows.join('\n')}\n`);
+  }
+  const spec = { source: { url: 's3://landing/ticks/' }, target: { table: `${h.schema}.s` }, mode: 'merge', key: ['id'], operation: op };
+  const [a, b] = await Promise.all([submit(h, spec), submit(h, spec)]);
+  const url = await serviceOf(h);
+  const jobs = await Promise.all([a, b].map((r) => waitForJob(url, r.body.id, undefined, 300_000)));
+  t.same(jobs.map((j) => j.status), ['succeeded', 'succeeded'], JSON.stringify(jobs.map((j) => j.error)));
+  t.equal(jobs[0].result.filesLoaded + jobs[1].result.filesLoaded, 4, 'each file merged by exactly one of them');
+  t.equal(jobs[0].result.filesSkipped + jobs[1].result.filesSkipped, 4, 'and skipped by the other');
+  const log = await h.db.query('SELECT key FROM ingest.merge_log WHERE target = $1 ORDER BY merged_at', [`"${h.schema}"."s"`]);
+  t.same(log.rows.map((r) => r.key), [1, 2, 3, 4].map((m) => `ticks/pp-2025-0${m}.csv`), 'in name order');
+  const state = await h.db.query(`SELECT count(*)::int AS n, min(price)::int AS lo, max(price)::int AS hi FROM ${h.schema}.s`);
+  t.same(state.rows[0], { n: 2000, lo: 400000, hi: 401999 }, 'the last month is what stays');
+});
+
 t.test('merge specs are checked before anything runs', async (t) => {
   const h = await createHarness();
   t.teardown(() => h.close());

@@ -3,7 +3,8 @@
 // runs on a cluster of its own (ports 9710-9713, /tmp/citus-ingest-rebal), never on the shared 9700
 // cluster that other tests assume has two workers, and purges it at the end.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHarness, waitForJob } from './helpers/harness.js';
 import { pricePaidCsv, ukPriceColumns } from '../src/gen/pricePaid.js';
 
@@ -23,6 +24,16 @@ function script(...args: string[]): { status: number | null; stdout: string; std
   return spawnSync('bash', ['scripts/citus-local.sh', ...args], { encoding: 'utf8', env, timeout: 600_000 });
 }
 
+/** The same, without blocking the event loop (the service under test runs in this process). */
+async function scriptAsync(...args: string[]): Promise<{ status: number; stderr: string }> {
+  try {
+    const { stderr } = await promisify(execFile)('bash', ['scripts/citus-local.sh', ...args], { encoding: 'utf8', env, timeout: 600_000 });
+    return { status: 0, stderr };
+  } catch (err) {
+    return { status: (err as { code?: number }).code ?? 1, stderr: String((err as { stderr?: string }).stderr ?? err) };
+  }
+}
+
 // A fresh cluster of two workers: a leftover one may hold a third.
 const down = script('down', '--purge');
 const up = down.status === 0 ? script('up') : down;
@@ -35,8 +46,11 @@ t.teardown(() => {
 
 async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
   for (let i = 0; ; i++) {
-    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (res.status === 503 && i < 20) {
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch((err) => {
+      if (i < 5) return undefined; // a kept-alive connection the server closed meanwhile
+      throw err;
+    });
+    if (!res || (res.status === 503 && i < 20)) {
       await new Promise((r) => setTimeout(r, 500));
       continue;
     }
@@ -67,7 +81,7 @@ t.test('a third worker joins; the rebalance job moves shards onto it with rows a
     (await h.db.query(`SELECT nodeport::int AS port, count(*)::int AS shards FROM citus_shards WHERE table_name = $1::regclass GROUP BY 1 ORDER BY 1`, [table])).rows;
   t.same((await nodes()).map((r) => r.port), [9711, 9712], 'two workers before');
 
-  const added = script('add-worker');
+  const added = await scriptAsync('add-worker');
   t.equal(added.status, 0, added.stderr);
   const res = await post(svc.url!, `/tables/${table}/rebalance`, { strategy: 'by_shard_count' });
   t.equal(res.status, 202, JSON.stringify(res.body));

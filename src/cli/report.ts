@@ -46,7 +46,9 @@ export function outcome(job: JobWithRuns): Outcome {
   const took = fmtDuration(elapsedMs(job.createdAt, job.finishedAt));
   const rows = fmtInt(rowsOf(job));
   const attempts = job.runs.length > 1 ? ` after ${job.runs.length} runs` : '';
-  out.push(`job ${job.id} ${job.status}: ${rows} rows loaded into ${job.target} from ${job.sourceUrl} in ${took}${attempts}`);
+  const op = job.result?.operation;
+  if (op === 'rebalance' || op === 'analyze') out.push(`job ${job.id} ${job.status}: ${tableOperationLine(job.result!)} in ${took}${attempts}`);
+  else out.push(`job ${job.id} ${job.status}: ${rows} rows loaded into ${job.target} from ${job.sourceUrl} in ${took}${attempts}`);
 
   const skipped = (job.result?.skipped as SkippedFile[] | undefined) ?? [];
   for (const s of skipped) {
@@ -62,4 +64,15 @@ export function outcome(job: JobWithRuns): Outcome {
     err = e ? `error ${e.code}: ${e.message}${extra(e.message, e.details)}` : `error: the job ended ${job.status} without an error record`;
   }
   return { out: out.join('\n'), err, exitCode: job.status === 'succeeded' ? ExitCode.ok : ExitCode.failed };
+}
+
+/** What a table operation did: the table analyzed, or the shard moves and bytes of a rebalance with the skew before and after. */
+function tableOperationLine(r: Record<string, unknown>): string {
+  if (r.operation === 'analyze') return `analyzed ${String(r.table)}`;
+  const skew = (l: unknown) => {
+    const v = (l as { skew?: number | null } | null)?.skew;
+    return typeof v === 'number' ? v.toFixed(3) : '-';
+  };
+  return `rebalanced ${String(r.table)}: ${fmtInt(r.movesDone as number)} of ${fmtInt(r.movesPlanned as number)} shard moves, ` +
+    `${fmtInt(r.bytesMoved as number)} bytes moved, skew ${skew(r.layoutBefore)} -> ${skew(r.layoutAfter)}`;
 }
