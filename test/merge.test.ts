@@ -7,6 +7,9 @@ import { citusCluster } from './helpers/citus.js';
 import { createMergeStage, dropMergeStage } from '../src/load/mergeStage.js';
 import { normalizeSpec } from '../src/jobs/spec.js';
 
+// Six tests with a service each, one on Citus: past the suite's 300 s per file on a busy 2-core machine.
+t.setTimeout(1_200_000);
+
 const services = new WeakMap<Harness, Promise<string>>();
 /** The harness's one service (started on first use). */
 function serviceOf(h: Harness): Promise<string> {
@@ -170,6 +173,7 @@ t.test('merge specs are checked before anything runs', async (t) => {
     [{ mode: 'append', operation: op }, '/operation'],
     [{ mode: 'merge', key: ['id'], operation: op, order: 'size' }, '/order'],
     [{ mode: 'merge', key: ['id'], operation: op, target: { table: 'public.x', columns: ['id', 'price'] } }, '/operation/column'],
+    [{ mode: 'merge', key: ['id'], operation: op, format: { header: true }, target: { table: 'public.x', columns: 'header' } }, '/target/columns'],
   ];
   for (const [extra, field] of cases) {
     const res = await submit(h, { ...base, ...extra });

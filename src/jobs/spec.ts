@@ -438,6 +438,7 @@ function mergeSpecProblem(spec: JobSpec): { field: string; reason: string } | un
   if (both !== undefined) return { field: '/operation/upsert', reason: `${JSON.stringify(both)} is listed both as delete and as upsert` };
   if (spec.key.includes(spec.operation.column)) return { field: '/operation/column', reason: 'the operation column cannot be part of the key' };
   const { columns, create } = spec.target;
+  if (columns === 'header') return { field: '/target/columns', reason: 'mode "merge" needs the file\'s columns listed (what a merge updates must be known before the file is read), not "header"' };
   if (Array.isArray(columns)) {
     if (!columns.includes(spec.operation.column)) return { field: '/operation/column', reason: `${JSON.stringify(spec.operation.column)} is not in target.columns (the file's columns)` };
     const missing = spec.key.find((k) => !columns.includes(k));
