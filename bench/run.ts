@@ -11,6 +11,8 @@
 //          scripts/ha-local.sh (Citus under Patroni); the service reaches it through HAProxy, or through
 //          PgBouncer in transaction mode, the other contenders through HAProxy. Implies --target citus.
 //          --bad-every N (also run the service, maxErrors allowing them, on the file with every Nth record a duplicate key)
+//          --merge [--changes N (100000)]: instead, mode "merge" of a monthly change file of N records into a
+//          --rows table against appending the same file (bench/merge.ts)
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { uploadAsObjects } from './objects.js';
@@ -64,6 +66,8 @@ try {
       'bad-every': { type: 'string' },
       concurrency: { type: 'string', default: '4' },
       via: { type: 'string', default: 'direct' },
+      merge: { type: 'boolean', default: false },
+      changes: { type: 'string', default: '100000' },
     },
   }).values;
 } catch (err) {
@@ -86,6 +90,17 @@ const options = {
   concurrency: positiveInt('concurrency', parsed.concurrency),
   via: parsed.via as Via,
 };
+
+if (parsed.merge) {
+  const { runMergeBench } = await import('./merge.js');
+  const { benchDatabaseUrl } = await import('./target.js');
+  await runMergeBench({
+    rows: options.rows, changes: positiveInt('changes', parsed.changes), target: options.target, shards: options.shards,
+    rounds: options.rounds, out: options.out, databaseUrl: benchDatabaseUrl(options.target, root, process.env),
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  });
+  process.exit(0);
+}
 
 // Contenders are chosen by name with punctuation ignored: server-copy, psqlcopy, "service x4",
 // service-x4; plain `service` selects every service contender.

@@ -41,6 +41,11 @@ function citusUrl(root: string): string {
   return lines[lines.length - 1]!.trim();
 }
 
+/** The database a bench run loads: the local Citus cluster's coordinator, or BENCH_DATABASE_URL / the default. */
+export function benchDatabaseUrl(kind: TargetKind, root: string, env: NodeJS.ProcessEnv): string {
+  return kind === 'citus' ? citusUrl(root) : (env.BENCH_DATABASE_URL ?? plainDefault);
+}
+
 /** The HA stack's URLs (scripts/ha-local.sh up): leader direct, HAProxy, PgBouncer. */
 function haUrls(root: string): { haproxy: string; pgbouncer: string } {
   const run = spawnSync('bash', [path.join(root, 'scripts/ha-local.sh'), 'up'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -54,7 +59,7 @@ export async function openTarget(kind: TargetKind, shards: number, root: string,
   // Through the HA stack every contender but the service loads through HAProxy (a direct session to the
   // coordinator's leader); the service goes through HAProxy or PgBouncer as asked.
   const ha = via === 'direct' ? undefined : haUrls(root);
-  const url = ha ? ha.haproxy : kind === 'citus' ? citusUrl(root) : (env.BENCH_DATABASE_URL ?? plainDefault);
+  const url = ha ? ha.haproxy : benchDatabaseUrl(kind, root, env);
   const service = via === 'pgbouncer' ? { url: ha!.pgbouncer, poolMode: 'transaction' as const } : { url, poolMode: 'direct' as const };
   const db = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await db.connect();

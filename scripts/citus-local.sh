@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Local 3-node Citus cluster (1 coordinator + 2 workers) for tests.
 #
-# Usage: scripts/citus-local.sh [up|down [--purge]|status|url]
+# Usage: scripts/citus-local.sh [up|add-worker|down [--purge]|status|url]
 #   up      (default) create if missing and start the cluster; prints the
 #           coordinator URL as the last (only) line on stdout.
+#   add-worker  create, start and add a third worker (CITUS_WORKER3_PORT) to
+#           a running cluster, as a cluster grows; its shards stay where they
+#           are until a rebalance (POST /tables/:name/rebalance). Prints the URL.
 #   down    stop all nodes (pg_ctl stop -m fast); --purge also deletes the data.
 #   status  show each node's state; exit 0 only if all three are running.
 #   url     print the coordinator connection string.
@@ -16,6 +19,7 @@
 #   CITUS_COORD_PORT     coordinator port     (default 9700)
 #   CITUS_WORKER1_PORT   worker 1 port        (default 9701)
 #   CITUS_WORKER2_PORT   worker 2 port        (default 9702)
+#   CITUS_WORKER3_PORT   worker 3 port        (default 9703; add-worker only)
 #   PG_CONFIG            pg_config to use     (default pg_config on PATH)
 #
 # When run as root, initdb/pg_ctl run as the `postgres` OS user and the data
@@ -26,6 +30,7 @@ ROOT="${CITUS_LOCAL_DIR:-/tmp/citus-ingest-citus}"
 COORD_PORT="${CITUS_COORD_PORT:-9700}"
 W1_PORT="${CITUS_WORKER1_PORT:-9701}"
 W2_PORT="${CITUS_WORKER2_PORT:-9702}"
+W3_PORT="${CITUS_WORKER3_PORT:-9703}"
 DB=citus_test
 HOST=127.0.0.1
 PG_USER=postgres
@@ -33,7 +38,7 @@ PG_CONFIG="${PG_CONFIG:-pg_config}"
 MARKER=".citus-local-root"
 
 NODES=(coordinator worker1 worker2)
-declare -A PORT=([coordinator]="$COORD_PORT" [worker1]="$W1_PORT" [worker2]="$W2_PORT")
+declare -A PORT=([coordinator]="$COORD_PORT" [worker1]="$W1_PORT" [worker2]="$W2_PORT" [worker3]="$W3_PORT")
 
 log() { printf 'citus-local: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -187,7 +192,31 @@ register_nodes() {
   done
 }
 
+# The nodes of this cluster: the three of `up`, and worker3 once add-worker created it.
+all_nodes() {
+  printf '%s\n' "${NODES[@]}"
+  if [[ -f "$(node_dir worker3)/PG_VERSION" ]]; then echo worker3; fi
+}
+
 # --- subcommands -------------------------------------------------------------
+cmd_add_worker() {
+  require_citus
+  lock
+  node_state coordinator || die "the cluster is not running: run 'up' first"
+  init_node worker3
+  write_conf worker3
+  start_node worker3
+  ensure_db_and_extension "$W3_PORT"
+  if [[ "$(psql_node "$COORD_PORT" "$DB" -c \
+      "SELECT count(*) FROM pg_dist_node WHERE nodename = '$HOST' AND nodeport = $W3_PORT")" == 0 ]]; then
+    log "coordinator: citus_add_node('$HOST', $W3_PORT)"
+    psql_node "$COORD_PORT" "$DB" -c "SELECT citus_add_node('$HOST', $W3_PORT)" >/dev/null
+  fi
+  log "cluster: $(psql_node "$COORD_PORT" "$DB" -c \
+    "SELECT count(*) FROM citus_get_active_worker_nodes()") active workers"
+  url
+}
+
 cmd_up() {
   require_citus
   lock
@@ -201,7 +230,8 @@ cmd_up() {
   as_pg mkdir -p "$ROOT/run"
   local node
   for node in "${NODES[@]}"; do init_node "$node"; write_conf "$node"; done
-  for node in "${NODES[@]}"; do start_node "$node"; done
+  if [[ -f "$(node_dir worker3)/PG_VERSION" ]]; then write_conf worker3; fi
+  for node in $(all_nodes); do start_node "$node"; done
   # Workers first, so the extension exists on them before they are added.
   ensure_db_and_extension "$W1_PORT"
   ensure_db_and_extension "$W2_PORT"
@@ -226,7 +256,7 @@ cmd_down() {
   if [[ $have_pgctl -eq 0 && $purge -eq 0 ]]; then return 0; fi
   lock
   if [[ $have_pgctl -eq 1 ]]; then
-    for node in "${NODES[@]}"; do stop_node "$node"; done
+    for node in $(all_nodes); do stop_node "$node"; done
   fi
   if [[ $purge -eq 1 && -e "$ROOT" ]]; then
     [[ -f "$ROOT/$MARKER" ]] || die "refusing to delete $ROOT: not created by this script (no $MARKER)"
@@ -238,7 +268,7 @@ cmd_down() {
 cmd_status() {
   require_citus
   local node rc all=0
-  for node in "${NODES[@]}"; do
+  for node in $(all_nodes); do
     rc=0; node_state "$node" || rc=$?
     case $rc in
       0) echo "$node port ${PORT[$node]}: running" ;;
@@ -259,11 +289,12 @@ main() {
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
     up) cmd_up ;;
+    add-worker) cmd_add_worker ;;
     down) cmd_down "$@" ;;
     status) cmd_status ;;
     url) require_citus; url ;;
     -h|--help|help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) log "unknown command: $cmd (use up|down [--purge]|status|url)"; exit 2 ;;
+    *) log "unknown command: $cmd (use up|add-worker|down [--purge]|status|url)"; exit 2 ;;
   esac
 }
 

@@ -37,6 +37,8 @@ export const errorCodes = {
   SOURCE_CORRUPT: { status: 422, retryable: false, doc: 'The source could not be decoded (a corrupt or truncated gzip stream).' },
   LEDGER_CONFLICT: { status: 409, retryable: true, doc: 'Another job loaded one of the files while this job staged it; the publish was rolled back and the retry skips that file.' },
   PUBLISH_FAILED: { status: 422, retryable: false, doc: 'The staged rows could not be published into the target (e.g. no unique index matches the upsert key, or duplicate keys within one upsert); nothing was published.' },
+  MERGE_OUT_OF_ORDER: { status: 409, retryable: false, doc: 'mode "merge": a file sorts (by `order`) before a file already merged into the target; merging it now would apply older changes over newer ones. Nothing was merged; set `reload: true` to merge it anyway.' },
+  MERGE_KEY_INVALID: { status: 422, retryable: false, doc: 'mode "merge": the key or operation column is not a column of the target and the file, or (on Citus) the key lacks the distribution column.' },
   RECORD_COUNT_MISMATCH: { status: 500, retryable: false, doc: 'The records sent and the rows PostgreSQL loaded differ; the load was rolled back.' },
   DATABASE_UNAVAILABLE: { status: 503, retryable: true, doc: 'The database connection failed or the server shut down; retried.' },
   DATABASE_ERROR: { status: 500, retryable: false, doc: 'PostgreSQL returned an error that retrying will not fix; `details.sqlstate` has its code.' },

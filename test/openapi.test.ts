@@ -10,7 +10,7 @@ t.test('/docs/json describes every route with a summary and its responses', asyn
   t.match(doc.openapi, /^3\./);
   const expected: Array<[string, string]> = [
     ['post', '/jobs'], ['get', '/jobs'], ['get', '/jobs/{id}'], ['post', '/jobs/{id}/cancel'], ['get', '/jobs/{id}/rejects'], ['get', '/jobs/{id}/files'],
-    ['get', '/tables/{name}'], ['post', '/schedules'], ['get', '/schedules'], ['get', '/schedules/{name}'], ['delete', '/schedules/{name}'],
+    ['get', '/tables/{name}'], ['post', '/tables/{name}/rebalance'], ['post', '/tables/{name}/analyze'], ['post', '/schedules'], ['get', '/schedules'], ['get', '/schedules/{name}'], ['delete', '/schedules/{name}'],
     ['get', '/healthz'], ['get', '/readyz'],
   ];
   for (const [method, path] of expected) {

@@ -27,8 +27,14 @@ const timings = {
   type: 'object',
   description: 'Stage durations in milliseconds. firstByteMs, scanMs, copyWaitMs and sourceWaitMs are parts of copyMs (the COPY starts with the GET): framing bytes, waiting on PostgreSQL, waiting on object storage.',
   properties: Object.fromEntries(
-    ['queueWaitMs', 'markerWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'scanMs', 'copyWaitMs', 'sourceWaitMs', 'commitMs', 'stageMs', 'publishMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
+    ['queueWaitMs', 'markerWaitMs', 'headMs', 'targetMs', 'connectMs', 'prepareMs', 'ledgerMs', 'firstByteMs', 'copyMs', 'scanMs', 'copyWaitMs', 'sourceWaitMs', 'commitMs', 'stageMs', 'publishMs', 'mergeWaitMs', 'mergeMs', 'analyzeMs', 'rebalanceMs', 'layoutMs', 'totalMs'].map((k) => [k, { type: 'number' }]),
   ),
+} as const;
+
+export const mergeCountsSchema = {
+  type: 'object',
+  description: 'mode "merge": what the records did: rows inserted, updated, deleted; delete records whose key was not there; rejected records.',
+  properties: Object.fromEntries(['inserted', 'updated', 'deleted', 'deleteMissing', 'rejected'].map((k) => [k, { type: 'integer' }])),
 } as const;
 
 const runFile = {
@@ -46,6 +52,7 @@ const runFile = {
     loadedByRun: { type: ['string', 'null'] },
     timings,
     error: errorBody,
+    merge: mergeCountsSchema,
   },
 } as const;
 

@@ -1,7 +1,7 @@
 // Plain-text rendering for the terminal: numbers, sizes and durations, and the tables the commands
 // print (jobs, rejects, shard layout). The per-run timing table is src/report/timingTable.ts.
 import { scaleBytes } from '../report/units.js';
-import type { Job, Run } from '../sql/jobRows.js';
+import type { Job, MergeCounts, Run } from '../sql/jobRows.js';
 import type { RejectRow } from './client.js';
 
 export const fmtInt = (n: number | null | undefined): string => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
@@ -80,6 +80,14 @@ export function cut(s: string, max: number): string {
 export function rejectsTable(rejects: RejectRow[]): string {
   const rows = rejects.map((r) => [fmtInt(r.line), r.column ?? '-', r.sqlstate, cut(r.message, 60), cut(r.record, 60)]);
   return renderTable(['line', 'column', 'sqlstate', 'message', 'record'], rows, ['right', 'left', 'left', 'left', 'left']);
+}
+
+/** mode "merge": each file's counts (inserted, updated, deleted, deletes of missing keys, rejected) and the total. */
+export function mergeTable(files: Array<{ key: string; merge: MergeCounts }>, total: MergeCounts): string {
+  const keys: Array<keyof MergeCounts> = ['inserted', 'updated', 'deleted', 'deleteMissing', 'rejected'];
+  const row = (name: string, m: MergeCounts) => [name, ...keys.map((k) => fmtInt(m[k]))];
+  const rows = [...files.map((f) => row(f.key, f.merge)), row('total', total)];
+  return renderTable(['merged file', ...keys], rows, ['left', 'right', 'right', 'right', 'right', 'right']);
 }
 
 /** The Citus shard layout of a run: nodes with shards and bytes, then the skew. */

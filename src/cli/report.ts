@@ -4,7 +4,8 @@
 import { timingTable } from '../report/timingTable.js';
 import type { JobWithRuns } from './client.js';
 import { ExitCode } from './exit.js';
-import { elapsedMs, fmtDuration, fmtInt, rowsOf, shardLayoutTable } from './format.js';
+import type { MergeCounts } from '../sql/jobRows.js';
+import { elapsedMs, fmtDuration, fmtInt, mergeTable, rowsOf, shardLayoutTable } from './format.js';
 
 export interface Outcome {
   /** The report, for stdout. */
@@ -36,11 +37,18 @@ export function outcome(job: JobWithRuns): Outcome {
   for (const run of job.runs) out.push(timingTable(run), '');
   const lastRun = job.runs[job.runs.length - 1];
   if (lastRun?.shardLayout) out.push(shardLayoutTable(lastRun.shardLayout), '');
+  const merge = job.result?.merge as MergeCounts | undefined;
+  if (merge) {
+    const files = (lastRun?.files ?? []).flatMap((f) => (f.merge ? [{ key: f.key, merge: f.merge }] : []));
+    out.push(mergeTable(files, merge), '');
+  }
 
   const took = fmtDuration(elapsedMs(job.createdAt, job.finishedAt));
   const rows = fmtInt(rowsOf(job));
   const attempts = job.runs.length > 1 ? ` after ${job.runs.length} runs` : '';
-  out.push(`job ${job.id} ${job.status}: ${rows} rows loaded into ${job.target} from ${job.sourceUrl} in ${took}${attempts}`);
+  const op = job.result?.operation;
+  if (op === 'rebalance' || op === 'analyze') out.push(`job ${job.id} ${job.status}: ${tableOperationLine(job.result!)} in ${took}${attempts}`);
+  else out.push(`job ${job.id} ${job.status}: ${rows} rows loaded into ${job.target} from ${job.sourceUrl} in ${took}${attempts}`);
 
   const skipped = (job.result?.skipped as SkippedFile[] | undefined) ?? [];
   for (const s of skipped) {
@@ -56,4 +64,15 @@ export function outcome(job: JobWithRuns): Outcome {
     err = e ? `error ${e.code}: ${e.message}${extra(e.message, e.details)}` : `error: the job ended ${job.status} without an error record`;
   }
   return { out: out.join('\n'), err, exitCode: job.status === 'succeeded' ? ExitCode.ok : ExitCode.failed };
+}
+
+/** What a table operation did: the table analyzed, or the shard moves and bytes of a rebalance with the skew before and after. */
+function tableOperationLine(r: Record<string, unknown>): string {
+  if (r.operation === 'analyze') return `analyzed ${String(r.table)}`;
+  const skew = (l: unknown) => {
+    const v = (l as { skew?: number | null } | null)?.skew;
+    return typeof v === 'number' ? v.toFixed(3) : '-';
+  };
+  return `rebalanced ${String(r.table)}: ${fmtInt(r.movesDone as number)} of ${fmtInt(r.movesPlanned as number)} shard moves, ` +
+    `${fmtInt(r.bytesMoved as number)} bytes moved, skew ${skew(r.layoutBefore)} -> ${skew(r.layoutAfter)}`;
 }

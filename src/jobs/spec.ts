@@ -51,6 +51,23 @@ export interface TargetSpec {
   connectionsPerWorker?: number;
 }
 
+export interface TableOperation {
+  kind: 'rebalance' | 'analyze';
+  /** rebalance: Citus's strategy. Default by_shard_count. */
+  strategy?: 'by_shard_count' | 'by_disk_size';
+  /** rebalance: only move shards off nodes marked shouldhaveshards = false. Default false. */
+  drainOnly?: boolean;
+}
+
+export interface MergeOperation {
+  /** The operation column: a column of the file (listed in target.columns), stored in the table or not. */
+  column: string;
+  /** Values that delete the record's key (e.g. ["D"]). */
+  delete: string[];
+  /** Values that insert or update the record by key (e.g. ["A", "C"]). Any other value is a reject. */
+  upsert: string[];
+}
+
 export interface JobSpec {
   source: {
     /** s3://bucket/key for one object, s3://bucket/prefix/ for every object below it. */
@@ -74,10 +91,26 @@ export interface JobSpec {
   concurrency?: number;
   /** Load objects already in the ledger for this target again. Default false. */
   reload?: boolean;
-  /** append (default); replace: build the table aside and swap it in; upsert: insert or update by `key`. */
-  mode?: 'append' | 'replace' | 'upsert';
-  /** upsert: the columns of a unique key of the target. */
+  /**
+   * append (default); replace: build the table aside and swap it in; upsert: insert or update by `key`;
+   * merge: apply each file's add / change / delete records by `key` and `operation`, file by file.
+   */
+  mode?: 'append' | 'replace' | 'upsert' | 'merge';
+  /** upsert and merge: the columns of a key of the target (on Citus including the distribution column). */
   key?: string[];
+  // --- merge mode (issue 15) ---
+  /** merge: the file column that says what each record does, and the values meaning delete and upsert. */
+  operation?: MergeOperation;
+  /** merge: the order files of a prefix are merged in: "name" (default) or "lastModified". */
+  order?: 'name' | 'lastModified';
+  // --- table operations and afterLoad (issue 15) ---
+  /** After the load: ANALYZE the target. Default: analyze a table the job created, not an existing one. */
+  afterLoad?: { analyze?: boolean };
+  /**
+   * Set only by POST /tables/:name/rebalance and /analyze (not accepted by POST /jobs): the job runs this
+   * operation on target.table instead of loading files.
+   */
+  tableOperation?: TableOperation;
   /** Unit that lands whole: "file" (default), "chunk" (parallel streams, chunk by chunk), or "job". */
   atomicity?: 'file' | 'chunk' | 'job';
   /** With atomicity "chunk": parallel COPY streams per object. Default 2. */
@@ -254,11 +287,31 @@ export const jobSpecSchema = {
     reload: { type: 'boolean', default: false, description: 'Load objects the ledger already holds for this target again, on purpose.' },
     mode: {
       type: 'string',
-      enum: ['append', 'replace', 'upsert'],
+      enum: ['append', 'replace', 'upsert', 'merge'],
       default: 'append',
-      description: 'append rows; replace the table atomically (built aside, swapped in); upsert by key (INSERT ... ON CONFLICT DO UPDATE). replace and upsert imply atomicity "job".',
+      description: 'append rows; replace the table atomically (built aside, swapped in); upsert by key (INSERT ... ON CONFLICT DO UPDATE); merge each file\'s add/change/delete records by key and operation, one file after another. replace and upsert imply atomicity "job"; merge commits file by file.',
     },
-    key: { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 63 }, description: 'upsert: a unique key of the target.' },
+    key: { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 63 }, description: 'upsert and merge: a key of the target.' },
+    // --- merge mode (issue 15) ---
+    operation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['column', 'delete', 'upsert'],
+      description: 'merge: the file column holding each record\'s operation, and its values that delete and that upsert; any other value is a reject.',
+      properties: {
+        column: columnName,
+        delete: { type: 'array', minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
+        upsert: { type: 'array', minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
+      examples: [{ column: 'record_status', delete: ['D'], upsert: ['A', 'C'] }],
+    },
+    order: { type: 'string', enum: ['name', 'lastModified'], description: 'merge: the order the files of a prefix merge in (default "name").' },
+    // --- table operations and afterLoad (issue 15) ---
+    afterLoad: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { analyze: { type: 'boolean', description: 'ANALYZE the target after the load (default: only a table the job created).' } },
+    },
     atomicity: {
       type: 'string',
       enum: ['file', 'chunk', 'job'],
@@ -309,6 +362,11 @@ export function normalizeSpec(input: unknown): JobSpec {
     ...(raw.reload ? { reload: true } : {}),
     ...(raw.mode ? { mode: raw.mode } : {}),
     ...(raw.key ? { key: [...raw.key] } : {}),
+    // --- merge mode (issue 15) ---
+    ...(raw.operation ? { operation: { column: raw.operation.column, delete: [...raw.operation.delete], upsert: [...raw.operation.upsert] } } : {}),
+    ...(raw.order ? { order: raw.order } : {}),
+    // --- table operations and afterLoad (issue 15) ---
+    ...(raw.afterLoad ? { afterLoad: { ...raw.afterLoad } } : {}),
     // replace and upsert publish the whole job at once: that is their default unit.
     ...(raw.atomicity ? { atomicity: raw.atomicity } : raw.mode === 'replace' || raw.mode === 'upsert' ? { atomicity: 'job' as const } : {}),
     ...(raw.streams ? { streams: raw.streams } : {}),
@@ -334,8 +392,10 @@ export function specProblem(spec: JobSpec): { field: string; reason: string } | 
   if (spec.source.waitForMarker && !spec.source.url.endsWith('/')) return { field: '/source/waitForMarker', reason: 'applies only to a prefix (a source.url ending in /)' };
   if (spec.source.pattern && !spec.source.url.endsWith('/')) return { field: '/source/pattern', reason: 'applies only to a prefix (a source.url ending in /)' };
   if (spec.mode === 'upsert' && !spec.key) return { field: '/key', reason: 'is required with mode "upsert"' };
-  if (spec.key && spec.mode !== 'upsert') return { field: '/key', reason: 'applies only with mode "upsert"' };
-  if (spec.mode && spec.mode !== 'append' && spec.atomicity !== 'job') {
+  if (spec.key && spec.mode !== 'upsert' && spec.mode !== 'merge') return { field: '/key', reason: 'applies only with mode "upsert" or "merge"' };
+  const mergeProblem = mergeSpecProblem(spec);
+  if (mergeProblem) return mergeProblem;
+  if (spec.mode && spec.mode !== 'append' && spec.mode !== 'merge' && spec.atomicity !== 'job') {
     return { field: '/atomicity', reason: `mode "${spec.mode}" publishes the whole job at once: atomicity must be "job" (or left out)` };
   }
   if (spec.atomicity === 'job' && spec.dryRun) return { field: '/dryRun', reason: 'a dry run checks files one by one: use atomicity "file"' };
@@ -409,5 +469,37 @@ function formatProblem(f: FormatSpec): { field: string; reason: string } | undef
   if (f.null.includes(f.delimiter)) return { field: '/format/null', reason: `must not contain format.delimiter ${JSON.stringify(f.delimiter)}` };
   if (f.null.includes(f.quote)) return { field: '/format/null', reason: `must not contain format.quote ${JSON.stringify(f.quote)}` };
   if (/[\r\n]/.test(f.null)) return { field: '/format/null', reason: 'cannot contain a line break' };
+  return undefined;
+}
+
+// --- merge mode (issue 15) ---
+/** The rules of mode "merge" and its fields, as specProblem reports them. */
+function mergeSpecProblem(spec: JobSpec): { field: string; reason: string } | undefined {
+  if (spec.mode !== 'merge') {
+    if (spec.operation) return { field: '/operation', reason: 'applies only with mode "merge"' };
+    if (spec.order) return { field: '/order', reason: 'applies only with mode "merge"' };
+    return undefined;
+  }
+  if (!spec.key) return { field: '/key', reason: 'is required with mode "merge"' };
+  if (!spec.operation) return { field: '/operation', reason: 'is required with mode "merge" (e.g. {"column": "record_status", "delete": ["D"], "upsert": ["A", "C"]})' };
+  if (spec.atomicity !== undefined && spec.atomicity !== 'file') {
+    return { field: '/atomicity', reason: 'mode "merge" commits each file with its ledger row, in order: atomicity must be "file" (or left out)' };
+  }
+  if (spec.dryRun) return { field: '/dryRun', reason: 'is not supported with mode "merge"' };
+  const both = spec.operation.delete.find((v) => spec.operation!.upsert.includes(v));
+  if (both !== undefined) return { field: '/operation/upsert', reason: `${JSON.stringify(both)} is listed both as delete and as upsert` };
+  if (spec.key.includes(spec.operation.column)) return { field: '/operation/column', reason: 'the operation column cannot be part of the key' };
+  const { columns, create } = spec.target;
+  if (columns === 'header') return { field: '/target/columns', reason: 'mode "merge" needs the file\'s columns listed (what a merge updates must be known before the file is read), not "header"' };
+  if (Array.isArray(columns)) {
+    if (!columns.includes(spec.operation.column)) return { field: '/operation/column', reason: `${JSON.stringify(spec.operation.column)} is not in target.columns (the file's columns)` };
+    const missing = spec.key.find((k) => !columns.includes(k));
+    if (missing) return { field: '/key', reason: `names ${JSON.stringify(missing)}, which is not in target.columns (the file's columns)` };
+  }
+  if (create) {
+    const known = new Set(create.columns.map((c) => c.name));
+    const missing = spec.key.find((k) => !known.has(k));
+    if (missing) return { field: '/key', reason: `names ${JSON.stringify(missing)}, which is not in target.create.columns` };
+  }
   return undefined;
 }

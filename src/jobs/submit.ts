@@ -70,15 +70,19 @@ export async function submitJob(
     }
     return { row, created };
   }
+  await enqueueStored(deps, row.id);
+  return { row, created };
+}
+
+/** Queues a stored job. Bounded: with Redis down the client would retry for ever; the job is stored either way. */
+export async function enqueueStored(deps: Pick<SubmitDeps, 'queue' | 'log'>, jobId: string): Promise<void> {
   try {
-    // Bounded: with Redis down the client would retry for ever; the job is stored either way.
     await Promise.race([
-      enqueueLoad(deps.queue, row.id),
+      enqueueLoad(deps.queue, jobId),
       new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 3 s')), 3000).unref()),
     ]);
   } catch (err) {
     // The worker's reconciler queues it once Redis is back.
-    deps.log.warn({ err, jobId: row.id }, 'could not enqueue; the reconciler will');
+    deps.log.warn({ err, jobId }, 'could not enqueue; the reconciler will');
   }
-  return { row, created };
 }

@@ -11,7 +11,7 @@ import type { CsvFramer } from '../scan/csvFramer.js';
 import { framerFor, pipeObject, watchConnection, type SourceState } from './loadParts.js';
 import type { ObjectInfo } from '../sources/s3.js';
 import { claimLedgerEntry, completeLedgerEntry, type LedgerKey } from '../sql/fileLedger.js';
-import type { Timings } from '../sql/jobRows.js';
+import type { MergeCounts, Timings } from '../sql/jobRows.js';
 import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { CopyLoader, type Reject } from '../target/copyLoader.js';
@@ -45,6 +45,11 @@ export interface LoadFileInput {
   stagingTable?: string;
   /** Sessions the job keeps between its files (many-file jobs); without them a pool client per file. */
   sessions?: LoadSessions;
+  /**
+   * mode "merge": after the COPY into `stagingTable`, merges it into the target on this transaction,
+   * before the ledger row and the commit (the ledger is then this function's, as without a stage).
+   */
+  merge?: (client: PoolClient, rejected: number) => Promise<MergeCounts>;
 }
 
 export interface FileResult {
@@ -58,6 +63,8 @@ export interface FileResult {
   firstRejects: Reject[];
   /** atomicity "chunk": chunks loaded by this run, and chunks (and their rows) an earlier attempt loaded. */
   chunks?: { loaded: number; skipped: number; rowsSkipped: number };
+  /** mode "merge": what the file's records did to the target. */
+  merge?: MergeCounts;
   /** For a skipped object: the run, job and time that loaded it. */
   loadedBy?: { runId: string; jobId: string; loadedAt: string; rowsLoaded: number };
 }
@@ -88,7 +95,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   const connection = watchConnection(client);
   try {
     await beginLoad(client, spec);
-    const useLedger = !spec.dryRun && input.stagingTable === undefined;
+    const useLedger = !spec.dryRun && (input.stagingTable === undefined || input.merge !== undefined);
     const target = await timer.time('prepareMs', () => resolveTarget(client, input.stagingTable ?? spec.target.table, spec.target.columns));
     // With the ledger in use `target` is the real table: its OID is the entry's identity.
     ledgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size, targetOid: target.oid };
@@ -159,14 +166,15 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       await client.query('ROLLBACK');
       return { status: 'validated', rowsLoaded: loader.rowsLoaded, ...common, timings: timer.finish() };
     }
+    const merged = input.merge ? await timer.time('mergeMs', () => input.merge!(client, loader.rejected)) : undefined;
     if (useLedger) await completeLedgerEntry(client, ledgerKey!, loader.rowsLoaded);
     await recordRunFile(client, {
       runId: input.runId, jobId: input.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
       status: 'loaded', rowsLoaded: loader.rowsLoaded, rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead: source.bytes,
-      timings: { ...timer.timings },
+      timings: { ...timer.timings }, ...(merged ? { merge: merged } : {}),
     });
     await timer.time('commitMs', () => client.query('COMMIT'));
-    return { status: 'loaded', rowsLoaded: loader.rowsLoaded, ...common, timings: timer.finish() };
+    return { status: 'loaded', rowsLoaded: loader.rowsLoaded, ...common, ...(merged ? { merge: merged } : {}), timings: timer.finish() };
   } catch (err) {
     broken = true;
     await client.query('ROLLBACK').catch(() => {});

@@ -18,12 +18,14 @@ import { LoadSessions } from './sessions.js';
 import type { Semaphore } from './semaphore.js';
 import { loadChunked } from './loadChunked.js';
 import { createStage, dropStageFor, publish } from './stagedLoad.js';
+import { startMerge, sumMergeCounts, type MergeRun } from './mergeRun.js';
 import { ledgerEntries } from '../sql/fileLedger.js';
 import { resolveSources } from '../sources/resolveSources.js';
 import { connectionsPerWorker, shardLayout } from '../target/citus.js';
 import { prepareTarget, tableOid } from '../target/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
 import { observeRun } from '../metrics.js';
+import { analyzeTable, runTableOperation } from '../ops/runTableOperation.js';
 
 export interface RunContext {
   pool: Pool;
@@ -62,6 +64,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     return 'not-runnable';
   }
   const { job } = started;
+  // POST /tables/:name/rebalance and /analyze: the same job model, another body.
+  if (job.spec.tableOperation) return runTableOperation({ ...ctx, signal: controller.signal }, started, attempt);
   const spec = job.spec;
   const log = ctx.log.child({ jobId, runId, attempt: started.attempt });
   const timer = new StageTimer();
@@ -82,9 +86,10 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
 
   const files = new Map<string, FileProgress>();
   let committed = { rows: 0, rejected: 0, bytes: 0 };
+  let merge: MergeRun | undefined;
   try {
     log.info({ url: spec.source.url, target: job.target }, 'run started');
-    const objects = await timer.time('headMs', () =>
+    const listed = await timer.time('headMs', () =>
       resolveSources(ctx.s3, spec.source, signal, {
         allowedBuckets: ctx.allowedBuckets,
         onMarker: (waitedMs, manifest) => {
@@ -93,9 +98,16 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
         },
       }),
     );
-    bytesTotal = objects.reduce((a, o) => a + o.size, 0);
+    bytesTotal = listed.reduce((a, o) => a + o.size, 0);
     const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
+    // mode "merge": one merge into a target at a time, its files in order, each merged in its own transaction.
+    if (spec.mode === 'merge') {
+      merge = await startMerge(ctx.pool, spec, { jobId, runId, target: job.target }, listed, signal);
+      timer.add('mergeWaitMs', merge.waitedMs);
+    }
+    const objects = merge ? merge.objects : listed;
+    const loadSpec = merge ? { ...spec, target: { ...spec.target, columns: merge.stage.fileColumns } } : spec;
 
     // atomicity "job" (and replace, upsert): files load into a table aside and are published at the end.
     const staged = spec.atomicity === 'job';
@@ -105,8 +117,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     // opening a transaction (loadFile still claims each object it loads, so a race stays safe).
     const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, prepared.oid, objects));
     // Many files, one COPY each: they share sessions that keep their Citus worker connections.
-    const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? job.target, connectionsPerWorker(spec)) : undefined;
-    const results = await mapLimit(objects, Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
+    const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? merge?.stage.name ?? job.target, connectionsPerWorker(spec)) : undefined;
+    const results = await mapLimit(objects, merge ? 1 : Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       await ctx.objectSlots?.acquire(signal);
       try {
@@ -116,8 +128,9 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
           ? { status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects: [], timings: {}, loadedBy: earlier }
           : await load({
           ...(stage ? { stagingTable: stage.name } : {}),
+          ...(merge ? { stagingTable: merge.stage.name, merge: merge.mergeFor(object) } : {}),
           ...(sessions ? { sessions } : {}),
-          pool: ctx.pool, s3: ctx.s3, spec, target: job.target, object, jobId, runId, signal,
+          pool: ctx.pool, s3: ctx.s3, spec: loadSpec, target: job.target, object, jobId, runId, signal,
           onProgress: (p) => {
             files.set(object.key, p);
             let bytes = 0;
@@ -174,6 +187,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const skipped = results
       .filter(({ result }) => result.status === 'skipped')
       .map(({ object, result }) => ({ url: `s3://${object.bucket}/${object.key}`, ...result.loadedBy! }));
+    // The planner has no statistics for a new table until it is analyzed: a table this job created is, by default.
+    if (!dryRun && (spec.afterLoad?.analyze ?? prepared.created)) await timer.time('analyzeMs', () => analyzeTable(ctx.pool, job.target));
     const oid = prepared.oid ?? (await tableOid(ctx.pool, job.target));
     const layout = oid === undefined || dryRun ? undefined : await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
     clearInterval(ticker);
@@ -192,6 +207,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
         ...(dryRun ? { dryRun: { rowsValid: sum((r) => r.rowsLoaded), rowsRejected, filesValidated: results.length } } : {}),
         ...(skipped.length ? { skipped } : {}),
         ...(published ? { published } : {}),
+        ...(merge ? { merge: sumMergeCounts(results.map(({ result }) => result.merge)) } : {}),
         rejects: { count: rowsRejected, first: firstRejects },
       },
     });
@@ -201,6 +217,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   } catch (thrown) {
     clearInterval(ticker);
     if (spec.atomicity === 'job') await dropStageFor(ctx.pool, spec, jobId).catch(() => {});
+    await merge?.end();
+    merge = undefined;
     const err = signal.aborted ? asIngestError(signal.reason) : classify(thrown, { url: spec.source.url });
     const timings = timer.finish();
     if (err.code === 'CANCELLED') {
@@ -220,6 +238,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     throw err;
   } finally {
     clearInterval(ticker);
+    await merge?.end();
   }
 }
 

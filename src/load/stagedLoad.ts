@@ -74,7 +74,7 @@ export async function dropStageFor(pool: Pool, spec: JobSpec, jobId: string): Pr
 }
 
 export interface Published {
-  mode: 'append' | 'replace' | 'upsert';
+  mode: NonNullable<JobSpec['mode']>;
   /** Rows the publishing statement wrote (inserted, or inserted + updated for upsert). */
   rows: number;
 }

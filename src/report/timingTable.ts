@@ -17,6 +17,10 @@ const stages: Array<[keyof Run['timings'], string]> = [
   ['commitMs', 'commit'],
   ['stageMs', 'create staging'],
   ['publishMs', 'publish'],
+  ['mergeWaitMs', 'wait for earlier merge'],
+  ['mergeMs', 'merge (in file transactions)'],
+  ['analyzeMs', 'analyze'],
+  ['rebalanceMs', 'rebalance'],
   ['layoutMs', 'shard layout'],
   ['totalMs', 'total'],
 ];

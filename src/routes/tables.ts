@@ -1,5 +1,6 @@
 // /tables/:name: a target's Citus facts (distributed, reference or local; distribution column, shard
-// count, colocation group, size per node).
+// count, colocation group, size per node), and the operations on it that run as jobs: rebalance its
+// shards over the workers, analyze it.
 import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
 import { tableFactsSchema } from '../api/schemas.js';
@@ -7,6 +8,16 @@ import { tableFacts } from '../target/citus.js';
 import { parseTableName, qualifiedName } from '../target/names.js';
 import { tableOid } from '../target/prepareTarget.js';
 import type { Services } from '../service.js';
+import { submitTableOperation } from '../ops/submitTableOperation.js';
+
+const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200, examples: ['public.uk_price'] } } } as const;
+const accepted = { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } } as const;
+const notify = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  properties: { url: { type: 'string', pattern: '^https?://', maxLength: 2000, description: 'Receives a POST of the final job (signed with NOTIFY_SECRET).' } },
+} as const;
 
 export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   app.get<{ Params: { name: string } }>(
@@ -28,6 +39,51 @@ export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
       const oid = await tableOid(services.pool, qualified);
       if (oid === undefined) throw new IngestError('TABLE_NOT_FOUND', `no table ${req.params.name}`, { table: req.params.name });
       return tableFacts(services.pool, oid, req.params.name);
+    },
+  );
+
+  app.post<{ Params: { name: string }; Body: { strategy?: 'by_shard_count' | 'by_disk_size'; drainOnly?: boolean; notify?: { url: string } } | undefined }>(
+    '/tables/:name/rebalance',
+    {
+      schema: {
+        summary: "Rebalance a distributed table's shards over the workers, as a job",
+        description:
+          'Runs citus_rebalance_start() and follows citus_rebalance_status(): the job\'s progress counts shard moves done (progress.rowsLoaded) ' +
+          'and bytes moved (progress.bytesRead); POST /jobs/:id/cancel calls citus_rebalance_stop(); result.layoutBefore and layoutAfter hold the shard layout and skew. ' +
+          'Citus rebalances every colocation group that needs it, this table\'s among them.',
+        params: nameParams,
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            strategy: { type: 'string', enum: ['by_shard_count', 'by_disk_size'], default: 'by_shard_count' },
+            drainOnly: { type: 'boolean', default: false, description: 'Only move shards off nodes marked shouldhaveshards = false.' },
+            notify,
+          },
+        },
+        response: { 202: accepted, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 422: { $ref: 'Error#' } },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body ?? {};
+      const row = await submitTableOperation(services, req.params.name, { kind: 'rebalance', strategy: body.strategy ?? 'by_shard_count', drainOnly: body.drainOnly ?? false }, body.notify?.url);
+      return reply.code(202).send({ id: row.id, status: row.status });
+    },
+  );
+
+  app.post<{ Params: { name: string }; Body: { notify?: { url: string } } | undefined }>(
+    '/tables/:name/analyze',
+    {
+      schema: {
+        summary: 'ANALYZE a table (all its shards on Citus), as a job',
+        params: nameParams,
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { notify } },
+        response: { 202: accepted, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+      },
+    },
+    async (req, reply) => {
+      const row = await submitTableOperation(services, req.params.name, { kind: 'analyze' }, req.body?.notify?.url);
+      return reply.code(202).send({ id: row.id, status: row.status });
     },
   );
 };

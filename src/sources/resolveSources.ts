@@ -26,7 +26,7 @@ export async function listPrefix(s3: S3Client, bucket: string, prefix: string, s
     }
     for (const o of page.Contents ?? []) {
       if (!o.Key || o.Key.endsWith('/')) continue;
-      out.push({ bucket, key: o.Key, size: o.Size ?? 0, etag: (o.ETag ?? '').replace(/"/g, ''), contentEncoding: undefined });
+      out.push({ bucket, key: o.Key, size: o.Size ?? 0, etag: (o.ETag ?? '').replace(/"/g, ''), contentEncoding: undefined, ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -15,6 +15,8 @@ export interface ObjectInfo extends S3Location {
   size: number;
   etag: string;
   contentEncoding: string | undefined;
+  /** When the object was last written, as object storage reports it (mode "merge" may order by it). */
+  lastModified?: Date;
 }
 
 export function createS3Client(config: Pick<Config, 's3Endpoint' | 's3Region' | 's3AccessKeyId' | 's3SecretAccessKey' | 's3ForcePathStyle'>): S3Client {
@@ -62,6 +64,7 @@ export async function headObject(s3: S3Client, loc: S3Location, signal?: AbortSi
       size: head.ContentLength ?? 0,
       etag: (head.ETag ?? '').replace(/"/g, ''),
       contentEncoding: head.ContentEncoding,
+      ...(head.LastModified ? { lastModified: head.LastModified } : {}),
     };
   } catch (err) {
     throw mapS3Error(err, loc);

@@ -4,6 +4,16 @@ import type { ErrorBody } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { ShardLayout } from '../target/citus.js';
 
+/** mode "merge": what a file's records (or a job's files) did to the target. */
+export interface MergeCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  /** Delete records whose key the target did not hold. */
+  deleteMissing: number;
+  rejected: number;
+}
+
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -17,6 +27,14 @@ export interface Timings {
   layoutMs?: number;
   stageMs?: number;
   publishMs?: number;
+  /** mode "merge": waiting for an earlier merge into the same target to end. */
+  mergeWaitMs?: number;
+  /** mode "merge": the merge statements of each file, inside its transaction. */
+  mergeMs?: number;
+  /** ANALYZE of the target (after a load, or an analyze job). */
+  analyzeMs?: number;
+  /** A rebalance job: from citus_rebalance_start() to its end. */
+  rebalanceMs?: number;
   ledgerMs?: number;
   firstByteMs?: number;
   copyMs?: number;
@@ -41,6 +59,8 @@ export interface RunFile {
   loadedByRun: string | null;
   timings: Timings;
   error: ErrorBody | null;
+  /** mode "merge": what the file's records did. */
+  merge?: MergeCounts;
 }
 
 export interface Run {

@@ -40,6 +40,7 @@ export function runFileFromRow(f: Record<string, unknown>): RunFile {
     loadedByRun: (f.loaded_by_run as string | null) ?? null,
     timings: f.timings as RunFile['timings'],
     error: (f.error as RunFile['error']) ?? null,
+    ...(f.merge ? { merge: f.merge as NonNullable<RunFile['merge']> } : {}),
   };
 }
 

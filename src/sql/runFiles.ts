@@ -18,22 +18,25 @@ export interface RunFileRecord {
   loadedByRun?: string;
   timings: Timings;
   error?: ErrorBody;
+  /** mode "merge": the file's counts (inserted, updated, deleted, deleteMissing, rejected). */
+  merge?: object;
 }
 
 export async function recordRunFile(db: Pool | PoolClient, f: RunFileRecord): Promise<void> {
   await db.query(
     `INSERT INTO ingest.run_files (run_id, job_id, bucket, key, etag, size, status, rows_loaded, bytes_read,
-                                   loaded_by_run, timings, error, rows_rejected, blank_lines, finished_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                   loaded_by_run, timings, error, rows_rejected, blank_lines, merge, finished_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
              CASE WHEN $7 = 'running' THEN NULL ELSE clock_timestamp() END)
      ON CONFLICT (run_id, bucket, key) DO UPDATE
         SET status = excluded.status, rows_loaded = excluded.rows_loaded, bytes_read = excluded.bytes_read,
             loaded_by_run = excluded.loaded_by_run, timings = excluded.timings, error = excluded.error,
-            rows_rejected = excluded.rows_rejected, blank_lines = excluded.blank_lines, finished_at = excluded.finished_at`,
+            rows_rejected = excluded.rows_rejected, blank_lines = excluded.blank_lines, merge = excluded.merge,
+            finished_at = excluded.finished_at`,
     [
       f.runId, f.jobId, f.bucket, f.key, f.etag, f.size, f.status, f.rowsLoaded, f.bytesRead,
       f.loadedByRun ?? null, JSON.stringify(f.timings), f.error ? JSON.stringify(f.error) : null,
-      f.rowsRejected ?? 0, f.blankLines ?? 0,
+      f.rowsRejected ?? 0, f.blankLines ?? 0, f.merge ? JSON.stringify(f.merge) : null,
     ],
   );
 }

@@ -3,6 +3,7 @@
 import type { RejectRow } from '../sql/rejects.js';
 import type { Job, Run, RunFile } from '../sql/jobRows.js';
 import type { ShardLayout } from '../target/citus.js';
+import { mergeSection } from './mergeTable.js';
 import { stageChart } from './stageChart.js';
 import { throughputChart } from './throughputChart.js';
 import { fmtBytes, fmtInt, fmtMs, fmtTime } from './format.js';
@@ -169,6 +170,7 @@ ${stageChart(job.runs)}
 ${throughputChart(job.runs, throughputNote(job))}
 <h2>Files</h2>
 ${filesTable(job, v.files)}
+${mergeSection(job)}
 ${shardLayout(job.runs)}
 <h2>Rejects</h2>
 ${rejectsTable(job, v.rejects, v.rejectsTotal)}`,

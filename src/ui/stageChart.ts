@@ -23,6 +23,10 @@ export const stages: readonly Stage[] = [
   { key: 'commitMs', label: 'commit', color: '#1a7f37' },
   { key: 'stageMs', label: 'create staging', color: '#57606a' },
   { key: 'publishMs', label: 'publish', color: '#cf222e' },
+  { key: 'mergeWaitMs', label: 'wait for earlier merge', color: '#d0d7de' },
+  { key: 'mergeMs', label: 'merge', color: '#a40e26' },
+  { key: 'analyzeMs', label: 'analyze', color: '#6639ba' },
+  { key: 'rebalanceMs', label: 'rebalance', color: '#0a3069' },
   { key: 'layoutMs', label: 'shard layout', color: '#1b7c83' },
 ];
 

@@ -1,0 +1,48 @@
+// Submitting a table operation (POST /tables/:name/rebalance, /analyze) as a job like any load: stored
+// in ingest.jobs, queued, run by a worker, with its runs, progress, cancel, notify and dashboard page.
+// What can be refused before anything runs is refused here: an unknown table, or a rebalance on
+// PostgreSQL without Citus or of a table Citus does not distribute.
+import { createHash, randomUUID } from 'node:crypto';
+import { IngestError } from '../errors.js';
+import { defaultFormat, type JobSpec, type TableOperation } from '../jobs/spec.js';
+import { enqueueStored, type SubmitDeps } from '../jobs/submit.js';
+import { insertJob } from '../sql/insertJob.js';
+import type { JobRow } from '../sql/jobRows.js';
+import { citusVersion, distributionOf } from '../target/citus.js';
+import { parseTableName, qualifiedName } from '../target/names.js';
+import { tableOid } from '../target/prepareTarget.js';
+
+export async function submitTableOperation(deps: SubmitDeps, table: string, op: TableOperation, notifyUrl?: string): Promise<JobRow> {
+  let qualified: string;
+  try {
+    qualified = qualifiedName(parseTableName(table));
+  } catch (err) {
+    throw new IngestError('INVALID_REQUEST', `not a table name: ${(err as Error).message}`, { field: 'name' });
+  }
+  const oid = await tableOid(deps.pool, qualified);
+  if (oid === undefined) throw new IngestError('TABLE_NOT_FOUND', `no table ${table}`, { table });
+  if (op.kind === 'rebalance') {
+    if (!(await citusVersion(deps.pool))) {
+      throw new IngestError('CITUS_NOT_AVAILABLE', `rebalancing ${table} needs Citus, and this database has no citus extension; nothing was started`, { table });
+    }
+    const d = await distributionOf(deps.pool, oid);
+    if (d.type !== 'distributed') {
+      throw new IngestError('TARGET_NOT_DISTRIBUTED', `${table} is a ${d.type} table: only a distributed table has shards to rebalance`, { table, type: d.type });
+    }
+  }
+  const spec: JobSpec = {
+    source: { url: '' }, format: defaultFormat, target: { table }, maxErrors: 0, dryRun: false,
+    tableOperation: op,
+    ...(notifyUrl ? { notify: { url: notifyUrl } } : {}),
+  };
+  const { row } = await insertJob(deps.pool, {
+    id: randomUUID(),
+    spec,
+    target: qualified,
+    sourceUrl: `${op.kind}:${qualified}`,
+    queue: deps.config.queueName,
+    specHash: createHash('sha256').update(JSON.stringify(spec)).digest('hex'),
+  });
+  await enqueueStored(deps, row.id);
+  return row;
+}
