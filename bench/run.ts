@@ -7,8 +7,10 @@
 //          --streams 1[,2,...] (1)  --contenders name,... (all)  --out DIR (bench/results)
 //          --objects N (also load the same rows cut into N objects under a prefix: per-object overhead)
 //          --max-errors N (also run the service with maxErrors N: the batch-and-savepoint path on a clean file)
+//          --profile (the service under --cpu-prof: a profile per load beside the results, its top functions printed)
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { uploadAsObjects } from './objects.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +27,7 @@ import { SkipContender, type Contender, type RunContext } from './contenders/typ
 import { ensureDataFile, SEED } from './data.js';
 import { CLIENT_SAMPLE_INTERVAL_MS, cpuMeter, SAMPLE_INTERVAL_MS } from './measure.js';
 import { chartInput, MB, resultsTable, stageTable, summarise, type RoundResult } from './report.js';
+import { profileLines, summariseProfile } from './profile.js';
 import { gitInfo, machineInfo, redactUrl, writeResults } from './results.js';
 import { startS3, uploadDataFile, type S3Endpoint } from './s3.js';
 import { cleanUpServiceRuns, reachRedis } from './serviceState.js';
@@ -34,7 +37,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function usage(message: string): never {
   console.error(`bench: ${message}`);
-  console.error('usage: npm run bench -- [--rows N] [--target plain|citus] [--shards N] [--rounds N] [--streams 1,4] [--contenders a,b] [--out DIR]');
+  console.error('usage: npm run bench -- [--rows N] [--target plain|citus] [--shards N] [--rounds N] [--streams 1,4] [--contenders a,b] [--out DIR] [--profile]');
   process.exit(2);
 }
 
@@ -58,6 +61,7 @@ try {
       objects: { type: 'string' },
       'max-errors': { type: 'string' },
       concurrency: { type: 'string', default: '4' },
+      profile: { type: 'boolean', default: false },
     },
   }).values;
 } catch (err) {
@@ -75,6 +79,7 @@ const options = {
   objects: parsed.objects ? positiveInt('objects', parsed.objects) : null,
   maxErrors: parsed['max-errors'] ? positiveInt('max-errors', parsed['max-errors']) : null,
   concurrency: positiveInt('concurrency', parsed.concurrency),
+  profile: parsed.profile === true,
 };
 
 // Contenders are chosen by name with punctuation ignored: server-copy, psqlcopy, "service x4",
@@ -138,6 +143,11 @@ try {
   process.exit(1);
 }
 const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+const base = `${stamp}-${options.target}-${options.rows}`;
+// --profile: the service's CPU profiles go beside the results, one per load.
+const profileDir = options.profile && usesService ? path.join(options.out, `${base}-profiles`) : undefined;
+if (profileDir) await mkdir(profileDir, { recursive: true });
 console.log(
   `bench: ${options.target} target ${redactUrl(target.url)} (PostgreSQL ${target.postgresVersion}` +
     `${target.citusVersion ? `, Citus ${target.citusVersion}, ${target.citusWorkers} workers, ${options.shards} shards` : ''})`,
@@ -192,7 +202,7 @@ for (let round = 1; round <= options.rounds; round++) {
     if (skipped.has(c.name)) continue;
     const table = tableName(c.name, round);
     current = table;
-    const ctx: RunContext = { root, target, file: data, sourceUrl, s3, redisUrl, queueName, table };
+    const ctx: RunContext = { root, target, file: data, sourceUrl, s3, redisUrl, queueName, table, ...(profileDir ? { profileDir } : {}) };
     const result: RoundResult = { contender: c.name, round, table, seconds: null, rowsPerSecond: null, mbPerSecond: null, peakRssMb: null, clientCpuS: null, sourceCpuS: null, count: null, valid: false };
     try {
       await createTable(target, table);
@@ -211,6 +221,12 @@ for (let round = 1; round <= options.rounds; round++) {
         ...(m.timings ? { timings: m.timings } : {}),
         ...(m.extra ? { extra: m.extra } : {}),
       });
+      if (m.profile) {
+        result.profile = await summariseProfile(m.profile.file, m.profile.fromUs, m.profile.toUs).catch((err: Error) => {
+          console.error(`bench: could not read the profile ${m.profile!.file}: ${err.message}`);
+          return undefined;
+        });
+      }
       result.count = await countRows(target, table);
       result.valid = result.count === options.rows;
       if (!result.valid) result.error = `count(*) is ${result.count}, expected ${options.rows}`;
@@ -231,6 +247,7 @@ for (let round = 1; round <= options.rounds; round++) {
     const rate = result.rowsPerSecond === null ? '' : `, ${Math.round(result.rowsPerSecond).toLocaleString('en-US')} rows/s`;
     const secs = result.seconds === null ? 'failed' : `${result.seconds.toFixed(3)} s`;
     console.log(`round ${round}/${options.rounds} ${c.name}: ${secs}${rate}, count ${result.count ?? '?'}${result.valid ? '' : ` INVALID: ${result.error}`}`);
+    if (result.profile) console.log(profileLines(result.profile).join('\n'));
   }
 }
 
@@ -250,8 +267,6 @@ if (options.objects) {
 }
 
 const machine = machineInfo();
-const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-const base = `${stamp}-${options.target}-${options.rows}`;
 const dbLine = `PostgreSQL ${target.postgresVersion}${target.citusVersion ? `, Citus ${target.citusVersion} (${target.citusWorkers} workers, ${options.shards} shards)` : ''}`;
 const png = barChartPng(
   chartInput(
@@ -281,6 +296,7 @@ const document = {
   },
   data: { path: data.path, rows: data.rows, bytes: data.bytes, seed: SEED, reused: data.reused, generateSeconds: data.generateSeconds },
   s3: s3 ? { embedded: s3.embedded, endpoint: s3.endpoint ?? null, sourceUrl, uploadSeconds } : null,
+  profiles: profileDir ? path.relative(root, profileDir) : null,
   rssSampleIntervalMs: { service: SAMPLE_INTERVAL_MS, clients: CLIENT_SAMPLE_INTERVAL_MS },
   skipped: Object.fromEntries(skipped),
   summaries,
