@@ -1,6 +1,7 @@
 // Turns the raw per-round measurements into per-contender figures (the median of its valid rounds),
 // prints them as a table, and shapes them for the chart.
 import type { Bar, ChartInput } from './chart.js';
+import type { ProfileSummary } from './profile.js';
 
 export interface RoundResult {
   contender: string;
@@ -21,6 +22,8 @@ export interface RoundResult {
   error?: string;
   timings?: Record<string, number>;
   extra?: Record<string, unknown>;
+  /** --profile: the service's CPU profile of this load, its top functions by self time. */
+  profile?: ProfileSummary;
 }
 
 export interface Summary {
@@ -41,6 +44,8 @@ export interface Summary {
   peakRssMb: number | null;
   /** Median client CPU seconds of the valid rounds. */
   clientCpuS: number | null;
+  /** clientCpuS per 1,000,000 rows loaded: the client's cost per row, comparable across file sizes. */
+  cpuPerMillionRows: number | null;
   /** Median CPU seconds of the embedded S3 endpoint over the valid rounds. */
   sourceCpuS: number | null;
   /** Every round ran and loaded exactly --rows rows. */
@@ -79,6 +84,7 @@ export function summarise(names: string[], skipped: Map<string, string>, rounds:
       ratioToTunedServerCopy: null,
       peakRssMb: peaks.length ? Math.max(...peaks) : null,
       clientCpuS: median(ok.map((r) => r.clientCpuS).filter((v): v is number => v !== null)),
+      cpuPerMillionRows: null,
       sourceCpuS: median(ok.map((r) => r.sourceCpuS).filter((v): v is number => v !== null)),
       valid: mine.length > 0 && ok.length === mine.length,
       ...(keys.length ? { timings } : {}),
@@ -87,6 +93,7 @@ export function summarise(names: string[], skipped: Map<string, string>, rounds:
   const ceiling = summaries.find((s) => s.contender === 'server-copy')?.rowsPerSecond ?? null;
   const tuned = tunedServerCopy(summaries)?.rowsPerSecond ?? null;
   for (const s of summaries) {
+    s.cpuPerMillionRows = s.clientCpuS === null ? null : (s.clientCpuS / rows) * 1e6;
     s.ratioToServerCopy = ceiling && s.rowsPerSecond ? s.rowsPerSecond / ceiling : null;
     s.ratioToTunedServerCopy = tuned && s.rowsPerSecond ? s.rowsPerSecond / tuned : null;
   }
@@ -121,10 +128,11 @@ export function resultsTable(summaries: Summary[]): string {
       ...(tuned ? [s.ratioToTunedServerCopy === null ? '-' : `${s.ratioToTunedServerCopy.toFixed(2)}x`] : []),
       s.peakRssMb === null ? 'n/a' : s.peakRssMb.toFixed(1),
       s.clientCpuS === null ? 'n/a' : s.clientCpuS.toFixed(2),
+      s.cpuPerMillionRows === null ? 'n/a' : s.cpuPerMillionRows.toFixed(2),
       s.sourceCpuS === null ? 'n/a' : s.sourceCpuS.toFixed(2),
       s.valid ? 'yes' : 'INVALID',
     ]);
-  const header = ['contender', 'rounds', 'median s', 'best s', 'rows/s', 'MB/s', 'vs server-copy', ...(tuned ? [`vs ${tuned.contender}`] : []), 'peak RSS MiB', 'client CPU s', 'S3 CPU s', 'valid'];
+  const header = ['contender', 'rounds', 'median s', 'best s', 'rows/s', 'MB/s', 'vs server-copy', ...(tuned ? [`vs ${tuned.contender}`] : []), 'peak RSS MiB', 'client CPU s', 'CPU s per 1M rows', 'S3 CPU s', 'valid'];
   return table(header, body, new Set(header.map((_, i) => i).filter((i) => i > 0 && i < header.length - 1)));
 }
 

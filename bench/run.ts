@@ -13,8 +13,10 @@
 //          --bad-every N (also run the service, maxErrors allowing them, on the file with every Nth record a duplicate key)
 //          --merge [--changes N (100000)]: instead, mode "merge" of a monthly change file of N records into a
 //          --rows table against appending the same file (bench/merge.ts)
+//          --profile (the service under --cpu-prof: a profile per load beside the results, its top functions printed)
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { uploadAsObjects } from './objects.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +33,7 @@ import { SkipContender, type Contender, type RunContext } from './contenders/typ
 import { ensureBadDataFile, ensureDataFile, SEED } from './data.js';
 import { CLIENT_SAMPLE_INTERVAL_MS, cpuMeter, SAMPLE_INTERVAL_MS } from './measure.js';
 import { chartInput, MB, resultsTable, stageTable, summarise, type RoundResult } from './report.js';
+import { profileLines, summariseProfile } from './profile.js';
 import { gitInfo, machineInfo, redactUrl, writeResults } from './results.js';
 import { startS3, uploadDataFile, type S3Endpoint } from './s3.js';
 import { cleanUpServiceRuns, reachRedis } from './serviceState.js';
@@ -40,7 +43,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function usage(message: string): never {
   console.error(`bench: ${message}`);
-  console.error('usage: npm run bench -- [--rows N] [--target plain|citus] [--shards N] [--rounds N] [--streams 1,4] [--contenders a,b] [--out DIR]');
+  console.error('usage: npm run bench -- [--rows N] [--target plain|citus] [--shards N] [--rounds N] [--streams 1,4] [--contenders a,b] [--out DIR] [--profile]');
   process.exit(2);
 }
 
@@ -68,6 +71,7 @@ try {
       via: { type: 'string', default: 'direct' },
       merge: { type: 'boolean', default: false },
       changes: { type: 'string', default: '100000' },
+      profile: { type: 'boolean', default: false },
     },
   }).values;
 } catch (err) {
@@ -89,6 +93,7 @@ const options = {
   badEvery: parsed['bad-every'] ? positiveInt('bad-every', parsed['bad-every']) : null,
   concurrency: positiveInt('concurrency', parsed.concurrency),
   via: parsed.via as Via,
+  profile: parsed.profile === true,
 };
 
 if (parsed.merge) {
@@ -169,6 +174,11 @@ try {
   process.exit(1);
 }
 const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+const base = `${stamp}-${options.target}${options.via === 'direct' ? '' : `-via-${options.via}`}-${options.rows}`;
+// --profile: the service's CPU profiles go beside the results, one per load.
+const profileDir = options.profile && usesService ? path.join(options.out, `${base}-profiles`) : undefined;
+if (profileDir) await mkdir(profileDir, { recursive: true });
 console.log(
   `bench: ${options.target} target ${redactUrl(target.url)} (PostgreSQL ${target.postgresVersion}` +
     `${target.citusVersion ? `, Citus ${target.citusVersion}, ${target.citusWorkers} workers, ${options.shards} shards` : ''})` +
@@ -230,7 +240,7 @@ for (let round = 1; round <= options.rounds; round++) {
     if (skipped.has(c.name)) continue;
     const table = tableName(c.name, round);
     current = table;
-    const ctx: RunContext = { root, target, file: data, sourceUrl, s3, redisUrl, queueName, table };
+    const ctx: RunContext = { root, target, file: data, sourceUrl, s3, redisUrl, queueName, table, ...(profileDir ? { profileDir } : {}) };
     const result: RoundResult = { contender: c.name, round, table, seconds: null, rowsPerSecond: null, mbPerSecond: null, peakRssMb: null, clientCpuS: null, sourceCpuS: null, count: null, valid: false };
     try {
       await createTable(target, table);
@@ -249,6 +259,12 @@ for (let round = 1; round <= options.rounds; round++) {
         ...(m.timings ? { timings: m.timings } : {}),
         ...(m.extra ? { extra: m.extra } : {}),
       });
+      if (m.profile) {
+        result.profile = await summariseProfile(m.profile.file, m.profile.fromUs, m.profile.toUs).catch((err: Error) => {
+          console.error(`bench: could not read the profile ${m.profile!.file}: ${err.message}`);
+          return undefined;
+        });
+      }
       result.count = await countRows(target, table);
       result.valid = result.count === expectedRows(c.name);
       if (!result.valid) result.error = `count(*) is ${result.count}, expected ${expectedRows(c.name)}`;
@@ -269,6 +285,7 @@ for (let round = 1; round <= options.rounds; round++) {
     const rate = result.rowsPerSecond === null ? '' : `, ${Math.round(result.rowsPerSecond).toLocaleString('en-US')} rows/s`;
     const secs = result.seconds === null ? 'failed' : `${result.seconds.toFixed(3)} s`;
     console.log(`round ${round}/${options.rounds} ${c.name}: ${secs}${rate}, count ${result.count ?? '?'}${result.valid ? '' : ` INVALID: ${result.error}`}`);
+    if (result.profile) console.log(profileLines(result.profile).join('\n'));
   }
 }
 
@@ -288,8 +305,6 @@ if (options.objects) {
 }
 
 const machine = machineInfo();
-const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-const base = `${stamp}-${options.target}${options.via === 'direct' ? '' : `-via-${options.via}`}-${options.rows}`;
 const dbLine = `PostgreSQL ${target.postgresVersion}${target.citusVersion ? `, Citus ${target.citusVersion} (${target.citusWorkers} workers, ${options.shards} shards)` : ''}`;
 const png = barChartPng(
   chartInput(
@@ -322,6 +337,7 @@ const document = {
   },
   data: { path: data.path, rows: data.rows, bytes: data.bytes, seed: SEED, reused: data.reused, generateSeconds: data.generateSeconds },
   s3: s3 ? { embedded: s3.embedded, endpoint: s3.endpoint ?? null, sourceUrl, uploadSeconds } : null,
+  profiles: profileDir ? path.relative(root, profileDir) : null,
   rssSampleIntervalMs: { service: SAMPLE_INTERVAL_MS, clients: CLIENT_SAMPLE_INTERVAL_MS },
   skipped: Object.fromEntries(skipped),
   summaries,

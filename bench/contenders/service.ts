@@ -3,6 +3,7 @@
 // GET /jobs/:id?wait= (held by the service until the job ends, so no polling loads the run) says succeeded. N > 1 asks for N parallel streams with
 // chunk atomicity; an API that refuses those options skips the contender.
 import { cpuMeter, sampleRss } from '../measure.js';
+import { monotonicMicros } from '../profile.js';
 import { startServiceProcess } from './serviceProcess.js';
 import { SkipContender, type Contender } from './types.js';
 
@@ -48,6 +49,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
         if (opts.maxErrors) Object.assign(spec, { maxErrors: opts.maxErrors });
         const cpu = await cpuMeter(svc.pid);
         const t0 = performance.now();
+        const fromUs = monotonicMicros();
         const res = await fetch(`${svc.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
         const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };
         if (res.status === 400 && streams > 1) {
@@ -62,6 +64,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
           if (performance.now() - t0 > JOB_TIMEOUT_MS) throw new Error(`job ${body.id} still ${job.status} after ${JOB_TIMEOUT_MS / 60_000} min`);
         }
         const seconds = (performance.now() - t0) / 1000;
+        const toUs = monotonicMicros();
         const clientCpuS = await cpu();
         // VmHWM now: the service's whole life so far, start-up included.
         const peakRssMb = await peak();
@@ -76,6 +79,8 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
           clientCpuS,
           ...(last?.timings ? { timings: last.timings } : {}),
           extra: { jobId: job.id, attempts: runs.length, filesSkipped: job.result?.filesSkipped ?? 0, rowsLoaded: last?.rowsLoaded, bytesRead: last?.bytesRead },
+          // Written when the process exits (below, before the harness reads it).
+          ...(svc.profileFile ? { profile: { file: svc.profileFile, fromUs, toUs } } : {}),
         };
       } finally {
         await peak();

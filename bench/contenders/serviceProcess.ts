@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { track } from './live.js';
+import { profileNodeArgs } from '../profile.js';
 import { serviceS3Env } from '../s3.js';
 import type { RunContext } from './types.js';
 
@@ -12,6 +13,8 @@ export interface ServiceProcess {
   url: string;
   /** The node process running the service. */
   pid: number;
+  /** --profile: where its CPU profile is written when it exits. */
+  profileFile: string | undefined;
   /** The last lines the service printed (LOG_LEVEL=warn), for error messages. */
   output(): string;
   stop(): Promise<void>;
@@ -51,6 +54,9 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
   };
   // BENCH_SERVICE_NODE_ARGS passes flags to the service's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  // --profile: one profile per load, named after its table (contender and round).
+  const profileName = ctx.profileDir ? ctx.table.replace(/^.*\./, '') : undefined;
+  if (profileName) nodeArgs.push(...profileNodeArgs(ctx.profileDir!, profileName));
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(ctx.root, 'dist/src/entry.js'), 'all'], {
     cwd: ctx.root,
     env,
@@ -88,6 +94,7 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
   return {
     url,
     pid,
+    profileFile: profileName ? path.join(ctx.profileDir!, `${profileName}.cpuprofile`) : undefined,
     output: () => text,
     async stop() {
       signal(pid, 'SIGTERM');

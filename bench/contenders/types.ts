@@ -18,6 +18,8 @@ export interface RunContext {
   queueName: string;
   /** The fresh, empty target table, `bench.pp_<contender>_<round>`. */
   table: string;
+  /** --profile: the service runs under `--cpu-prof` and writes its profile into this directory. */
+  profileDir?: string;
 }
 
 export interface Measurement {
@@ -31,6 +33,8 @@ export interface Measurement {
   timings?: Record<string, number>;
   /** Anything else worth keeping in the JSON results. */
   extra?: Record<string, unknown>;
+  /** --profile: the CPU profile the process wrote, and the load's window in it (monotonic microseconds). */
+  profile?: { file: string; fromUs: number; toUs: number };
 }
 
 export interface Contender {

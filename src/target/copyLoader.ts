@@ -17,6 +17,7 @@ import { trackCopy } from '../metrics.js';
 import type { CsvFramer, RecordPositions } from '../scan/csvFramer.js';
 import { BatchCopier } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
+import { clientSocket, writeCorked } from './copyWrites.js';
 import type { RecordProbe } from './recordProbe.js';
 import { printable, type Reject } from './reject.js';
 
@@ -112,11 +113,8 @@ export class CopyLoader extends Writable {
     if (this.o.mode === 'single') {
       const copy = this.startSingle();
       try {
-        for (const p of pieces) {
-          // The server may end the COPY with an error while bytes are still coming: stop writing then.
-          if (this.copyFailed) break;
-          if (!copy.write(p)) await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone]);
-        }
+        // The server may end the COPY with an error while bytes are still coming: stop writing then.
+        await writeCorked(copy, this.socket, pieces, () => this.copyFailed, this.copyDone!);
         if (this.copyFailed) await this.copyDone;
       } catch (err) {
         // Whatever the write ran into, the COPY's own outcome (the server's error) is the one to report.
@@ -177,8 +175,12 @@ export class CopyLoader extends Writable {
     });
   }
 
+  /** Single mode: the connection's socket, corked while a read's pieces are written (copyWrites.ts). */
+  private socket: ReturnType<typeof clientSocket>;
+
   private startSingle(): ReturnType<typeof copyStreams.from> {
     if (!this.copy) {
+      this.socket = clientSocket(this.o.client);
       const copy = this.o.client.query(copyStreams.from(this.statement()));
       this.copy = copy;
       this.watchCopy(copy); // its outcome is observed in take() and finish()
