@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createPool } from '../../src/db/pool.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/dev/embeddedS3.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type Role, type RunningService } from '../../src/service.js';
@@ -46,7 +47,9 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
     overrides,
   );
   const s3Client = createS3Client(config);
-  const db = new pg.Pool({ connectionString: config.databaseUrl, max: 4 });
+  // The service's own pool factory: a connection the database (or a pooler restarting under a fault
+  // test) drops must fail the query that used it, not crash the test process.
+  const db = createPool(config.databaseUrl, { max: 4, applicationName: 'citus-ingest-test' });
   const schema = `t_${suffix}`;
   await db.query(`CREATE SCHEMA ${schema}`);
   const services: RunningService[] = [];
