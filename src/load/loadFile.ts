@@ -20,6 +20,7 @@ import { copyErrorPosition, copyStatement } from '../target/copySql.js';
 import { beginLoad } from '../target/citus.js';
 import { columnsFromHeader } from '../target/headerColumns.js';
 import { resolveTarget } from '../target/resolveTarget.js';
+import { tableOid } from '../target/prepareTarget.js';
 import type { LoadSessions } from './sessions.js';
 import { StageTimer } from './stageTimer.js';
 
@@ -97,8 +98,10 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     await beginLoad(client, spec);
     const useLedger = !spec.dryRun && (input.stagingTable === undefined || input.merge !== undefined);
     const target = await timer.time('prepareMs', () => resolveTarget(client, input.stagingTable ?? spec.target.table, spec.target.columns));
-    // With the ledger in use `target` is the real table: its OID is the entry's identity.
-    ledgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size, targetOid: target.oid };
+    // The ledger entry's identity is the real table's OID: `target` itself, or, when a merge loads
+    // through a stage, the table the stage merges into.
+    const targetOid = input.stagingTable === undefined ? target.oid : ((await tableOid(client, input.target)) ?? target.oid);
+    ledgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size, targetOid };
     if (useLedger) {
       const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey!, input.jobId, input.runId, spec.reload === true));
       if (existing) {
