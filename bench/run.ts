@@ -27,7 +27,7 @@ import { killAll } from './contenders/live.js';
 import { pgloader } from './contenders/pgloader.js';
 import { psqlCopy } from './contenders/psqlCopy.js';
 import { serverCopy } from './contenders/serverCopy.js';
-import { DEFAULT_CONNECTIONS_PER_WORKER } from '../src/target/citus.js';
+import { DEFAULT_CONNECTIONS_PER_WORKER } from '../src/sink/citus.js';
 import { service } from './contenders/service.js';
 import { SkipContender, type Contender, type RunContext } from './contenders/types.js';
 import { ensureBadDataFile, ensureDataFile, SEED } from './data.js';

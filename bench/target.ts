@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import { ukPriceTableSql } from '../src/gen/pricePaid.js';
-import { parseTableName, qualifiedName } from '../src/target/names.js';
+import { parseTableName, qualifiedName } from '../src/sink/names.js';
 
 export type TargetKind = 'plain' | 'citus';
 /** How the service reaches the database: `direct` (plain or citus-local), or the HA stack's HAProxy or PgBouncer. */

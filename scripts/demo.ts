@@ -26,8 +26,8 @@ import { createLogger } from '../src/log.js';
 import { startService } from '../src/service.js';
 import { createS3Client } from '../src/sources/s3.js';
 import { forgetTarget } from '../src/sql/fileLedger.js';
-import { citusVersion } from '../src/target/citus.js';
-import { parseTableName, qualifiedName } from '../src/target/names.js';
+import { citusVersion } from '../src/sink/citus.js';
+import { parseTableName, qualifiedName } from '../src/sink/names.js';
 
 /** Shards of the demo's distributed table: the count of the manual workflow (shared/CONTEXT.md). */
 const DEMO_SHARDS = 32;

@@ -18,7 +18,7 @@ import { jobFileRoutes } from './routes/jobFiles.js';
 import { tableRoutes } from './routes/tables.js';
 import { uiRoutes } from './routes/ui.js';
 import { scheduleRoutes } from './routes/schedules.js';
-import type { Services } from './service.js';
+import type { Services } from './services.js';
 
 /** Requests waiting for a pooled database connection beyond which the API sheds load. */
 const MAX_WAITING_FOR_CONNECTION = 50;

@@ -1,7 +1,7 @@
 // The service's configuration: read from the environment once, validated, and frozen into one typed
 // object. Nothing else in the code base reads process.env.
 import envSchema from 'env-schema';
-import { isReservedSchema } from './target/schemaPolicy.js';
+import { isReservedSchema } from './sink/schemaPolicy.js';
 
 export interface Config {
   /** PostgreSQL (or Citus coordinator) holding the targets and the `ingest` schema. */

@@ -1,6 +1,5 @@
 // Wires the components a role needs and stops them in reverse order. Used by the entry point, the demo
 // and the tests, so all three run the same service.
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config.js';
 import { createPool, type Pool } from './db/pool.js';
@@ -9,16 +8,11 @@ import { createLogger, describeConfig, type Logger } from './log.js';
 import { createQueue, type LoadQueue } from './queue/queue.js';
 import { createS3Client } from './sources/s3.js';
 import { buildApp, buildMetricsApp } from './app.js';
+import type { Services } from './services.js';
+
+export type { Services } from './services.js';
 import { startLoadWorker, type LoadWorker } from '../workers/loadWorker.js';
 import { startNotifyWorker } from '../workers/notifyWorker.js';
-
-export interface Services {
-  config: Config;
-  pool: Pool;
-  queue: LoadQueue;
-  s3: S3Client;
-  log: Logger;
-}
 
 export type Role = 'api' | 'worker' | 'all';
 

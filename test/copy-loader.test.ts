@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
 import { CsvFramer } from '../src/scan/csvFramer.js';
-import { CopyLoader, type Reject } from '../src/target/copyLoader.js';
+import { CopyLoader, type Reject } from '../src/sink/copyLoader.js';
 import { createHarness } from './helpers/harness.js';
 
 t.test('batch mode over many small batches loads every good row once and rejects the bad ones by line', async (t) => {

@@ -6,8 +6,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
 import { CsvFramer } from '../src/scan/csvFramer.js';
-import { CopyLoader } from '../src/target/copyLoader.js';
-import { clientSocket } from '../src/target/copyWrites.js';
+import { CopyLoader } from '../src/sink/copyLoader.js';
+import { clientSocket } from '../src/sink/copyWrites.js';
 import { createHarness } from './helpers/harness.js';
 
 /** node-postgres's socket, where pg-copy-streams writes its CopyData messages. */

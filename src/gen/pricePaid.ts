@@ -4,7 +4,7 @@
 // and know its exact content.
 import { Readable } from 'node:stream';
 import type { CreateSpec } from '../jobs/spec.js';
-import { quoteIdent } from '../target/names.js';
+import { quoteIdent } from '../sink/names.js';
 
 /** The reference table's columns and types (shared/CONTEXT.md), in the file's order. */
 export const ukPriceColumnDefs = [

@@ -11,10 +11,10 @@ import { checkBucketAllowed } from '../sources/resolveSources.js';
 import { checkKey, parseS3Url } from '../sources/s3Url.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobRow } from '../sql/jobRows.js';
-import { parseTableName, qualifiedName, type TableName } from '../target/names.js';
-import { checkEncoding } from '../target/checkEncoding.js';
-import { checkColumnTypes } from '../target/prepareTarget.js';
-import { checkTargetSchema } from '../target/schemaPolicy.js';
+import { parseTableName, qualifiedName, type TableName } from '../sink/names.js';
+import { checkEncoding } from '../sink/checkEncoding.js';
+import { checkColumnTypes } from '../sink/prepareTarget.js';
+import { checkTargetSchema } from '../sink/schemaPolicy.js';
 import { specProblem, type JobSpec } from './spec.js';
 import { legacySpecHash, specHash as hashSpec } from './specHash.js';
 

@@ -14,13 +14,13 @@ import { claimLedgerEntry, completeLedgerEntry, type LedgerKey } from '../sql/fi
 import type { MergeCounts, Timings } from '../sql/jobRows.js';
 import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
-import { CopyLoader, type Reject } from '../target/copyLoader.js';
-import { recordProbe } from '../target/recordProbe.js';
-import { copyErrorPosition, copyStatement } from '../target/copySql.js';
-import { beginLoad } from '../target/citus.js';
-import { columnsFromHeader } from '../target/headerColumns.js';
-import { resolveTarget } from '../target/resolveTarget.js';
-import { tableOid } from '../target/prepareTarget.js';
+import { CopyLoader, type Reject } from '../sink/copyLoader.js';
+import { recordProbe } from '../sink/recordProbe.js';
+import { copyErrorPosition, copyStatement } from '../sink/copySql.js';
+import { beginLoad } from '../sink/citus.js';
+import { columnsFromHeader } from '../sink/headerColumns.js';
+import { resolveTarget } from '../sink/resolveTarget.js';
+import { tableOid } from '../sink/prepareTarget.js';
 import type { LoadSessions } from './sessions.js';
 import { StageTimer } from './stageTimer.js';
 

@@ -8,9 +8,9 @@
 import type { Pool, PoolClient } from '../db/pool.js';
 import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
-import { citusVersion, distributionOf } from '../target/citus.js';
-import { mergeStatements, SEQ_COLUMN, type MergeStatements } from '../target/mergeSql.js';
-import { parseTableName, qualifiedName, quoteIdent, quoteLiteral } from '../target/names.js';
+import { citusVersion, distributionOf } from '../sink/citus.js';
+import { mergeStatements, SEQ_COLUMN, type MergeStatements } from '../sink/mergeSql.js';
+import { parseTableName, qualifiedName, quoteIdent, quoteLiteral } from '../sink/names.js';
 import type { MergeCounts } from '../sql/jobRows.js';
 import { STAGE_SCHEMA } from './stagedLoad.js';
 

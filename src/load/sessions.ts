@@ -7,7 +7,7 @@
 // transaction mode (DATABASE_POOL_MODE=transaction) the setting would leak to other clients of the
 // server connection, so it is not made there and every transaction opens its worker connections anew.
 import { keepsSessionState, type Pool, type PoolClient } from '../db/pool.js';
-import { keepWorkerConnections } from '../target/citus.js';
+import { keepWorkerConnections } from '../sink/citus.js';
 
 export class LoadSessions {
   private readonly idle: PoolClient[] = [];

@@ -12,9 +12,9 @@ import type { Logger } from '../log.js';
 import type { ObjectInfo } from '../sources/s3.js';
 import { claimLedgerEntry, completeLedgerEntry, forgetTarget } from '../sql/fileLedger.js';
 import { recordRunFile } from '../sql/runFiles.js';
-import { citusVersion, distributionOf } from '../target/citus.js';
-import { parseTableName, qualifiedName, quoteIdent } from '../target/names.js';
-import { resolveTarget } from '../target/resolveTarget.js';
+import { citusVersion, distributionOf } from '../sink/citus.js';
+import { parseTableName, qualifiedName, quoteIdent } from '../sink/names.js';
+import { resolveTarget } from '../sink/resolveTarget.js';
 import type { FileResult } from './loadFile.js';
 
 export interface StagedTarget {

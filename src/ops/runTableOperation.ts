@@ -10,9 +10,9 @@ import type { Logger } from '../log.js';
 import { finishRun } from '../sql/finishRun.js';
 import { recordProgress } from '../sql/recordProgress.js';
 import type { StartedRun } from '../sql/startRun.js';
-import { citusVersion, shardLayout } from '../target/citus.js';
-import { tableOid } from '../target/prepareTarget.js';
-import { finishedStates, moved, placements, plannedMoves, rebalanceStatus, startRebalance, stopRebalance } from '../target/rebalance.js';
+import { citusVersion, shardLayout } from '../sink/citus.js';
+import { tableOid } from '../sink/prepareTarget.js';
+import { finishedStates, moved, placements, plannedMoves, rebalanceStatus, startRebalance, stopRebalance } from '../sink/rebalance.js';
 import { StageTimer } from '../load/stageTimer.js';
 
 export interface OperationContext {

@@ -8,9 +8,9 @@ import { defaultFormat, type JobSpec, type TableOperation } from '../jobs/spec.j
 import { enqueueStored, type SubmitDeps } from '../jobs/submit.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobRow } from '../sql/jobRows.js';
-import { citusVersion, distributionOf } from '../target/citus.js';
-import { parseTableName, qualifiedName } from '../target/names.js';
-import { tableOid } from '../target/prepareTarget.js';
+import { citusVersion, distributionOf } from '../sink/citus.js';
+import { parseTableName, qualifiedName } from '../sink/names.js';
+import { tableOid } from '../sink/prepareTarget.js';
 
 export async function submitTableOperation(deps: SubmitDeps, table: string, op: TableOperation, notifyUrl?: string): Promise<JobRow> {
   let qualified: string;

@@ -7,7 +7,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import { reshapeForeignError } from '../api/errorShape.js';
-import type { Services } from '../service.js';
+import type { Services } from '../services.js';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
 

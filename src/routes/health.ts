@@ -5,7 +5,7 @@ import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import type { FastifyPluginAsync } from 'fastify';
 import { presentedToken, tokenChecker } from '../api/auth.js';
 import { pendingMigrations } from '../db/migrate.js';
-import type { Services } from '../service.js';
+import type { Services } from '../services.js';
 
 type Check = { state: 'ok' } | { state: 'down' | 'migrations pending'; reason: string };
 

@@ -5,7 +5,7 @@ import { IngestError } from '../errors.js';
 import { runFilesPageSchema } from '../api/schemas.js';
 import { getJobRow } from '../sql/getJob.js';
 import { decodeFilesCursor, encodeFilesCursor, listRunFiles } from '../sql/listRunFiles.js';
-import type { Services } from '../service.js';
+import type { Services } from '../services.js';
 
 const errorRef = { $ref: 'Error#' };
 

@@ -11,7 +11,7 @@ import { listJobs } from '../sql/listJobs.js';
 import { requestCancel } from '../sql/requestCancel.js';
 import { jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
 import { JobWatch } from '../api/jobWatch.js';
-import type { Services } from '../service.js';
+import type { Services } from '../services.js';
 
 const idParams = {
   type: 'object',

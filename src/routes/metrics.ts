@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Registry } from 'prom-client';
 import { processRegistry, scrapeRegistry } from '../metrics.js';
-import type { Services } from '../service.js';
+import type { Services } from '../services.js';
 
 export const metricsRoutes: FastifyPluginAsync<{ services: Services; scrape: boolean }> = async (app, { services, scrape }) => {
   const registry = scrape

@@ -7,7 +7,7 @@ import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
 import { checkSpec } from '../jobs/submit.js';
 import { checkScheduleInterval } from '../jobs/scheduleLimits.js';
 import { countSchedules, deleteSchedule, getSchedule, listSchedules, upsertSchedule, withSchedulesLocked, type ScheduleRow } from '../sql/schedules.js';
-import type { Services } from '../service.js';
+import type { Services } from '../services.js';
 
 const { $id: _id, ...jobSpecBody } = jobSpecSchema;
 const errorRef = { $ref: 'Error#' };

@@ -4,10 +4,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
 import { tableFactsSchema } from '../api/schemas.js';
-import { tableFacts } from '../target/citus.js';
-import { parseTableName, qualifiedName } from '../target/names.js';
-import { tableOid } from '../target/prepareTarget.js';
-import type { Services } from '../service.js';
+import { tableFacts } from '../sink/citus.js';
+import { parseTableName, qualifiedName } from '../sink/names.js';
+import { tableOid } from '../sink/prepareTarget.js';
+import type { Services } from '../services.js';
 import { submitTableOperation } from '../ops/submitTableOperation.js';
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200, examples: ['public.uk_price'] } } } as const;

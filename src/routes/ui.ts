@@ -12,7 +12,7 @@ import { jobListPage, jobStatuses } from '../ui/jobList.js';
 import { jobPage } from '../ui/jobPage.js';
 import { lastRuns } from '../sql/lastRuns.js';
 import { errorPage } from '../ui/layout.js';
-import type { Services } from '../service.js';
+import type { Services } from '../services.js';
 
 const defaultLimit = 50;
 /** Rejects shown on a job page; the rest are one link away in the API. */

@@ -1,7 +1,7 @@
 // Closes a run and moves its job to the matching state, in one transaction.
 import type { Pool } from '../db/pool.js';
 import type { ErrorBody } from '../errors.js';
-import type { ShardLayout } from '../target/citus.js';
+import type { ShardLayout } from '../sink/citus.js';
 import type { JobStatus, RunStatus, Timings } from './jobRows.js';
 import { MAX_SAMPLES } from './recordProgress.js';
 

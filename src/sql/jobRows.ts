@@ -2,7 +2,7 @@
 // mapping from database rows. Shared by every query module that reads them.
 import type { ErrorBody } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
-import type { ShardLayout } from '../target/citus.js';
+import type { ShardLayout } from '../sink/citus.js';
 
 /** mode "merge": what a file's records (or a job's files) did to the target. */
 export interface MergeCounts {

@@ -1,7 +1,7 @@
 // Rejected records (ingest.rejects): written as they are found, on their own connection, so a file
 // that rolls back over its error budget still shows why.
 import type { Pool } from '../db/pool.js';
-import type { Reject } from '../target/copyLoader.js';
+import type { Reject } from '../sink/copyLoader.js';
 
 export interface RejectRow extends Reject {
   id: string;

@@ -2,7 +2,7 @@
 // files, the shard layout and the first rejects. Refreshes itself while the job is queued or running.
 import type { RejectRow } from '../sql/rejects.js';
 import type { Job, Run, RunFile } from '../sql/jobRows.js';
-import type { ShardLayout } from '../target/citus.js';
+import type { ShardLayout } from '../sink/citus.js';
 import { mergeSection } from './mergeTable.js';
 import { stageChart } from './stageChart.js';
 import { throughputChart } from './throughputChart.js';
