@@ -3,7 +3,7 @@
 // byte-by-byte one. Three passes each; the best is printed (nothing else of the service runs).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { CsvFramer } from '../src/scan/csvFramer.js';
+import { CsvFramer } from '../src/decode/csv/csvFramer.js';
 import { ensureDataFile } from './data.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });

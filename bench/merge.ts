@@ -15,7 +15,7 @@ import { pricePaidStream, ukPriceColumns } from '../src/gen/pricePaid.js';
 import { createLogger } from '../src/log.js';
 import { createQueue } from '../src/queue/queue.js';
 import { startService } from '../src/service.js';
-import { createS3Client } from '../src/sources/s3.js';
+import { createS3Client, s3Settings } from '../src/sources/s3/client.js';
 
 export interface MergeBenchOptions {
   rows: number;
@@ -51,7 +51,7 @@ export async function runMergeBench(o: MergeBenchOptions): Promise<void> {
     DATABASE_URL: o.databaseUrl, REDIS_URL: o.redisUrl, S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey, PORT: '0', QUEUE_NAME: `bench-merge-${suffix}`, LOG_LEVEL: 'warn',
   });
-  const s3Client = createS3Client(config);
+  const s3Client = createS3Client(s3Settings(config));
   const db = new pg.Pool({ connectionString: o.databaseUrl, max: 2 });
   const schema = `bench_merge_${suffix}`;
   await db.query(`CREATE SCHEMA ${schema}`);

@@ -2,20 +2,20 @@
 // a many-file job against one object holding the same rows.
 import { readFile } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client } from '../src/sources/s3.js';
+import { createS3Client, s3Settings } from '../src/sources/s3/client.js';
 import type { DataFile } from './data.js';
 import { BUCKET, type S3Endpoint } from './s3.js';
 
 export async function uploadAsObjects(s3: S3Endpoint, file: DataFile, objects: number): Promise<{ url: string; seconds: number }> {
   const t0 = performance.now();
   const text = await readFile(file.path);
-  const client = createS3Client({
+  const client = createS3Client(s3Settings({
     s3Endpoint: s3.endpoint,
     s3Region: 'us-east-1',
     s3AccessKeyId: s3.accessKeyId,
     s3SecretAccessKey: s3.secretAccessKey,
     s3ForcePathStyle: true,
-  });
+  }));
   // Cut at line ends into `objects` pieces of about the same number of lines.
   const ends: number[] = [];
   for (let i = text.indexOf(0x0a); i !== -1; i = text.indexOf(0x0a, i + 1)) ends.push(i + 1);

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { loadConfig } from '../src/config.js';
-import { createS3Client } from '../src/sources/s3.js';
+import { createS3Client, s3Settings } from '../src/sources/s3/client.js';
 import type { DataFile } from './data.js';
 
 export const BUCKET = 'bench';
@@ -92,13 +92,13 @@ export interface Uploaded {
 }
 
 export async function uploadDataFile(s3: S3Endpoint, file: DataFile): Promise<Uploaded> {
-  const client = createS3Client({
+  const client = createS3Client(s3Settings({
     s3Endpoint: s3.endpoint,
     s3Region: s3.region,
     s3AccessKeyId: s3.accessKeyId,
     s3SecretAccessKey: s3.secretAccessKey,
     s3ForcePathStyle: s3.forcePathStyle,
-  });
+  }));
   try {
     await client.send(new HeadBucketCommand({ Bucket: BUCKET })).catch(() => client.send(new CreateBucketCommand({ Bucket: BUCKET })));
     const key = `citus-ingest-bench/${path.basename(file.path)}`;

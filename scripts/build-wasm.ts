@@ -1,5 +1,5 @@
 // `npm run build:wasm`: compiles wasm/lineEnds.ts (AssemblyScript) and writes the module, base64, into
-// src/scan/lineEndsWasm.ts, so the service needs no build step and no file beside its code at run time.
+// src/decode/csv/lineEndsWasm.ts, so the service needs no build step and no file beside its code at run time.
 // `--check` compiles and exits 1 when the committed module differs (the test suite runs it).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const source = 'wasm/lineEnds.ts';
-const target = path.join(root, 'src/scan/lineEndsWasm.ts');
+const target = path.join(root, 'src/decode/csv/lineEndsWasm.ts');
 
 export function compileLineEnds(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'citus-ingest-wasm-'));

@@ -24,7 +24,7 @@ import { startEmbeddedS3, type EmbeddedS3 } from '../src/dev/embeddedS3.js';
 import { DEMO_SAMPLE_SEED, pricePaidStream, ukPriceCreateSpec, ukPricePrimaryKey } from '../src/gen/pricePaid.js';
 import { createLogger } from '../src/log.js';
 import { startService } from '../src/service.js';
-import { createS3Client } from '../src/sources/s3.js';
+import { createS3Client, s3Settings } from '../src/sources/s3/client.js';
 import { forgetTarget } from '../src/sql/fileLedger.js';
 import { citusVersion } from '../src/sink/citus.js';
 import { parseTableName, qualifiedName } from '../src/sink/names.js';
@@ -126,7 +126,7 @@ config = { ...config, port: process.env.PORT ? config.port : 0, logLevel: proces
 
 const bucket = 'landing';
 const key = `price-paid/pp-sample-${rows}.csv`;
-const s3 = createS3Client(config);
+const s3 = createS3Client(s3Settings(config));
 try {
   await s3.send(new HeadBucketCommand({ Bucket: bucket }));
 } catch {

@@ -6,7 +6,7 @@ import { createPool, type Pool } from './db/pool.js';
 import { migrate } from './db/migrate.js';
 import { createLogger, describeConfig, type Logger } from './log.js';
 import { createQueue, type LoadQueue } from './queue/queue.js';
-import { createS3Client } from './sources/s3.js';
+import { createSources } from './sources/registry.js';
 import { buildApp, buildMetricsApp } from './app.js';
 import type { Services } from './services.js';
 
@@ -55,9 +55,9 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
         setTimeout(() => reject(new Error(`Redis at REDIS_URL did not answer within 10 s`)), 10_000).unref(),
       ),
     ]);
-    const s3 = createS3Client(config);
-    stops.push(async () => s3.destroy());
-    const services: Services = { config, pool, queue, s3, log };
+    const sources = createSources(config);
+    stops.push(() => sources.close());
+    const services: Services = { config, pool, queue, sources, log };
     const running: RunningService = { ...services, stop: stopAll };
 
     if (opts.role === 'worker' || opts.role === 'all') {

@@ -1,15 +1,16 @@
 // What the API and the workers share once the service has started: its settings, the database pool,
-// the queue, object storage and the logger. Built by service.ts; routes and workers take it.
-import type { S3Client } from '@aws-sdk/client-s3';
+// the queue, the sources and the logger. Built by service.ts; routes and workers take it.
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import type { Logger } from './log.js';
 import type { LoadQueue } from './queue/queue.js';
+import type { Sources } from './sources/registry.js';
 
 export interface Services {
   config: Config;
   pool: Pool;
   queue: LoadQueue;
-  s3: S3Client;
+  /** Where bytes come from: one source per configured scheme. */
+  sources: Sources;
   log: Logger;
 }

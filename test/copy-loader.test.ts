@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
-import { CsvFramer } from '../src/scan/csvFramer.js';
+import { CsvFramer } from '../src/decode/csv/csvFramer.js';
 import { CopyLoader, type Reject } from '../src/sink/copyLoader.js';
 import { createHarness } from './helpers/harness.js';
 
@@ -39,7 +39,7 @@ t.test('batch mode over many small batches loads every good row once and rejects
   const rejects: Reject[] = [];
   const loader = new CopyLoader({
     client,
-    framer: new CsvFramer({ quote: '"', escape: '"', header: false, dropBom: true, trackRecords: true }),
+    decoder: new CsvFramer({ quote: '"', escape: '"', header: false, dropBom: true, trackRecords: true }),
     mode: 'batch',
     batchBytes: 64 * 1024,
     textEncoding: 'utf8',

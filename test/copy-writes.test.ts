@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
-import { CsvFramer } from '../src/scan/csvFramer.js';
+import { CsvFramer } from '../src/decode/csv/csvFramer.js';
 import { CopyLoader } from '../src/sink/copyLoader.js';
 import { clientSocket } from '../src/sink/copyWrites.js';
 import { createHarness } from './helpers/harness.js';
@@ -85,7 +85,7 @@ t.test('a single COPY gets every byte and record in order, its CopyData writes g
     end(out);
     messages += out.length - before;
   };
-  const loader = new CopyLoader({ client, framer: f, mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
+  const loader = new CopyLoader({ client, decoder: f, mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
   const input = pieces(file);
   await pipeline(Readable.from(input), loader);
   await client.query('COMMIT');
@@ -115,7 +115,7 @@ t.test('a bad record ends the COPY with its line, and the socket is not left cor
   t.teardown(() => client.release(broken));
   await client.query('BEGIN');
   const f = framer();
-  const loader = new CopyLoader({ client, framer: f, mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
+  const loader = new CopyLoader({ client, decoder: f, mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
   const err = await pipeline(Readable.from(pieces(file)), loader).then(
     () => undefined,
     (e: unknown) => e as { code?: string; reject?: { line: number | null } },
@@ -137,7 +137,7 @@ t.test('a load waiting on a full socket is aborted with CopyFail and rolls back'
   const client = await h.db.connect();
   t.teardown(() => client.release(true));
   await client.query('BEGIN');
-  const loader = new CopyLoader({ client, framer: framer(), mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
+  const loader = new CopyLoader({ client, decoder: framer(), mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
   const controller = new AbortController();
   let sent = 0;
   const source = Readable.from(

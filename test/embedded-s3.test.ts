@@ -5,14 +5,14 @@ import t from 'tap';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mapLimit } from '../src/load/mapLimit.js';
 import { EMBEDDED_READ_BYTES, startEmbeddedS3 } from '../src/dev/embeddedS3.js';
-import { createS3Client } from '../src/sources/s3.js';
+import { createS3Client, s3Settings } from '../src/sources/s3/client.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 t.test('GET, ranged GET, HEAD and an empty object from the embedded endpoint', async (t) => {
   const s3 = await startEmbeddedS3({ buckets: ['box'] });
   t.teardown(() => s3.stop());
-  const client = createS3Client({ s3Endpoint: s3.endpoint, s3Region: 'us-east-1', s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, s3ForcePathStyle: true });
+  const client = createS3Client(s3Settings({ s3Endpoint: s3.endpoint, s3Region: 'us-east-1', s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, s3ForcePathStyle: true }));
   t.teardown(() => client.destroy());
   // Several reads' worth, and not a multiple of the read size.
   const body = randomBytes(EMBEDDED_READ_BYTES * 3 + 12345);
@@ -41,7 +41,7 @@ t.test('GET, ranged GET, HEAD and an empty object from the embedded endpoint', a
 t.test('ListObjectsV2 pages past 1,000 keys (s3rver alone fails with ERR_OSSL_EVP_UNSUPPORTED)', async (t) => {
   const s3 = await startEmbeddedS3({ buckets: ['box'] });
   t.teardown(() => s3.stop());
-  const client = createS3Client({ s3Endpoint: s3.endpoint, s3Region: 'us-east-1', s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, s3ForcePathStyle: true });
+  const client = createS3Client(s3Settings({ s3Endpoint: s3.endpoint, s3Region: 'us-east-1', s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, s3ForcePathStyle: true }));
   t.teardown(() => client.destroy());
   const keys = Array.from({ length: 2_500 }, (_, i) => `many/part-${String(i).padStart(5, '0')}.csv`);
   await mapLimit(keys, 16, new AbortController().signal, (key) => client.send(new PutObjectCommand({ Bucket: 'box', Key: key, Body: `${key}\n` })));

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { CsvFramer, RecordPositions, type FramerOptions, type RecordMeta } from '../src/scan/csvFramer.js';
+import { CsvFramer, type FramerOptions } from '../src/decode/csv/csvFramer.js';
+import { RecordPositions, type RecordMeta } from '../src/decode/positions.js';
 
 /** Each record's text (from the framer's output), line and offset. */
 function recordsOf(records: RecordPositions, text: string): Array<{ text: string; line: number; offset: number }> {
@@ -170,7 +171,7 @@ t.test('the framer agrees with a byte-by-byte reference on random input: SIMD an
 });
 
 t.test('the SIMD scan reports the same line ends as the byte scan across slice and block boundaries', async (t) => {
-  const { ByteScanner, lineEndScanner } = await import('../src/scan/lineEnds.js');
+  const { ByteScanner, lineEndScanner } = await import('../src/decode/csv/lineEnds.js');
   const simd = lineEndScanner(0x22, 0x22);
   t.not(simd.constructor.name, 'ByteScanner', 'this runtime runs the WebAssembly SIMD scanner');
   // Long enough to cross many 16-byte blocks; quotes and line ends at every alignment.
@@ -189,7 +190,7 @@ t.test('the SIMD scan reports the same line ends as the byte scan across slice a
 t.test('the embedded WebAssembly module is what wasm/lineEnds.ts compiles to', async (t) => {
   const { readFile } = await import('node:fs/promises');
   const { compileLineEnds } = await import('../scripts/build-wasm.js');
-  const committed = await readFile(new URL('../src/scan/lineEndsWasm.ts', import.meta.url), 'utf8');
+  const committed = await readFile(new URL('../src/decode/csv/lineEndsWasm.ts', import.meta.url), 'utf8');
   t.equal(committed, compileLineEnds(), 'regenerate with npm run build:wasm');
 });
 

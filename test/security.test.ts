@@ -4,6 +4,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createBucket, createHarness, postJob, waitForJob } from './helpers/harness.js';
+import { createSources } from '../src/sources/registry.js';
 import { resolveSources } from '../src/sources/resolveSources.js';
 import { IngestError } from '../src/errors.js';
 import { loadConfig } from '../src/config.js';
@@ -45,7 +46,9 @@ t.test('dot segments in a key are refused with 400 naming the field, and nothing
   t.equal(stored.rows[0].n, 0, 'no job was stored');
 
   // The worker refuses such a URL too (a job stored before this check, or written to the table by hand).
-  const refused = await resolveSources(h.s3Client, { url: 's3://allowed/../secret/data/a.csv' }, new AbortController().signal, { allowedBuckets: ['allowed'] }).catch((e) => e);
+  const sources = createSources({ ...h.config, s3AllowedBuckets: ['allowed'] });
+  const refused = await resolveSources(sources, { url: 's3://allowed/../secret/data/a.csv' }, new AbortController().signal, {}).catch((e) => e);
+  await sources.close();
   t.ok(refused instanceof IngestError, 'resolveSources refuses');
   t.equal(refused.code, 'INVALID_SPEC');
 

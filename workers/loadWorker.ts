@@ -3,7 +3,7 @@
 // for a while and then rolls them back.
 import os from 'node:os';
 import { Worker, UnrecoverableError, type Job as BullJob } from 'bullmq';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { Sources } from '../src/sources/registry.js';
 import type { Config } from '../src/config.js';
 import type { Pool } from '../src/db/pool.js';
 import { IngestError } from '../src/errors.js';
@@ -36,13 +36,13 @@ export interface LoadWorker {
 export interface LoadWorkerDeps {
   config: Config;
   pool: Pool;
-  s3: S3Client;
+  sources: Sources;
   queue: LoadQueue;
   log: Logger;
 }
 
 export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker> {
-  const { config, pool, s3, queue, log } = deps;
+  const { config, pool, sources, queue, log } = deps;
   const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const active = new Map<string, AbortController>();
   const objectSlots = new Semaphore(config.workerMaxObjects);
@@ -56,7 +56,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       const { jobId } = job.data as JobPayloads['load'];
       try {
         return await runJob(
-          { pool, s3, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedBuckets: config.s3AllowedBuckets, allowedSchemas: config.targetAllowedSchemas, objectSlots },
+          { pool, sources, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedSchemas: config.targetAllowedSchemas, objectSlots },
           jobId,
           { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
           controller,
@@ -79,7 +79,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       const schedule = await getSchedule(pool, name);
       if (!schedule) return 'schedule deleted';
       // The tick's own id makes a redelivered tick return the job it already made.
-      const { row } = await submitJob({ pool, queue, config, log }, schedule.spec, { idempotencyKey: `schedule:${name}:${job.id}`, schedule: name });
+      const { row } = await submitJob({ pool, queue, config, log, sources }, schedule.spec, { idempotencyKey: `schedule:${name}:${job.id}`, schedule: name });
       log.info({ schedule: name, jobId: row.id }, 'schedule fired');
       return row.id;
     },

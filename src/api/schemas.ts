@@ -40,9 +40,11 @@ export const mergeCountsSchema = {
 const runFile = {
   type: 'object',
   properties: {
-    bucket: { type: 'string' },
+    url: { type: 'string' },
+    scheme: { type: 'string' },
+    container: { type: 'string', description: 'The bucket (s3, gs), account/container (az), host[:port] (https), or empty (file).' },
     key: { type: 'string' },
-    etag: { type: 'string' },
+    version: { type: 'string', description: 'The ETag (or Last-Modified, or file mtime) the object had when it was read.' },
     size: { type: 'integer' },
     status: { type: 'string', enum: ['running', 'loaded', 'skipped', 'failed', 'cancelled'] },
     rowsLoaded: { type: 'integer' },
@@ -161,5 +163,10 @@ export const rejectSchema = {
     sqlstate: { type: 'string' },
     message: { type: 'string' },
     record: { type: 'string', description: 'The raw record, cut at 2,000 characters.' },
+    position: {
+      type: 'object',
+      description: 'Parquet (which has no lines): the row group, the row in it and the row in the file, all from 0.',
+      properties: { rowGroup: { type: 'integer' }, row: { type: 'integer' }, absoluteRow: { type: 'integer' } },
+    },
   },
 } as const;

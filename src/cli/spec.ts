@@ -2,7 +2,7 @@
 // the mapping is unit-tested without a server; the server still validates everything it receives.
 import { readFileSync } from 'node:fs';
 import type { CreateSpec, DistributionSpec, FormatSpec, TargetSpec } from '../jobs/spec.js';
-import { parseS3Url } from '../sources/s3Url.js';
+import { parseSourceUrl } from '../sources/registry.js';
 import { usage } from './exit.js';
 
 /** The flags of `citus-ingest load`, as commander hands them over (strings where the user typed them). */
@@ -65,8 +65,8 @@ function distribution(flags: LoadFlags): DistributionSpec | undefined {
 /** Builds the spec from the URL and flags; throws a usage error (exit 2) for what is plainly wrong. */
 export function buildSpec(url: string, flags: LoadFlags, create?: CreateSpec): SubmitSpec {
   try {
-    // The same parser the API and the worker use: s3://bucket/key or s3://bucket/prefix/, no dot segments.
-    parseS3Url(url);
+    // The same parser the API and the worker use: every scheme's URL shape, no dot segments.
+    parseSourceUrl(url);
   } catch (err) {
     throw usage((err as Error).message);
   }

@@ -4,17 +4,19 @@
 // of a COPY ... FORMAT csv input in the dialect `copyFormat` names, and remembers where each record came
 // from (for line numbers, rejects, chunk cuts and record-count reconciliation).
 import type { FormatSpec } from '../jobs/spec.js';
-import type { Cut, RecordPositions } from '../scan/csvFramer.js';
+import type { Cut, RecordPositions } from './positions.js';
 import type { ByteRange } from '../sources/source.js';
 
-export type { Cut } from '../scan/csvFramer.js';
-export { RecordPositions } from '../scan/csvFramer.js';
+export type { Cut } from './positions.js';
+export { RecordPositions } from './positions.js';
 
 export interface DecoderStats {
   /** Bytes taken in. */
   bytesIn: number;
   /** Data records given out (a header and blank lines excluded). */
   records: number;
+  /** Lines seen (formats without lines: records); the stored "line" of whatever follows is lines + 1. */
+  lines: number;
   /** Blank lines dropped (line formats), 0 otherwise. */
   blankLines: number;
   /** CSV: the input ended inside a quoted field (its last record is truncated). */

@@ -7,8 +7,9 @@ import { IngestError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { enqueueLoad, type LoadQueue } from '../queue/queue.js';
 import { checkNotifyUrl } from '../notifyTarget.js';
-import { checkBucketAllowed } from '../sources/resolveSources.js';
-import { checkKey, parseS3Url } from '../sources/s3Url.js';
+import { checkKey } from '../sources/keys.js';
+import type { Sources } from '../sources/registry.js';
+import { sourceFor } from '../sources/resolveSources.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobRow } from '../sql/jobRows.js';
 import { parseTableName, qualifiedName, type TableName } from '../sink/names.js';
@@ -23,13 +24,14 @@ export interface SubmitDeps {
   queue: LoadQueue;
   config: Config;
   log: Logger;
+  sources: Sources;
 }
 
 /** Checks a normalized spec beyond its JSON schema; throws INVALID_SPEC, SOURCE_FORBIDDEN, TARGET_FORBIDDEN or NOTIFY_URL_FORBIDDEN naming the field. */
-export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config'>, spec: JobSpec): Promise<string> {
-  parseS3Url(spec.source.url);
+export async function checkSpec(deps: Pick<SubmitDeps, 'pool' | 'config' | 'sources'>, spec: JobSpec): Promise<string> {
+  // The URL parses, its scheme is configured and its allow-list lets it through (nothing is requested yet).
+  sourceFor(deps.sources, spec.source.url);
   if (spec.source.waitForMarker !== undefined) checkKey(spec.source.waitForMarker, '/source/waitForMarker');
-  checkBucketAllowed(spec.source.url, deps.config.s3AllowedBuckets);
   const problem = specProblem(spec);
   if (problem) throw new IngestError('INVALID_SPEC', `invalid job spec: ${problem.field} ${problem.reason}`, { ...problem });
   await checkEncoding(deps.pool, spec.format.encoding);

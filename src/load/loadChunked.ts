@@ -1,5 +1,5 @@
 // atomicity "chunk": one large object over several parallel COPY streams. One reader streams the object
-// and frames it (CsvFramer), cutting a chunk at the first record end past every chunkBytes of the file,
+// and decodes it (decode/decoder.ts), cutting a chunk at the first record end past every chunkBytes of the file,
 // so the cuts depend on the content alone and a retry cuts the same way. Each chunk goes to the next
 // free stream, which loads it in its own transaction together with its chunk-ledger row. Chunks already
 // in the ledger are skipped, so after a crash only the missing ones load. When every chunk is in, the
@@ -11,10 +11,10 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import type { CsvFramer, RecordPositions } from '../scan/csvFramer.js';
-import { framerFor, pipeObject, watchConnection, type SourceState } from './loadParts.js';
+import type { RecordDecoder, RecordPositions } from '../decode/decoder.js';
+import { decoderFor } from '../decode/registry.js';
+import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
-import { insertReject } from '../sql/rejects.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { BatchCopier } from '../sink/batchCopier.js';
 import type { Reject } from '../sink/copyLoader.js';
@@ -25,7 +25,9 @@ import { columnsFromHeader } from '../sink/headerColumns.js';
 import { resolveTarget } from '../sink/resolveTarget.js';
 import { AsyncQueue } from './asyncQueue.js';
 import { LoadSessions } from './sessions.js';
-import { classify, textEncodingOf, type FileResult, type LoadFileInput } from './loadFile.js';
+import { textEncodingOf, type FileResult, type LoadFileInput } from './loadFile.js';
+import { classify } from './classify.js';
+import { ledgerKeyOf, ObjectRejects, reconcile, skippedResult } from './objectLoad.js';
 import { StageTimer } from './stageTimer.js';
 
 /** Default file bytes per chunk. */
@@ -67,7 +69,7 @@ class ChunkBuffers {
 
 const NO_BYTES = Buffer.alloc(0);
 
-/** Copies the framer's output into pooled buffers and hands out a Chunk at every cut. */
+/** Copies the decoder's output into pooled buffers and hands out a Chunk at every cut. */
 class Chunker extends Writable {
   private current: Buffer;
   private pendingBytes = 0;
@@ -77,7 +79,7 @@ class Chunker extends Writable {
   private startRecords = 0;
 
   constructor(
-    private readonly framer: CsvFramer,
+    private readonly framer: RecordDecoder,
     private readonly queue: AsyncQueue<Chunk>,
     private readonly buffers: ChunkBuffers,
   ) {
@@ -146,7 +148,7 @@ class Chunker extends Writable {
 export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const { spec, object, pool } = input;
   const timer = new StageTimer();
-  const url = `s3://${object.bucket}/${object.key}`;
+  const url = input.source.url(object);
   const reload = spec.reload === true;
   const streams = spec.streams ?? 2;
   const batch = spec.maxErrors > 0 || spec.maxErrorRatio !== undefined;
@@ -162,45 +164,33 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   let ledgerKey: LedgerKey;
   try {
     target = await timer.time('prepareMs', () => resolveTarget(probe, spec.target.table, spec.target.columns));
-    ledgerKey = { target: input.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size, targetOid: target.oid };
+    ledgerKey = ledgerKeyOf(input.target, object, target.oid);
     prior = await ledgerEntry(probe, ledgerKey);
     done = await timer.time('ledgerMs', () => loadedChunks(probe, ledgerKey));
   } finally {
     probe.release();
   }
   if (prior && (!reload || prior.jobId === input.jobId)) {
-    return {
-      status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects: [], timings: timer.finish(),
-      loadedBy: prior,
-    };
+    return skippedResult(prior, timer.finish());
   }
 
-  const framer = framerFor(spec, { trackRecords: batch, cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES });
+  const framer = decoderFor(spec, { trackRecords: batch, cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES });
   let sql: string | undefined;
   let columns: string[] | undefined;
   const columnsOfFile = (): string[] =>
     (columns ??= spec.target.columns === 'header' ? columnsFromHeader(framer.headerBytes, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns);
-  const statement = (): string => (sql ??= copyStatement(target, spec.format, columnsOfFile()));
+  const statement = (): string => (sql ??= copyStatement(target, framer.copyFormat, columnsOfFile()));
   let probeRoute: RecordProbe | undefined;
-  const recordRoute = (): RecordProbe => (probeRoute ??= recordProbe(target.sql, columnsOfFile(), spec.format));
-  const firstRejects: Reject[] = [];
-  let rejected = 0;
+  const recordRoute = (): RecordProbe => (probeRoute ??= recordProbe(target.sql, columnsOfFile(), framer.copyFormat));
+  const rejects = new ObjectRejects({ pool, spec, jobId: input.jobId, runId: input.runId, object, url, unit: 'chunk', dryRun: false });
+  rejects.decoder = framer;
   let loadedRows = 0; // committed by this run
   let skippedRows = 0; // already in the chunk ledger
   let inFlight = 0;
   const source: SourceState = { bytes: 0, error: undefined };
   let chunksLoaded = 0;
   let chunksSkipped = 0;
-  const onReject = async (reject: Reject): Promise<void> => {
-    rejected++;
-    if (firstRejects.length < 5) firstRejects.push(reject);
-    await insertReject(pool, input.jobId, input.runId, object.bucket, object.key, reject);
-    if (rejected > spec.maxErrors) {
-      throw new IngestError('ERROR_BUDGET_EXCEEDED', `${url}: more than maxErrors=${spec.maxErrors} records rejected (the last at line ${reject.line}: ${reject.message}); the chunk being loaded was rolled back, chunks committed before stay (atomicity "chunk")`, {
-        url, maxErrors: spec.maxErrors, rejected, line: reject.line,
-      });
-    }
-  };
+  const onReject = (reject: Reject): Promise<void> => rejects.add(reject);
 
   const loadChunk = async (client: PoolClient, chunk: Chunk): Promise<void> => {
     const key: ChunkKey = { ...ledgerKey, byteStart: chunk.byteStart, byteEnd: chunk.byteEnd };
@@ -244,11 +234,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
         }
         rows = copy.rowCount ?? 0;
       }
-      if (rows + chunkRejected !== chunk.records) {
-        throw new IngestError('RECORD_COUNT_MISMATCH', `${url}: the chunk at line ${chunk.firstLine} sent ${chunk.records} records; ${rows} loaded and ${chunkRejected} rejected; it was rolled back`, {
-          url, line: chunk.firstLine, recordsSent: chunk.records, rowsLoaded: rows, rejected: chunkRejected,
-        });
-      }
+      reconcile(url, `the chunk at byte ${chunk.byteStart}`, { sent: chunk.records, loaded: rows, rejected: chunkRejected });
       await completeChunk(client, key, rows);
       await client.query('COMMIT');
       inFlight -= chunk.records;
@@ -309,7 +295,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const t0 = timer.elapsed();
   try {
     await pipeObject({
-      s3: input.s3, object, sink: new Chunker(framer, queue, buffers), signal, timer, since: t0, state: source,
+      source: input.source, object, decoder: framer, sink: new Chunker(framer, queue, buffers), signal, timer, since: t0, state: source,
       onBytes: (bytes) => input.onProgress({ bytes, records: loadedRows + skippedRows + inFlight }),
     }).finally(() => queue.close());
   } catch (err) {
@@ -321,23 +307,14 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   timer.add('copyMs', timer.elapsed() - t0);
   if (failure !== undefined) {
     if (input.signal.aborted) throw input.signal.reason;
-    const single = (failure as { reject?: Reject }).reject;
-    if (single) await insertReject(pool, input.jobId, input.runId, object.bucket, object.key, single).catch(() => {});
-    throw classify(failure, { url, framer, sourceError: source.error });
+    await rejects.recordFailed(failure);
+    throw classify(failure, { url, decoder: framer, sourceError: source.error });
   }
 
   const stats = framer.stats;
   const total = loadedRows + skippedRows;
-  if (stats.records !== total + rejected) {
-    throw new IngestError('RECORD_COUNT_MISMATCH', `${url}: ${stats.records} records in the file, but the chunks hold ${total} rows and ${rejected} rejects`, {
-      url, recordsSent: stats.records, rowsLoaded: total, rejected,
-    });
-  }
-  if (spec.maxErrorRatio !== undefined && stats.records > 0 && rejected / stats.records > spec.maxErrorRatio) {
-    throw new IngestError('ERROR_BUDGET_EXCEEDED', `${url}: ${rejected} of ${stats.records} records rejected, over maxErrorRatio=${spec.maxErrorRatio}; chunks already committed stay (atomicity "chunk")`, {
-      url, maxErrorRatio: spec.maxErrorRatio, rejected, records: stats.records,
-    });
-  }
+  reconcile(url, 'the file', { sent: stats.records, loaded: total, rejected: rejects.count });
+  rejects.checkRatio(stats.records);
   // Every chunk is in: the object as a whole goes into the file ledger.
   const client = await pool.connect();
   try {
@@ -345,8 +322,8 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     await claimLedgerEntry(client, ledgerKey, input.jobId, input.runId, reload);
     await completeLedgerEntry(client, ledgerKey, total);
     await recordRunFile(client, {
-      runId: input.runId, jobId: input.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
-      status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejected, blankLines: stats.blankLines, bytesRead: source.bytes,
+      runId: input.runId, jobId: input.jobId, object,
+      status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejects.count, blankLines: stats.blankLines, bytesRead: source.bytes,
       timings: { ...timer.timings, chunksLoaded, chunksSkipped } as FileResult['timings'],
     });
     await timer.time('commitMs', () => client.query('COMMIT'));
@@ -357,7 +334,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     client.release();
   }
   return {
-    status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejected, blankLines: stats.blankLines, bytesRead: source.bytes, firstRejects,
+    status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejects.count, blankLines: stats.blankLines, bytesRead: source.bytes, firstRejects: rejects.first,
     timings: timer.finish(), chunks: { loaded: chunksLoaded, skipped: chunksSkipped, rowsSkipped: skippedRows },
   };
 }

@@ -1,27 +1,14 @@
-// Pieces every load path shares: the framer a job's format asks for, the watch on a COPY
-// connection's own error, and the object's bytes piped (counted, gunzipped) into a sink.
+// Pieces every load path shares: the watch on a COPY connection's own error, and the object's bytes
+// piped from its source (counted, gunzipped when the decoder takes gzip) into a sink.
 import { Transform, type Writable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { PoolClient } from '../db/pool.js';
-import type { JobSpec } from '../jobs/spec.js';
-import { CsvFramer } from '../scan/csvFramer.js';
-import { openObject, type ObjectInfo } from '../sources/s3.js';
+import type { RecordDecoder } from '../decode/decoder.js';
+import type { ByteRange, ObjectInfo, ObjectSource } from '../sources/source.js';
 import type { StageTimer } from './stageTimer.js';
 import { noteBytesRead } from './youngGc.js';
-
-/** The framer for a job's format: batch loading keeps record positions, chunked loading marks cuts. */
-export function framerFor(spec: JobSpec, opts: { trackRecords: boolean; cutEvery?: number }): CsvFramer {
-  return new CsvFramer({
-    quote: spec.format.quote,
-    escape: spec.format.escape,
-    header: spec.format.header,
-    dropBom: /^UTF-?8$/i.test(spec.format.encoding),
-    trackRecords: opts.trackRecords,
-    ...(opts.cutEvery !== undefined ? { cutEvery: opts.cutEvery } : {}),
-  });
-}
 
 /**
  * A connection the server ends (terminated backend, restart) fails a COPY in whatever way the stream
@@ -48,13 +35,16 @@ export interface SourceState {
 }
 
 /**
- * GETs the object and pipes it, gunzipped when it is gzip, into `sink` with backpressure. `state`
- * follows the bytes read and any error the source itself raised; the first byte is timed from `since`
- * as firstByteMs. Rejects as the pipeline does (an abort sends CopyFail through the sink).
+ * Opens the object and pipes it, gunzipped when it is gzip and the decoder reads gzip, into `sink` with
+ * backpressure. A decoder that must read part of the object first (Parquet's footer) does so through
+ * range reads and says which range to stream. `state` follows the bytes read and any error the source
+ * itself raised; the first byte is timed from `since` as firstByteMs. Rejects as the pipeline does (an
+ * abort sends CopyFail through the sink).
  */
 export async function pipeObject(o: {
-  s3: S3Client;
+  source: ObjectSource;
   object: ObjectInfo;
+  decoder: RecordDecoder;
   sink: Writable;
   signal: AbortSignal;
   timer: StageTimer;
@@ -62,7 +52,9 @@ export async function pipeObject(o: {
   state: SourceState;
   onBytes: (bytes: number) => void;
 }): Promise<void> {
-  const body = await openObject(o.s3, o.object, o.signal);
+  const readRange = async (range: ByteRange): Promise<Buffer> => buffer(await o.source.open(o.object, range, o.signal));
+  const range = o.decoder.prepare ? await o.decoder.prepare(readRange, o.object.size) : undefined;
+  const body = await o.source.open(o.object, range, o.signal);
   body.once('error', (err) => {
     o.state.error = err;
   });
@@ -75,7 +67,8 @@ export async function pipeObject(o: {
       done(null, chunk);
     },
   });
-  // After the GET: openObject learns a listed object's Content-Encoding from the response.
-  const stages: NodeJS.ReadWriteStream[] = (isGzip(o.object) ? [body, counter, createGunzip(), o.sink] : [body, counter, o.sink]) as unknown as NodeJS.ReadWriteStream[];
+  // After the open: a listed object learns its Content-Encoding from the response.
+  const gunzip = o.decoder.acceptsGzip && isGzip(o.object);
+  const stages = (gunzip ? [body, counter, createGunzip(), o.sink] : [body, counter, o.sink]) as unknown as NodeJS.ReadWriteStream[];
   await pipeline(stages, { signal: o.signal });
 }

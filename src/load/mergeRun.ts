@@ -7,7 +7,8 @@ import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { MergeCounts } from '../sql/jobRows.js';
 import { mergedFiles, recordMerge, type MergedFile } from '../sql/mergeLog.js';
-import { parseS3Url, type ObjectInfo } from '../sources/s3.js';
+import { parseSourceUrl, sourceUrl } from '../sources/registry.js';
+import type { ObjectInfo } from '../sources/source.js';
 import { applyMerge, createMergeStage, dropMergeStage, type MergeStage } from './mergeStage.js';
 
 /** How often a merge waiting for an earlier one into the same target checks again (and for a cancel). */
@@ -37,10 +38,10 @@ export function compareForMerge(order: JobSpec['order'], a: Ordered, b: Ordered)
 }
 
 /** The key prefix a merge's order is kept under: the source prefix, or the directory of a single object. */
-export function mergeScope(url: string): { bucket: string; prefix: string } {
-  const { bucket, key } = parseS3Url(url.endsWith('/') ? `${url}x` : url);
+export function mergeScope(url: string): { scheme: string; container: string; prefix: string } {
+  const { scheme, container, key } = parseSourceUrl(url.endsWith('/') ? `${url}x` : url);
   const slash = key.lastIndexOf('/');
-  return { bucket, prefix: slash === -1 ? '' : key.slice(0, slash + 1) };
+  return { scheme, container, prefix: slash === -1 ? '' : key.slice(0, slash + 1) };
 }
 
 async function lockTarget(pool: Pool, target: string, signal: AbortSignal): Promise<PoolClient> {
@@ -62,14 +63,14 @@ async function lockTarget(pool: Pool, target: string, signal: AbortSignal): Prom
 function checkOrder(spec: JobSpec, objects: ObjectInfo[], merged: MergedFile[], table: string): void {
   if (merged.length === 0) return;
   const newest = merged.reduce((a, b) => (compareForMerge(spec.order, a, b) >= 0 ? a : b));
-  const done = new Set(merged.map((m) => `${m.key}\u0000${m.etag}`));
-  const older = objects.find((o) => !done.has(`${o.key}\u0000${o.etag}`) && compareForMerge(spec.order, o, newest) < 0);
+  const done = new Set(merged.map((m) => `${m.key}\u0000${m.version}`));
+  const older = objects.find((o) => !done.has(`${o.key}\u0000${o.version}`) && compareForMerge(spec.order, o, newest) < 0);
   if (older) {
     throw new IngestError(
       'MERGE_OUT_OF_ORDER',
-      `s3://${older.bucket}/${older.key} comes before s3://${newest.bucket}/${newest.key}, already merged into ${table} ` +
+      `${sourceUrl(older)} comes before ${sourceUrl(newest)}, already merged into ${table} ` +
         `(order "${spec.order ?? 'name'}"): merging it now would apply older changes over newer ones. Nothing was merged; set "reload": true to merge it anyway.`,
-      { url: `s3://${older.bucket}/${older.key}`, newestMerged: `s3://${newest.bucket}/${newest.key}`, order: spec.order ?? 'name' },
+      { url: sourceUrl(older), newestMerged: sourceUrl(newest), order: spec.order ?? 'name' },
     );
   }
 }
@@ -94,7 +95,7 @@ export async function startMerge(
     const ordered = [...objects].sort((a, b) => compareForMerge(spec.order, a, b));
     if (!spec.reload) {
       const scope = mergeScope(spec.source.url);
-      checkOrder(spec, ordered, await mergedFiles(pool, ids.target, scope.bucket, scope.prefix), spec.target.table);
+      checkOrder(spec, ordered, await mergedFiles(pool, ids.target, scope), spec.target.table);
     }
     stage = await createMergeStage(pool, spec, ids.jobId);
     const s = stage;
@@ -104,7 +105,7 @@ export async function startMerge(
       waitedMs,
       mergeFor: (object) => async (client, rejected) => {
         const counts = { ...(await applyMerge(client, s)), rejected };
-        await recordMerge(client, ids.target, { bucket: object.bucket, key: object.key, etag: object.etag, lastModified: object.lastModified }, ids, counts);
+        await recordMerge(client, ids.target, { scheme: object.scheme, container: object.container, key: object.key, version: object.version, lastModified: object.lastModified }, ids, counts);
         return counts;
       },
       end,

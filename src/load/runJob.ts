@@ -1,7 +1,6 @@
 // One attempt at a job: claim it, load its object, record the run, and decide what the failure means
 // (retry, fail, or cancel). This is the BullMQ processor's body; it knows nothing of BullMQ itself.
 import { randomUUID } from 'node:crypto';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from '../db/pool.js';
 import { isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError, asIngestError } from '../errors.js';
@@ -12,15 +11,18 @@ import { recordProgress } from '../sql/recordProgress.js';
 import { markCancelled } from '../sql/requestCancel.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { startRun } from '../sql/startRun.js';
-import { classify, loadFile, type FileProgress, type FileResult } from './loadFile.js';
+import { loadFile, type FileProgress, type FileResult } from './loadFile.js';
+import { classify } from './classify.js';
+import { skippedResult } from './objectLoad.js';
 import { mapLimit } from './mapLimit.js';
 import { LoadSessions } from './sessions.js';
 import type { Semaphore } from './semaphore.js';
 import { loadChunked } from './loadChunked.js';
 import { createStage, dropStageFor, publish } from './stagedLoad.js';
 import { startMerge, sumMergeCounts, type MergeRun } from './mergeRun.js';
-import { ledgerEntries } from '../sql/fileLedger.js';
-import { resolveSources } from '../sources/resolveSources.js';
+import { ledgerEntries, objectKey } from '../sql/fileLedger.js';
+import type { Sources } from '../sources/registry.js';
+import { resolveSources, sourceFor } from '../sources/resolveSources.js';
 import { connectionsPerWorker, shardLayout } from '../sink/citus.js';
 import { prepareTarget, tableOid } from '../sink/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
@@ -29,12 +31,11 @@ import { analyzeTable, runTableOperation } from '../ops/runTableOperation.js';
 
 export interface RunContext {
   pool: Pool;
-  s3: S3Client;
+  /** Where bytes come from: one source per configured scheme. */
+  sources: Sources;
   log: Logger;
   workerId: string;
   progressIntervalMs: number;
-  /** S3_ALLOWED_BUCKETS; empty means any. */
-  allowedBuckets: readonly string[];
   /** TARGET_ALLOWED_SCHEMAS; empty (the default) means any but the reserved ones. */
   allowedSchemas?: readonly string[];
   /** The worker's global limit on objects loading at once, across its jobs (WORKER_MAX_OBJECTS). */
@@ -90,8 +91,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   try {
     log.info({ url: spec.source.url, target: job.target }, 'run started');
     const listed = await timer.time('headMs', () =>
-      resolveSources(ctx.s3, spec.source, signal, {
-        allowedBuckets: ctx.allowedBuckets,
+      resolveSources(ctx.sources, spec.source, signal, {
         onMarker: (waitedMs, manifest) => {
           timer.add('markerWaitMs', waitedMs);
           log.info({ waitedMs, manifestFiles: manifest?.length }, 'marker found');
@@ -99,6 +99,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       }),
     );
     bytesTotal = listed.reduce((a, o) => a + o.size, 0);
+    const source = sourceFor(ctx.sources, spec.source.url);
     const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
     // mode "merge": one merge into a target at a time, its files in order, each merged in its own transaction.
@@ -122,15 +123,15 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       const fileLog = log.child({ key: object.key });
       await ctx.objectSlots?.acquire(signal);
       try {
-        const earlier = known.get(`${object.bucket}/${object.key}`);
+        const earlier = known.get(objectKey(object));
         const load = spec.atomicity === 'chunk' ? loadChunked : loadFile;
         const result: FileResult = earlier
-          ? { status: 'skipped', rowsLoaded: 0, rowsRejected: 0, blankLines: 0, bytesRead: 0, firstRejects: [], timings: {}, loadedBy: earlier }
+          ? skippedResult(earlier)
           : await load({
           ...(stage ? { stagingTable: stage.name } : {}),
           ...(merge ? { stagingTable: merge.stage.name, merge: merge.mergeFor(object) } : {}),
           ...(sessions ? { sessions } : {}),
-          pool: ctx.pool, s3: ctx.s3, spec: loadSpec, target: job.target, object, jobId, runId, signal,
+          pool: ctx.pool, source, spec: loadSpec, target: job.target, object, jobId, runId, signal,
           onProgress: (p) => {
             files.set(object.key, p);
             let bytes = 0;
@@ -146,7 +147,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
         if (result.status === 'loaded' && !staged) committed = { rows: committed.rows + result.rowsLoaded, rejected: committed.rejected + result.rowsRejected, bytes: committed.bytes + result.bytesRead };
         if (result.status === 'skipped') {
           await recordRunFile(ctx.pool, {
-            runId, jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
+            runId, jobId, object,
             status: 'skipped', rowsLoaded: 0, bytesRead: 0, loadedByRun: result.loadedBy!.runId, timings: result.timings,
           });
           fileLog.info({ loadedBy: result.loadedBy }, 'object already in the file ledger for this target; skipped');
@@ -156,9 +157,9 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
         return { object, result };
       } catch (err) {
         if (!signal.aborted) {
-          const e = classify(err, { url: `s3://${object.bucket}/${object.key}` });
+          const e = classify(err, { url: source.url(object) });
           await recordRunFile(ctx.pool, {
-            runId, jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
+            runId, jobId, object,
             status: 'failed', rowsLoaded: 0, bytesRead: files.get(object.key)?.bytes ?? 0, timings: {}, error: e.toJSON(),
           }).catch(() => {});
         }
@@ -186,7 +187,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const firstRejects = results.flatMap(({ result }) => result.firstRejects).slice(0, 5);
     const skipped = results
       .filter(({ result }) => result.status === 'skipped')
-      .map(({ object, result }) => ({ url: `s3://${object.bucket}/${object.key}`, ...result.loadedBy! }));
+      .map(({ object, result }) => ({ url: source.url(object), ...result.loadedBy! }));
     // The planner has no statistics for a new table until it is analyzed: a table this job created is, by default.
     if (!dryRun && (spec.afterLoad?.analyze ?? prepared.created)) await timer.time('analyzeMs', () => analyzeTable(ctx.pool, job.target));
     const oid = prepared.oid ?? (await tableOid(ctx.pool, job.target));

@@ -9,7 +9,9 @@ import { hasSqlState } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { Logger } from '../log.js';
-import type { ObjectInfo } from '../sources/s3.js';
+import { sourceUrl } from '../sources/registry.js';
+import { ledgerKeyOf } from './objectLoad.js';
+import type { ObjectInfo } from '../sources/source.js';
 import { claimLedgerEntry, completeLedgerEntry, forgetTarget } from '../sql/fileLedger.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { citusVersion, distributionOf } from '../sink/citus.js';
@@ -123,17 +125,17 @@ export async function publish(
     // After a replace the name resolves to the table just swapped in: the ledger follows it.
     const { rows: [published] } = await client.query<{ oid: number }>('SELECT $1::regclass::oid AS oid', [targetSql]);
     for (const { object, result } of files) {
-      const key = { target: ids.target, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size, targetOid: published!.oid };
+      const key = ledgerKeyOf(ids.target, object, published!.oid);
       const existing = await claimLedgerEntry(client, key, ids.jobId, ids.runId, spec.reload === true || mode === 'replace');
       if (existing && existing.jobId !== ids.jobId) {
-        throw new IngestError('LEDGER_CONFLICT', `s3://${object.bucket}/${object.key} was loaded into ${spec.target.table} by job ${existing.jobId} while this job staged it; nothing was published, the retry skips it`, {
-          url: `s3://${object.bucket}/${object.key}`,
+        throw new IngestError('LEDGER_CONFLICT', `${sourceUrl(object)} was loaded into ${spec.target.table} by job ${existing.jobId} while this job staged it; nothing was published, the retry skips it`, {
+          url: sourceUrl(object),
           loadedByJob: existing.jobId,
         });
       }
       await completeLedgerEntry(client, key, result.rowsLoaded);
       await recordRunFile(client, {
-        runId: ids.runId, jobId: ids.jobId, bucket: object.bucket, key: object.key, etag: object.etag, size: object.size,
+        runId: ids.runId, jobId: ids.jobId, object,
         status: 'loaded', rowsLoaded: result.rowsLoaded, rowsRejected: result.rowsRejected, blankLines: result.blankLines,
         bytesRead: result.bytesRead, timings: result.timings,
       });

@@ -1,7 +1,6 @@
 // Liveness and readiness. /readyz checks every dependency a load needs. Probes reach it without a token,
 // so by default it says only whether each dependency is up; why one is down (error text, which can name
 // hosts and ports) goes to the log, and to a caller presenting a valid API token.
-import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import type { FastifyPluginAsync } from 'fastify';
 import { presentedToken, tokenChecker } from '../api/auth.js';
 import { pendingMigrations } from '../db/migrate.js';
@@ -35,12 +34,18 @@ export const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (a
           () => (checks.redis = { state: 'ok' }),
           (err: Error) => (checks.redis = { state: 'down', reason: err.message }),
         ),
-        timeout(services.s3.send(new ListBucketsCommand({}))).then(
-          () => (checks.objectStorage = { state: 'ok' }),
-          (err: Error & { name?: string }) =>
-            // Credentials limited to some buckets may not list them all; an answer still proves reachability.
-            (checks.objectStorage = err.name === 'AccessDenied' ? { state: 'ok' } : { state: 'down', reason: err.message }),
-        ),
+        // Every configured source: objectStorage for s3 (its name before there were others), source:<scheme> for the rest.
+        ...services.sources.all.map((source) => {
+          const name = source.scheme === 's3' ? 'objectStorage' : `source:${source.scheme}`;
+          const probe = new AbortController();
+          return timeout(source.ping(probe.signal)).then(
+            () => (checks[name] = { state: 'ok' }),
+            (err: Error) => {
+              probe.abort();
+              checks[name] = { state: 'down', reason: err.message };
+            },
+          );
+        }),
       ]);
       const ready = Object.values(checks).every((c) => c.state === 'ok');
       const reasons = Object.fromEntries(Object.entries(checks).flatMap(([name, c]) => (c.state === 'ok' ? [] : [[name, c.reason]])));

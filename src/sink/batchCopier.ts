@@ -16,7 +16,7 @@ import type { PoolClient } from '../db/pool.js';
 import { recordErrorKind, type RecordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import type { RecordPositions } from '../scan/csvFramer.js';
+import type { RecordPositions } from '../decode/positions.js';
 import { copyErrorPosition } from './copySql.js';
 import type { RecordProbe } from './recordProbe.js';
 import { printable, type Reject } from './reject.js';

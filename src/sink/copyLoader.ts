@@ -1,4 +1,4 @@
-// The sink of a load: takes the source's bytes, frames them into records (CsvFramer) and feeds COPY.
+// The sink of a load: takes the source's bytes, has the decoder turn them into records, and feeds COPY.
 //
 // Two ways, chosen per job:
 // - single: one COPY for the whole file, bytes streamed through with backpressure. Any bad record
@@ -14,7 +14,7 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError, recordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import type { CsvFramer, RecordPositions } from '../scan/csvFramer.js';
+import type { RecordDecoder, RecordPositions } from '../decode/decoder.js';
 import { BatchCopier } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
 import { clientSocket, writeCorked } from './copyWrites.js';
@@ -25,7 +25,8 @@ export type { Reject } from './reject.js';
 
 export interface CopyLoaderOptions {
   client: PoolClient;
-  framer: CsvFramer;
+  /** Turns the source's bytes into COPY input (decode/decoder.ts). */
+  decoder: RecordDecoder;
   mode: 'single' | 'batch';
   /** Builds the COPY statement once the header (if any) has been read. */
   statement: (header: Buffer | undefined) => string;
@@ -69,7 +70,7 @@ export class CopyLoader extends Writable {
   copyWaitMs = 0;
 
   private statement(): string {
-    this.sql ??= this.o.statement(this.o.framer.headerBytes);
+    this.sql ??= this.o.statement(this.o.decoder.headerBytes);
     return this.sql;
   }
 
@@ -77,7 +78,7 @@ export class CopyLoader extends Writable {
     const out: Buffer[] = [];
     const t0 = performance.now();
     try {
-      this.o.framer.push(chunk, out);
+      this.o.decoder.push(chunk, out);
     } catch (err) {
       done(err as Error);
       return;
@@ -92,7 +93,7 @@ export class CopyLoader extends Writable {
 
   override _final(done: (err?: Error | null) => void): void {
     const out: Buffer[] = [];
-    this.o.framer.end(out);
+    this.o.decoder.end(out);
     const t1 = performance.now();
     this.take(out)
       .then(() => this.finish())
@@ -208,7 +209,7 @@ export class CopyLoader extends Writable {
   private singleFailure(err: unknown): unknown {
     if (!hasSqlState(err) || !isDataError(err)) return err;
     const pos = copyErrorPosition(err);
-    const line = pos.record !== undefined ? this.o.framer.originalLine(pos.record) : null;
+    const line = pos.record !== undefined ? this.o.decoder.originalLine(pos.record) : null;
     const text = /: "(.*)"$/s.exec((err as { where?: string }).where?.split('\n')[0] ?? '')?.[1] ?? '';
     const reject: Reject = {
       line,
@@ -224,7 +225,7 @@ export class CopyLoader extends Writable {
   private async flushBatch(): Promise<void> {
     // The framer adds nothing while a batch is flushed (the next write waits for this one), so the
     // batch's records are read from its list in place and the list is emptied once they are loaded.
-    const records = this.o.framer.records;
+    const records = this.o.decoder.records;
     if (records.length === 0 && this.batchSize === 0) {
       this.statement();
       return;
@@ -284,7 +285,7 @@ export class CopyLoader extends Writable {
       statement: () => this.statement(),
       onReject: this.o.onReject,
       textEncoding: this.o.textEncoding,
-      ...(this.o.probe ? { probe: () => (this.probe ??= this.o.probe!(this.o.framer.headerBytes)) } : {}),
+      ...(this.o.probe ? { probe: () => (this.probe ??= this.o.probe!(this.o.decoder.headerBytes)) } : {}),
     });
     return this.batcher;
   }

@@ -1,12 +1,15 @@
 // A record the database refused, as reported to the user (GET /jobs/:id/rejects), and its text.
 
 export interface Reject {
+  /** Line formats: the line in the source, from 1 (header included); null for Parquet. */
   line: number | null;
   byteOffset: number | null;
   column: string | null;
   sqlstate: string;
   message: string;
   record: string;
+  /** Parquet: where the row is (no lines in Parquet), all from 0. */
+  position?: { rowGroup: number; row: number; absoluteRow: number };
 }
 
 const MAX_RECORD_TEXT = 2000;

@@ -1,10 +1,9 @@
 // Spark and Hadoop write `_SUCCESS` into an output directory once the job has committed. A load that
 // waits for it never starts on a half-written directory. S3A committers write a JSON manifest into it
 // (SuccessData, with `filenames`): then exactly those files are the output.
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { IngestError } from '../errors.js';
-import { mapS3Error } from './s3.js';
-import { checkKey } from './s3Url.js';
+import { checkKey } from './keys.js';
+import type { ObjectRef, ObjectSource } from './source.js';
 
 export interface MarkerResult {
   /** Keys the manifest names (full object keys), or undefined when the marker holds no manifest. */
@@ -23,31 +22,24 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 
 /** Polls for `prefix + name` (every 1 s, backing off to 10 s) until it exists or the timeout passes. */
 export async function waitForMarker(
-  s3: S3Client,
-  bucket: string,
-  prefix: string,
+  source: ObjectSource,
+  prefix: ObjectRef,
   name: string,
   timeoutSeconds: number,
   signal: AbortSignal,
 ): Promise<MarkerResult> {
-  const key = `${prefix}${name}`;
-  checkKey(key, '/source/waitForMarker');
+  const marker: ObjectRef = { ...prefix, key: `${prefix.key}${name}` };
+  checkKey(marker.key, '/source/waitForMarker');
   const started = performance.now();
   let delay = 1000;
   for (;;) {
-    try {
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-      const text = await out.Body!.transformToString('utf8');
-      return { manifest: parseManifest(text, bucket, prefix), waitedMs: performance.now() - started };
-    } catch (err) {
-      if (signal.aborted) throw signal.reason;
-      const mapped = mapS3Error(err, { bucket, key });
-      if (mapped.code !== 'SOURCE_NOT_FOUND' || /bucket/.test(mapped.message)) throw mapped;
-    }
+    const text = await source.readText(marker, signal);
+    if (text !== undefined) return { manifest: parseManifest(text, prefix.key), waitedMs: performance.now() - started };
     const waited = (performance.now() - started) / 1000;
     if (waited >= timeoutSeconds) {
-      throw new IngestError('MARKER_TIMEOUT', `s3://${bucket}/${key} did not appear within ${timeoutSeconds} s; nothing was loaded (is the Spark job still running?)`, {
-        url: `s3://${bucket}/${key}`,
+      const url = source.url(marker);
+      throw new IngestError('MARKER_TIMEOUT', `${url} did not appear within ${timeoutSeconds} s; nothing was loaded (is the Spark job still running?)`, {
+        url,
         timeoutSeconds,
       });
     }
@@ -57,7 +49,7 @@ export async function waitForMarker(
 }
 
 /** Reads an S3A SuccessData manifest; undefined for an empty or non-JSON marker. */
-export function parseManifest(text: string, bucket: string, prefix: string): string[] | undefined {
+export function parseManifest(text: string, prefix: string): string[] | undefined {
   if (text.trim() === '') return undefined;
   let doc: unknown;
   try {
@@ -68,10 +60,10 @@ export function parseManifest(text: string, bucket: string, prefix: string): str
   const names = (doc as { filenames?: unknown }).filenames;
   if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return undefined;
   return names.map((n: string) => {
-    // Entries may be full URLs (s3a://bucket/key), absolute paths (/key) or names relative to the prefix.
-    const url = /^s3a?:\/\/([^/]+)\/(.*)$/.exec(n);
-    if (url) return url[2]!;
+    // Entries may be full URLs (s3a://bucket/key, gs://bucket/key...), absolute paths (/key) or names relative to the prefix.
+    const url = /^[a-z][a-z0-9+.-]*:\/\/[^/]+\/(.*)$/.exec(n);
+    if (url) return url[1]!;
     if (n.startsWith('/')) return n.slice(1);
     return n.startsWith(prefix) ? n : `${prefix}${n}`;
-  }).filter(() => bucket.length > 0);
+  });
 }

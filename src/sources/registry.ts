@@ -44,12 +44,16 @@ export interface Sources {
   for(ref: Pick<ObjectRef, 'scheme'>): ObjectSource;
   /** Every configured source (for /readyz). */
   readonly all: readonly ObjectSource[];
+  close(): Promise<void>;
 }
 
 export function sourcesOf(list: readonly ObjectSource[]): Sources {
   const byScheme = new Map(list.map((s) => [s.scheme, s]));
   return {
     all: list,
+    async close() {
+      for (const source of list) await source.close?.();
+    },
     for(ref) {
       const source = byScheme.get(ref.scheme);
       if (!source) {

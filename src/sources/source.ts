@@ -54,6 +54,8 @@ export interface ObjectSource {
   ping(signal: AbortSignal): Promise<void>;
   /** The URL a user would write for `ref` (used in messages, rejects and results). */
   url(ref: ObjectRef): string;
+  /** Releases clients and sockets when the service stops. */
+  close?(): void | Promise<void>;
 }
 
 /** A source URL's scheme: the one parser for every URL a spec may hold. */

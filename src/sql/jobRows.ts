@@ -47,9 +47,14 @@ export interface Timings {
 }
 
 export interface RunFile {
-  bucket: string;
+  /** The object's URL. */
+  url: string;
+  scheme: string;
+  /** The bucket, "account/container" (az), "host[:port]" (https) or "" (file). */
+  container: string;
   key: string;
-  etag: string;
+  /** The ETag (or what stands for it) the object had when it was read. */
+  version: string;
   size: number;
   status: 'running' | 'loaded' | 'skipped' | 'failed' | 'cancelled';
   rowsLoaded: number;

@@ -1,6 +1,7 @@
 // Pages through a job's files (ingest.run_files) in (run attempt, key) order: GET /jobs/:id/files.
 // A job over many objects keeps only the first few files per run inline in GET /jobs/:id.
 import type { Pool } from '../db/pool.js';
+import { sourceUrl } from '../sources/registry.js';
 import type { RunFile } from './jobRows.js';
 
 export interface RunFileEntry extends RunFile {
@@ -28,9 +29,11 @@ export function decodeFilesCursor(s: string): FilesCursor | undefined {
 
 export function runFileFromRow(f: Record<string, unknown>): RunFile {
   return {
-    bucket: f.bucket as string,
+    url: sourceUrl({ scheme: f.scheme as string, container: f.container as string, key: f.key as string }),
+    scheme: f.scheme as string,
+    container: f.container as string,
     key: f.key as string,
-    etag: f.etag as string,
+    version: f.version as string,
     size: f.size as number,
     status: f.status as RunFile['status'],
     rowsLoaded: f.rows_loaded as number,

@@ -4,9 +4,10 @@
 import type { Pool, PoolClient } from '../db/pool.js';
 
 export interface MergedFile {
-  bucket: string;
+  scheme: string;
+  container: string;
   key: string;
-  etag: string;
+  version: string;
   lastModified: Date | undefined;
 }
 
@@ -18,21 +19,21 @@ export async function recordMerge(
   counts: object,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO ingest.merge_log (target, bucket, key, etag, last_modified, job_id, run_id, counts)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (target, bucket, key, etag) DO UPDATE
+    `INSERT INTO ingest.merge_log (target, scheme, container, key, version, last_modified, job_id, run_id, counts)
+     VALUES ($1, $9, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (target, scheme, container, key, version) DO UPDATE
         SET last_modified = excluded.last_modified, job_id = excluded.job_id, run_id = excluded.run_id,
             counts = excluded.counts, merged_at = clock_timestamp()`,
-    [target, file.bucket, file.key, file.etag, file.lastModified ?? null, ids.jobId, ids.runId, JSON.stringify(counts)],
+    [target, file.container, file.key, file.version, file.lastModified ?? null, ids.jobId, ids.runId, JSON.stringify(counts), file.scheme],
   );
 }
 
-/** The files merged into a target from one bucket below a key prefix. */
-export async function mergedFiles(db: Pool | PoolClient, target: string, bucket: string, prefix: string): Promise<MergedFile[]> {
-  const { rows } = await db.query<{ bucket: string; key: string; etag: string; last_modified: Date | null }>(
-    `SELECT bucket, key, etag, last_modified FROM ingest.merge_log
-      WHERE target = $1 AND bucket = $2 AND left(key, length($3)) = $3`,
-    [target, bucket, prefix],
+/** The files merged into a target from one container below a key prefix. */
+export async function mergedFiles(db: Pool | PoolClient, target: string, scope: { scheme: string; container: string; prefix: string }): Promise<MergedFile[]> {
+  const { rows } = await db.query<{ scheme: string; container: string; key: string; version: string; last_modified: Date | null }>(
+    `SELECT scheme, container, key, version, last_modified FROM ingest.merge_log
+      WHERE target = $1 AND scheme = $4 AND container = $2 AND left(key, length($3)) = $3`,
+    [target, scope.container, scope.prefix, scope.scheme],
   );
-  return rows.map((r) => ({ bucket: r.bucket, key: r.key, etag: r.etag, lastModified: r.last_modified ?? undefined }));
+  return rows.map((r) => ({ scheme: r.scheme, container: r.container, key: r.key, version: r.version, lastModified: r.last_modified ?? undefined }));
 }

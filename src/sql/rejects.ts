@@ -1,7 +1,9 @@
 // Rejected records (ingest.rejects): written as they are found, on their own connection, so a file
 // that rolls back over its error budget still shows why.
 import type { Pool } from '../db/pool.js';
-import type { Reject } from '../sink/copyLoader.js';
+import type { Reject } from '../sink/reject.js';
+import { sourceUrl } from '../sources/registry.js';
+import type { ObjectRef } from '../sources/source.js';
 
 export interface RejectRow extends Reject {
   id: string;
@@ -9,11 +11,11 @@ export interface RejectRow extends Reject {
   url: string;
 }
 
-export async function insertReject(pool: Pool, jobId: string, runId: string, bucket: string, key: string, r: Reject): Promise<void> {
+export async function insertReject(pool: Pool, jobId: string, runId: string, object: ObjectRef, r: Reject): Promise<void> {
   await pool.query(
-    `INSERT INTO ingest.rejects (job_id, run_id, bucket, key, line, byte_offset, column_name, sqlstate, message, record)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [jobId, runId, bucket, key, r.line, r.byteOffset, r.column, r.sqlstate, r.message, r.record],
+    `INSERT INTO ingest.rejects (job_id, run_id, scheme, container, key, line, byte_offset, column_name, sqlstate, message, record, position)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [jobId, runId, object.scheme, object.container, object.key, r.line, r.byteOffset, r.column, r.sqlstate, r.message, r.record, r.position ? JSON.stringify(r.position) : null],
   );
 }
 
@@ -45,13 +47,14 @@ export async function listRejects(
     rejects: page.map((r) => ({
       id: String(r.id),
       runId: r.run_id,
-      url: `s3://${r.bucket}/${r.key}`,
+      url: sourceUrl({ scheme: r.scheme, container: r.container, key: r.key }),
       line: r.line,
       byteOffset: r.byte_offset,
       column: r.column_name,
       sqlstate: r.sqlstate,
       message: r.message,
       record: r.record,
+      ...(r.position ? { position: r.position } : {}),
     })),
   };
 }

@@ -6,10 +6,8 @@ import type { RunFile, Timings } from './jobRows.js';
 export interface RunFileRecord {
   runId: string;
   jobId: string;
-  bucket: string;
-  key: string;
-  etag: string;
-  size: number;
+  /** The object (sources/source.ts: ObjectInfo's identity). */
+  object: { scheme: string; container: string; key: string; version: string; size: number };
   status: RunFile['status'];
   rowsLoaded: number;
   rowsRejected?: number;
@@ -24,19 +22,19 @@ export interface RunFileRecord {
 
 export async function recordRunFile(db: Pool | PoolClient, f: RunFileRecord): Promise<void> {
   await db.query(
-    `INSERT INTO ingest.run_files (run_id, job_id, bucket, key, etag, size, status, rows_loaded, bytes_read,
-                                   loaded_by_run, timings, error, rows_rejected, blank_lines, merge, finished_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+    `INSERT INTO ingest.run_files (run_id, job_id, container, key, version, size, status, rows_loaded, bytes_read,
+                                   loaded_by_run, timings, error, rows_rejected, blank_lines, merge, scheme, finished_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
              CASE WHEN $7 = 'running' THEN NULL ELSE clock_timestamp() END)
-     ON CONFLICT (run_id, bucket, key) DO UPDATE
+     ON CONFLICT (run_id, scheme, container, key) DO UPDATE
         SET status = excluded.status, rows_loaded = excluded.rows_loaded, bytes_read = excluded.bytes_read,
             loaded_by_run = excluded.loaded_by_run, timings = excluded.timings, error = excluded.error,
             rows_rejected = excluded.rows_rejected, blank_lines = excluded.blank_lines, merge = excluded.merge,
             finished_at = excluded.finished_at`,
     [
-      f.runId, f.jobId, f.bucket, f.key, f.etag, f.size, f.status, f.rowsLoaded, f.bytesRead,
+      f.runId, f.jobId, f.object.container, f.object.key, f.object.version, f.object.size, f.status, f.rowsLoaded, f.bytesRead,
       f.loadedByRun ?? null, JSON.stringify(f.timings), f.error ? JSON.stringify(f.error) : null,
-      f.rowsRejected ?? 0, f.blankLines ?? 0, f.merge ? JSON.stringify(f.merge) : null,
+      f.rowsRejected ?? 0, f.blankLines ?? 0, f.merge ? JSON.stringify(f.merge) : null, f.object.scheme,
     ],
   );
 }

@@ -99,7 +99,7 @@ function filesTable(job: Job & { runs: Run[] }, filesPage: JobPageView['files'])
 <thead><tr><th>run</th><th>key</th><th>status</th><th class="num">rows loaded</th><th class="num">rejected</th><th class="num">blank lines</th><th class="num">bytes</th><th class="num">copy</th><th>loaded by</th></tr></thead>
 <tbody>${files.map(
     ({ attempt, f }) => html`<tr data-key="${f.key}" data-run="${attempt}">
-<td>${attempt}</td><td class="key"><code title="s3://${f.bucket}/${f.key} · ETag ${f.etag}">${f.key}</code>${f.error ? html`<div class="muted"><code>${f.error.code}</code> ${f.error.message}</div>` : ''}</td>
+<td>${attempt}</td><td class="key"><code title="${f.url} · version ${f.version}">${f.key}</code>${f.error ? html`<div class="muted"><code>${f.error.code}</code> ${f.error.message}</div>` : ''}</td>
 <td>${badge(f.status)}</td><td class="num rows">${fmtInt(f.rowsLoaded)}</td><td class="num rejected">${fmtInt(f.rowsRejected)}</td>
 <td class="num blank">${fmtInt(f.blankLines)}</td><td class="num bytes" title="${fmtInt(f.bytesRead)} of ${fmtInt(f.size)} bytes">${fmtBytes(f.bytesRead)}</td>
 <td class="num copy">${fmtMs(f.timings.copyMs)}</td><td class="loaded-by">${loadedBy(job, f)}</td>

@@ -8,7 +8,7 @@ import { createPool } from '../../src/db/pool.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/dev/embeddedS3.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type Role, type RunningService } from '../../src/service.js';
-import { createS3Client } from '../../src/sources/s3.js';
+import { createS3Client, s3Settings } from '../../src/sources/s3/client.js';
 import { createNotifyQueue, createQueue } from '../../src/queue/queue.js';
 
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -46,7 +46,7 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
     },
     overrides,
   );
-  const s3Client = createS3Client(config);
+  const s3Client = createS3Client(s3Settings(config));
   // The service's own pool factory: a connection the database (or a pooler restarting under a fault
   // test) drops must fail the query that used it, not crash the test process.
   const db = createPool(config.databaseUrl, { max: 4, applicationName: 'citus-ingest-test' });

@@ -140,6 +140,10 @@ export class S3Source implements ObjectSource {
     }
   }
 
+  close(): void {
+    this.o.client.destroy();
+  }
+
   async ping(signal: AbortSignal): Promise<void> {
     try {
       await this.o.client.send(new ListBucketsCommand({}), { abortSignal: signal });

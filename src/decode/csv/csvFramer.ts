@@ -8,80 +8,15 @@
 // outside quotes end a record. The line ends are found by a LineEndScanner (SIMD for the usual dialect)
 // that looks at every byte once; the framer itself only does work per line end. Only complete records
 // are given out: the incomplete end of a chunk is kept (copied) until the chunk that completes it.
+import { defaultFormat, type FormatSpec } from '../../jobs/spec.js';
+import type { RecordDecoder, SourcePosition } from '../decoder.js';
+import { RecordPositions, type Cut } from '../positions.js';
 import { lineEndScanner, type LineEndScanner } from './lineEnds.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;
 const DOT = 0x2e;
-
-/** Where a data record sits, in the framer's output and in the original file. */
-export interface RecordMeta {
-  /** Output offset just past this record (and its line end). */
-  end: number;
-  /** Line in the original file (from 1) on which the record starts. */
-  line: number;
-  /** Byte offset in the original (decompressed) file at which the record starts. */
-  offset: number;
-}
-
-/**
- * The RecordMeta of many records, three numbers each in one typed array. An object per record made
- * the heap grow by megabytes with every batch of a batch-mode load (40 MB more heap than the fast
- * path over 1,000,000 records): the objects outlived young-generation collections and waited for a
- * full one. Offsets are float64, exact far past 4 GB.
- */
-export class RecordPositions {
-  length = 0;
-  private data: Float64Array;
-
-  constructor(capacity = 1024) {
-    this.data = new Float64Array(Math.max(1, capacity) * 3);
-  }
-
-  push(end: number, line: number, offset: number): void {
-    const i = this.length * 3;
-    if (i + 3 > this.data.length) {
-      const grown = new Float64Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[i] = end;
-    this.data[i + 1] = line;
-    this.data[i + 2] = offset;
-    this.length++;
-  }
-
-  end(i: number): number {
-    return this.data[i * 3]!;
-  }
-
-  line(i: number): number {
-    return this.data[i * 3 + 1]!;
-  }
-
-  offset(i: number): number {
-    return this.data[i * 3 + 2]!;
-  }
-
-  at(i: number): RecordMeta {
-    return { end: this.end(i), line: this.line(i), offset: this.offset(i) };
-  }
-
-  /** Removes the first `n` records and returns them as a list of their own. */
-  shift(n: number): RecordPositions {
-    const head = new RecordPositions(n);
-    head.data.set(this.data.subarray(0, n * 3));
-    head.length = n;
-    this.data.copyWithin(0, n * 3, this.length * 3);
-    this.length -= n;
-    return head;
-  }
-
-  clear(): void {
-    this.length = 0;
-  }
-}
 
 export interface FramerOptions {
   quote: string;
@@ -97,18 +32,8 @@ export interface FramerOptions {
    * many bytes of the original file. The cuts depend on the content only, so a retry cuts the same way.
    */
   cutEvery?: number;
-}
-
-/** A point between two records where a chunk ends. */
-export interface Cut {
-  /** Output offset of the cut. */
-  out: number;
-  /** Original byte offset of the cut (where the next record starts). */
-  offset: number;
-  /** Original line on which the next record starts. */
-  line: number;
-  /** Data records given out before the cut. */
-  records: number;
+  /** The job's CSV dialect: the framer passes records through, so COPY reads them in this one. */
+  copyFormat?: FormatSpec;
 }
 
 export interface FramerStats {
@@ -139,7 +64,10 @@ const SLICE = 1 << 20;
 const EMPTY = Buffer.alloc(0);
 const CR_BYTE = Buffer.from([CR]);
 
-export class CsvFramer {
+/** The CSV decoder: records pass through as they are, framed, repaired where COPY would misread them. */
+export class CsvFramer implements RecordDecoder {
+  readonly acceptsGzip = true;
+  readonly copyFormat: FormatSpec;
   private readonly quote: number;
   private readonly quotedMarker: Buffer;
   private readonly opts: FramerOptions;
@@ -177,6 +105,7 @@ export class CsvFramer {
 
   constructor(opts: FramerOptions & { simd?: boolean }) {
     this.opts = opts;
+    this.copyFormat = opts.copyFormat ?? defaultFormat;
     this.quote = Buffer.from(opts.quote, 'latin1')[0]!;
     const escape = Buffer.from(opts.escape, 'latin1')[0]!;
     this.scanner = lineEndScanner(this.quote, escape, { simd: opts.simd });
@@ -376,6 +305,11 @@ export class CsvFramer {
    */
   originalLine(copyLine: number): number {
     return this.originalLineFrom(1 + this.stats_.headerLines, copyLine);
+  }
+
+  /** A record's place in the file is the line and byte offset the framer stored for it. */
+  describe(line: number, offset: number | null): SourcePosition {
+    return { line, byteOffset: offset };
   }
 
   /** The same for a COPY of the output from the record on original line `startLine` (a chunk). */
