@@ -2,6 +2,7 @@
 // object. Nothing else in the code base reads process.env.
 import envSchema from 'env-schema';
 import { isReservedSchema } from './sink/schemaPolicy.js';
+import { readSourceSettings, type SourceSettings } from './sources/settings.js';
 
 export interface Config {
   /** PostgreSQL (or Citus coordinator) holding the targets and the `ingest` schema. */
@@ -79,6 +80,8 @@ export interface Config {
   scheduleMinIntervalSeconds: number;
   /** Most schedules one queue may hold (SCHEDULE_MAX_COUNT). Default 100. */
   scheduleMaxCount: number;
+  /** Sources beyond S3 (gs://, az://, https://, file://), each from its own settings (sources/settings.ts). */
+  sources: SourceSettings;
 }
 
 const schema = {
@@ -152,6 +155,14 @@ interface RawEnv {
   SCHEDULE_MAX_COUNT: number;
 }
 
+function sourceSettingsOf(env: NodeJS.ProcessEnv): SourceSettings {
+  try {
+    return readSourceSettings(env);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
+}
+
 /** Thrown when the environment is invalid; its message names the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -209,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     notifyConcurrency: raw.NOTIFY_CONCURRENCY,
     scheduleMinIntervalSeconds: raw.SCHEDULE_MIN_INTERVAL_SECONDS,
     scheduleMaxCount: raw.SCHEDULE_MAX_COUNT,
+    sources: sourceSettingsOf(env),
     ...overrides,
   };
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {

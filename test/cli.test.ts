@@ -114,7 +114,7 @@ t.test('load flags become the job spec POST /jobs takes', async (t) => {
   t.same(buildSpec('s3://landing/pp.csv', { table: 't', null: '' }).format, { null: '' }, 'an empty --null is kept');
 
   usageError(t, () => buildSpec('s3://landing/pp.csv', {}), /--table <schema.table> is required/);
-  usageError(t, () => buildSpec('http://landing/pp.csv', { table: 't' }), /not an s3:\/\/bucket\/key URL/);
+  usageError(t, () => buildSpec('ftp://landing/pp.csv', { table: 't' }), /not a source URL this service reads/);
   usageError(t, () => buildSpec('s3://landing', { table: 't' }), /not an s3:\/\/bucket\/key URL/);
   usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', shards: '4' }), /--shards needs --distribute-by/);
   usageError(t, () => buildSpec('s3://landing/pp.csv', { table: 't', distributeBy: 'id', shards: '0' }), /--shards must be a whole number from 1 to 64000/);
@@ -265,9 +265,9 @@ t.test('bad usage exits 2 with the reason, before or at the API', async (t) => {
   t.equal(noTable.code, 2);
   t.match(noTable.stderr, /--table <schema.table> is required/);
 
-  const http = await cli(['load', 'http://landing/pp.csv', '--table', 'public.uk_price']);
+  const http = await cli(['load', 'ftp://landing/pp.csv', '--table', 'public.uk_price']);
   t.equal(http.code, 2);
-  t.match(http.stderr, /not an s3:\/\/bucket\/key URL/);
+  t.match(http.stderr, /not a source URL this service reads/);
 
   const dir = mkdtempSync(join(tmpdir(), 'cli-test-'));
   const missing = await cli(['load', 's3://landing/pp.csv', '--table', 't', '--create-from', join(dir, 'nope.json')]);

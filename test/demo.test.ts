@@ -143,7 +143,7 @@ t.test('plain npm run demo at a Citus coordinator distributes the table; --fresh
   await h.db.query(ukPriceTableSql(table));
   await h.db.query(`INSERT INTO ${table} (transaction_unique_identifier, price) VALUES (gen_random_uuid(), '1'), (gen_random_uuid(), '2')`);
   await h.db.query(
-    `INSERT INTO ingest.file_ledger (target, bucket, key, etag, size, job_id, run_id, rows_loaded)
+    `INSERT INTO ingest.file_ledger (target, container, key, version, size, job_id, run_id, rows_loaded)
      VALUES ($1, 'landing', 'price-paid/pp-sample-3000.csv', 'old-etag', 1, gen_random_uuid(), gen_random_uuid(), 2)`,
     [target],
   );
@@ -153,9 +153,9 @@ t.test('plain npm run demo at a Citus coordinator distributes the table; --fresh
   t.match(res.out, /--fresh: dropped .*uk_price_demo" and its 1 file ledger entry/);
   t.match(res.out, /had 0 rows, now 3,000 \(\+3,000\)/);
   await checkDistributed(t, h, table, res.out, 3000);
-  const ledger = await h.db.query(`SELECT etag, rows_loaded::int AS rows FROM ingest.file_ledger WHERE target = $1`, [target]);
+  const ledger = await h.db.query(`SELECT version, rows_loaded::int AS rows FROM ingest.file_ledger WHERE target = $1`, [target]);
   t.equal(ledger.rows.length, 1, 'the old ledger row is gone, the new load has its own');
-  t.not(ledger.rows[0].etag, 'old-etag');
+  t.not(ledger.rows[0].version, 'old-etag');
   t.equal(ledger.rows[0].rows, 3000);
   await h.db.query(`DELETE FROM ingest.file_ledger WHERE target = $1`, [target]);
 });

@@ -5,7 +5,7 @@ import { outcome } from '../src/cli/report.js';
 
 const now = new Date().toISOString();
 const file = (key: string, merge: Record<string, number>) => ({
-  bucket: 'b', key, etag: 'e', size: 1, status: 'loaded', rowsLoaded: 9, rowsRejected: 0, blankLines: 0, bytesRead: 1, loadedByRun: null, timings: {}, error: null, merge,
+  url: `s3://b/${key}`, scheme: 's3', container: 'b', key, version: 'e', size: 1, status: 'loaded', rowsLoaded: 9, rowsRejected: 0, blankLines: 0, bytesRead: 1, loadedByRun: null, timings: {}, error: null, merge,
 });
 const jan = { inserted: 70, updated: 25, deleted: 4, deleteMissing: 1, rejected: 0 };
 const feb = { inserted: 7, updated: 2, deleted: 3, deleteMissing: 0, rejected: 2 };

@@ -159,7 +159,7 @@ t.test('the ledger follows the table, not its name: a table dropped and created 
   const legacyUrl = await h.put('legacy.csv', '100,x\n');
   const head = await h.s3Client.send(new HeadObjectCommand({ Bucket: 'landing', Key: 'legacy.csv' }));
   await h.db.query(
-    `INSERT INTO ingest.file_ledger (target, bucket, key, etag, size, job_id, run_id, rows_loaded) VALUES ($1, 'landing', 'legacy.csv', $2, $3, $4, $4, 1)`,
+    `INSERT INTO ingest.file_ledger (target, container, key, version, size, job_id, run_id, rows_loaded) VALUES ($1, 'landing', 'legacy.csv', $2, $3, $4, $4, 1)`,
     [target, head.ETag!.replace(/"/g, ''), head.ContentLength, randomUUID()],
   );
   const legacy = await postJob(svc.url!, { source: { url: legacyUrl }, target: { table } });

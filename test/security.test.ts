@@ -59,8 +59,8 @@ t.test('dot segments in a key are refused with 400 naming the field, and nothing
   t.equal(job.status, 'succeeded', JSON.stringify(job.error));
   const rows = await h.db.query(`SELECT id, note FROM ${h.schema}.t ORDER BY id`);
   t.same(rows.rows, [{ id: 10, note: 'allowed' }], 'only the allowed object loaded; nothing from bucket secret');
-  const ledger = await h.db.query(`SELECT bucket, key FROM ingest.file_ledger WHERE target = $1`, [`"${h.schema}"."t"`]);
-  t.same(ledger.rows, [{ bucket: 'allowed', key: 'data/a.csv' }]);
+  const ledger = await h.db.query(`SELECT scheme, container, key FROM ingest.file_ledger WHERE target = $1`, [`"${h.schema}"."t"`]);
+  t.same(ledger.rows, [{ scheme: 's3', container: 'allowed', key: 'data/a.csv' }]);
 });
 
 t.test('the service\'s own tables and system schemas are refused as targets; no ledger row is forged', async (t) => {
@@ -71,7 +71,7 @@ t.test('the service\'s own tables and system schemas are refused as targets; no 
   const realUrl = await h.put('real.csv', '1,real\n');
   const head = await h.s3Client.send(new HeadObjectCommand({ Bucket: 'landing', Key: 'real.csv' }));
   // Loaded into ingest.file_ledger, this file would say landing/real.csv is already in the victim table.
-  const forged = `"${victim.replace(/"/g, '""')}",landing,real.csv,${head.ETag!.replace(/"/g, '')},${head.ContentLength},00000000-0000-4000-8000-000000000001,00000000-0000-4000-8000-000000000002,0,2026-01-01\n`;
+  const forged = `"${victim.replace(/"/g, '""')}",s3,landing,real.csv,${head.ETag!.replace(/"/g, '')},${head.ContentLength},00000000-0000-4000-8000-000000000001,00000000-0000-4000-8000-000000000002,0,2026-01-01\n`;
   const forgeUrl = await h.put('forge.csv', forged);
   const svc = await h.start();
   const names = [
@@ -79,7 +79,7 @@ t.test('the service\'s own tables and system schemas are refused as targets; no 
     'information_schema.tables', 'pg_toast.x', 'pg_temp.x', 'citus.x', 'citus_internal.x', 'columnar.x', 'columnar_internal.x',
   ];
   for (const table of names) {
-    const res = await postJob(svc.url!, { source: { url: forgeUrl }, target: { table, columns: ['target', 'bucket', 'key', 'etag', 'size', 'job_id', 'run_id', 'rows_loaded', 'loaded_at'] } });
+    const res = await postJob(svc.url!, { source: { url: forgeUrl }, target: { table, columns: ['target', 'scheme', 'container', 'key', 'version', 'size', 'job_id', 'run_id', 'rows_loaded', 'loaded_at'] } });
     t.equal(res.status, 400, `${table}: ${JSON.stringify(res.body)}`);
     t.equal(res.body.error?.code, 'TARGET_FORBIDDEN', `${table}: code`);
     t.equal(res.body.error?.details?.field, '/target/table', `${table}: field`);

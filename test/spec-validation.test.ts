@@ -9,7 +9,7 @@ t.test('bad specs get a 400 naming the field and the reason, and store no job', 
   const good = { source: { url: 's3://landing/a.csv' }, target: { table: 'public.uk_price' } };
   const cases: Array<[string, unknown, string, RegExp]> = [
     ['missing source', { target: good.target }, '/source', /required/],
-    ['not an s3 url', { ...good, source: { url: 'http://example.com/a.csv' } }, '/source/url', /s3:\/\/bucket\/key/],
+    ['not a source url', { ...good, source: { url: 'ftp://example.com/a.csv' } }, '/source/url', /s3:\/\/bucket\/key/],
     ['a bucket with no slash', { ...good, source: { url: 's3://landing' } }, '/source/url', /s3:\/\/bucket\/key/],
     ['a pattern without a prefix', { ...good, source: { url: 's3://landing/a.csv', pattern: '*.csv' } }, '/source/pattern', /prefix/],
     ['unknown top-level field', { ...good, maxError: 1 }, '/maxError', /not a known field/],

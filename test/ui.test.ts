@@ -215,7 +215,7 @@ t.test('the html helper escapes text and attributes, and keeps markup it built',
 t.test('a retried Citus job (rendered from a made-up job): a bar per run, "too short to chart", the shard layout with its skew, a skipped file', async (t) => {
   const { jobPage } = await import('../src/ui/jobPage.js');
   const now = '2026-01-01T00:00:00.000Z';
-  const file = { bucket: 'landing', etag: '"e"', size: 1000, blankLines: 0, rowsRejected: 0, error: null, loadedByRun: null };
+  const file = { url: 's3://landing/', scheme: 's3', container: 'landing', version: 'e', size: 1000, blankLines: 0, rowsRejected: 0, error: null, loadedByRun: null };
   const failedRun = {
     id: randomUUID(), attempt: 1, worker: 'w1', status: 'failed', startedAt: now, finishedAt: now, rowsLoaded: 0, rowsRejected: 0, bytesRead: 10,
     rowsPerSecond: 0, mbPerSecond: 0, timings: { queueWaitMs: 5, headMs: 3, connectMs: 1, copyMs: 40, totalMs: 50 }, shardLayout: null,

@@ -1,6 +1,7 @@
 // Request validation: bodies are checked strictly (no type coercion, unknown fields refused), query
 // strings and path parameters are coerced from strings. Errors become one readable sentence per problem
 // with the JSON pointer of the field.
+import { sourceShapes } from '../sources/schemes.js';
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
@@ -51,7 +52,7 @@ export function describeProblems(errors: readonly Partial<ErrorObject>[]): Field
 }
 
 function patternReason(field: string): string {
-  if (field === '/source/url') return 'must be an s3://bucket/key URL (one object) or s3://bucket/prefix/ (every object under it)';
+  if (field === '/source/url') return `must be one of ${sourceShapes()} (one object), or such a URL ending in / (every object under it)`;
   if (field === '/target/table') return 'must be a table name, schema.table or table (double-quote parts with other characters)';
   if (/^\/format\/(delimiter|quote|escape)$/.test(field)) return 'must be one ASCII character (COPY takes one-byte characters only)';
   if (field === '/format/encoding') return 'must be an encoding name PostgreSQL knows, such as UTF8, LATIN1 or WIN1252';

@@ -1,18 +1,41 @@
-// Which decoder reads a job's objects: the one table of formats. A new format adds its decoder here and
+// Which decoder reads an object: the one table of formats. A new format adds its decoder here and
 // touches nothing else in the load path.
-import type { JobSpec } from '../jobs/spec.js';
+import { IngestError } from '../errors.js';
+import type { FormatType, JobSpec } from '../jobs/spec.js';
+import type { ResolvedTarget } from '../sink/resolveTarget.js';
+import type { ObjectInfo } from '../sources/source.js';
 import { CsvFramer } from './csv/csvFramer.js';
 import type { DecoderOptions, RecordDecoder } from './decoder.js';
 
-/** The decoder for one object of a job. */
-export function decoderFor(spec: JobSpec, opts: DecoderOptions): RecordDecoder {
-  return new CsvFramer({
-    quote: spec.format.quote,
-    escape: spec.format.escape,
-    header: spec.format.header,
-    dropBom: /^UTF-?8$/i.test(spec.format.encoding),
-    trackRecords: opts.trackRecords,
-    copyFormat: spec.format,
-    ...(opts.cutEvery !== undefined ? { cutEvery: opts.cutEvery } : {}),
-  });
+/** The object's format: the spec's format.type, else its name's suffix (gzip's .gz looked through). */
+export function formatTypeOf(spec: JobSpec, object: Pick<ObjectInfo, 'key'>): FormatType {
+  if (spec.format.type) return spec.format.type;
+  const name = object.key.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.parquet')) return 'parquet';
+  if (/\.(jsonl|ndjson|json)$/.test(name)) return 'ndjson';
+  return 'csv';
+}
+
+/** The decoder for one object of a job, for the target's resolved columns. */
+export function decoderFor(spec: JobSpec, object: ObjectInfo, target: ResolvedTarget, opts: DecoderOptions): RecordDecoder {
+  const type = formatTypeOf(spec, object);
+  switch (type) {
+    case 'csv':
+      if (spec.target.columns !== undefined && spec.target.columns !== 'header' && !Array.isArray(spec.target.columns)) {
+        throw new IngestError('INVALID_SPEC', `${object.key} is CSV, whose columns have no names to map: target.columns must be a list (or "header"), not a map`, {
+          field: '/target/columns',
+        });
+      }
+      return new CsvFramer({
+        quote: spec.format.quote,
+        escape: spec.format.escape,
+        header: spec.format.header,
+        dropBom: /^UTF-?8$/i.test(spec.format.encoding),
+        trackRecords: opts.trackRecords,
+        copyFormat: spec.format,
+        ...(opts.cutEvery !== undefined ? { cutEvery: opts.cutEvery } : {}),
+      });
+    default:
+      throw new IngestError('INVALID_SPEC', `format ${type} (of ${object.key}) has no decoder in this build`, { field: '/format/type' });
+  }
 }

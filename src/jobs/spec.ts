@@ -1,7 +1,17 @@
 // The job spec: what a user submits to POST /jobs, its JSON schema (validated at the edge), and the
 // defaults applied before a job is stored.
+import { sourcePrefixes, sourceShapes } from '../sources/schemes.js';
+
+/** The formats a source object may be in (decode/registry.ts has a decoder for each). */
+export const formatTypes = ['csv', 'ndjson', 'parquet'] as const;
+export type FormatType = (typeof formatTypes)[number];
 
 export interface FormatSpec {
+  /**
+   * csv, ndjson (JSON Lines) or parquet. Left out: each object's own name decides (.parquet is Parquet;
+   * .jsonl, .ndjson and .json, gzipped or not, are JSON Lines; anything else is CSV).
+   */
+  type?: FormatType;
   /** The first record is a header and is not loaded. Default false. */
   header: boolean;
   /** Field delimiter, one character. Default ",". */
@@ -36,8 +46,12 @@ export type DistributionSpec =
 
 export interface TargetSpec {
   table: string;
-  /** The file's columns in order, or "header" to take them from the file's header record. */
-  columns?: string[] | 'header';
+  /**
+   * CSV: the file's columns in order, or "header" to take them from the file's header record.
+   * JSON Lines and Parquet (which name their fields): the table columns to fill, each from the field of
+   * its name, or an object mapping field names to table columns ({"parquetColumn": "tableColumn"}).
+   */
+  columns?: string[] | 'header' | Record<string, string>;
   /** How to create the table when it does not exist. Without it a missing table fails the job. */
   create?: CreateSpec;
   /** Citus distribution: hash-distributed on a column, or a reference table. */
@@ -164,8 +178,9 @@ export const jobSpecSchema = {
       properties: {
         url: {
           type: 'string',
-          pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^/].*)?$',
-          description: 'One object (s3://bucket/key) or every object under a prefix (s3://bucket/dir/).',
+          pattern: `^(?:${sourcePrefixes().map((p) => p.replace(/[.+]/g, '\\$&')).join('|')})`,
+          maxLength: 4096,
+          description: `One object or every object under a prefix (a URL ending in /): ${sourceShapes()}.`,
           examples: ['s3://landing/price-paid/pp-2023.csv', 's3://landing/spark/output/'],
         },
         pattern: { type: 'string', minLength: 1, maxLength: 200, description: 'With a prefix: a glob on names below it, e.g. part-*.csv*.', examples: ['part-*.csv*'] },
@@ -183,6 +198,7 @@ export const jobSpecSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
+        type: { type: 'string', enum: [...formatTypes], description: 'csv, ndjson (JSON Lines) or parquet; left out, each object\'s name decides (.parquet, .jsonl/.ndjson/.json, else CSV).' },
         header: { type: 'boolean', default: false },
         delimiter: { ...oneChar, default: ',' },
         quote: { ...oneChar, default: '"' },
@@ -206,8 +222,15 @@ export const jobSpecSchema = {
           oneOf: [
             { type: 'array', minItems: 1, maxItems: 1600, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 63 } },
             { const: 'header' },
+            {
+              type: 'object',
+              minProperties: 1,
+              maxProperties: 1600,
+              propertyNames: { minLength: 1, maxLength: 1000 },
+              additionalProperties: { type: 'string', minLength: 1, maxLength: 63 },
+            },
           ],
-          description: 'Columns in the order the file holds them, or "header" to read them from the header record; all columns in table order when omitted.',
+          description: 'CSV: columns in the order the file holds them, or "header" to read them from the header record. JSON Lines and Parquet: the table columns to fill from the fields of the same name, or {"field": "column"}. All columns in table order when omitted.',
         },
         create: {
           type: 'object',
@@ -403,6 +426,11 @@ export function specProblem(spec: JobSpec): { field: string; reason: string } | 
     return { field: spec.streams !== undefined ? '/streams' : '/chunkBytes', reason: 'applies only with atomicity "chunk"' };
   }
   if (spec.atomicity === 'chunk' && spec.dryRun) return { field: '/dryRun', reason: 'a dry run checks whole files: use atomicity "file"' };
+  const named = spec.format.type === 'ndjson' || spec.format.type === 'parquet';
+  if (columns !== undefined && columns !== 'header' && !Array.isArray(columns) && !named) {
+    return { field: '/target/columns', reason: 'a map from field names to columns needs format.type "ndjson" or "parquet" (CSV columns have no names to map)' };
+  }
+  if (columns === 'header' && named) return { field: '/target/columns', reason: `"header" is for CSV; ${spec.format.type} names its fields itself (list the columns, or leave target.columns out)` };
   if (columns === 'header' && !spec.format.header) {
     return { field: '/target/columns', reason: '"header" needs format.header: true' };
   }

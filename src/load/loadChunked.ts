@@ -174,7 +174,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     return skippedResult(prior, timer.finish());
   }
 
-  const framer = decoderFor(spec, { trackRecords: batch, cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES });
+  const framer = decoderFor(spec, object, target, { trackRecords: batch, cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES });
   let sql: string | undefined;
   let columns: string[] | undefined;
   const columnsOfFile = (): string[] =>

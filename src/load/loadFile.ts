@@ -3,6 +3,7 @@
 // sent was either loaded or rejected, and commit the rows, the ledger entry and the run's file record
 // together. A dry run does all of it and rolls back.
 import type { Pool, PoolClient } from '../db/pool.js';
+import type { RecordDecoder } from '../decode/decoder.js';
 import { decoderFor } from '../decode/registry.js';
 import type { JobSpec } from '../jobs/spec.js';
 import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
@@ -58,9 +59,8 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   const url = input.source.url(object);
   const batch = spec.maxErrors > 0 || spec.maxErrorRatio !== undefined || spec.dryRun;
   const textEncoding = textEncodingOf(spec.format.encoding);
-  const decoder = decoderFor(spec, { trackRecords: batch });
+  let decoder: RecordDecoder | undefined;
   const rejects = new ObjectRejects({ pool: input.pool, spec, jobId: input.jobId, runId: input.runId, object, url, unit: 'file', dryRun: spec.dryRun });
-  rejects.decoder = decoder;
   const source: SourceState = { bytes: 0, error: undefined };
 
   let client: PoolClient;
@@ -88,23 +88,27 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       }
     }
 
+    // Declared apart so the catch below sees the decoder, for the line of a failed record.
+    const objectDecoder = decoderFor(spec, object, target, { trackRecords: batch });
+    decoder = objectDecoder;
+    rejects.decoder = objectDecoder;
     const columnsFor = (header: Buffer | undefined): string[] =>
       spec.target.columns === 'header' ? columnsFromHeader(header, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns;
     const loader = new CopyLoader({
       client,
-      decoder,
+      decoder: objectDecoder,
       mode: batch ? 'batch' : 'single',
       textEncoding,
-      statement: (header) => copyStatement(target, decoder.copyFormat, columnsFor(header)),
-      probe: (header) => recordProbe(target.sql, columnsFor(header), decoder.copyFormat),
+      statement: (header) => copyStatement(target, objectDecoder.copyFormat, columnsFor(header)),
+      probe: (header) => recordProbe(target.sql, columnsFor(header), objectDecoder.copyFormat),
       onReject: (reject) => rejects.add(reject),
     });
 
     const since = timer.elapsed();
     await timer.time('copyMs', () =>
       pipeObject({
-        source: input.source, object, decoder, sink: loader, signal, timer, since, state: source,
-        onBytes: (bytes) => input.onProgress({ bytes, records: decoder.stats.records }),
+        source: input.source, object, decoder: objectDecoder, sink: loader, signal, timer, since, state: source,
+        onBytes: (bytes) => input.onProgress({ bytes, records: objectDecoder.stats.records }),
       }),
     );
     // Where the COPY's time went: decoding bytes, handing them to PostgreSQL (and waiting on it), and the
@@ -113,7 +117,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     timer.add('copyWaitMs', loader.copyWaitMs);
     timer.add('sourceWaitMs', Math.max(0, (timer.timings.copyMs ?? 0) - loader.scanMs - loader.copyWaitMs));
 
-    const stats = decoder.stats;
+    const stats = objectDecoder.stats;
     reconcile(url, 'the file', { sent: stats.records, loaded: loader.rowsLoaded, rejected: loader.rejected });
     rejects.checkRatio(stats.records);
     const common = { rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead: source.bytes, firstRejects: rejects.first };
@@ -135,7 +139,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     await client.query('ROLLBACK').catch(() => {});
     if (signal.aborted) throw signal.reason;
     await rejects.recordFailed(err);
-    throw classify(connection.first() ?? err, { url, decoder, sourceError: source.error });
+    throw classify(connection.first() ?? err, { url, ...(decoder ? { decoder } : {}), sourceError: source.error });
   } finally {
     connection.stop();
     // After a failed COPY the connection is not trusted again: it is closed, not pooled.

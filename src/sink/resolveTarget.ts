@@ -10,11 +10,31 @@ export interface ResolvedTarget extends TableName {
   sql: string;
   /** Columns the file fills, in file order. */
   columns: string[];
+  /**
+   * Formats that name their fields (JSON Lines, Parquet): the field that fills each of `columns`, in the
+   * same order (the column's own name, unless target.columns maps another field to it).
+   */
+  fields: string[];
   /** Every insertable column of the table, in table order. */
   tableColumns: string[];
+  /** What a decoder checks a source's fields against: each insertable column's type and constraints. */
+  columnInfo: ColumnInfo[];
 }
 
-export async function resolveTarget(client: PoolClient, table: string, columns?: string[] | 'header'): Promise<ResolvedTarget> {
+export interface ColumnInfo {
+  name: string;
+  /** The type as PostgreSQL writes it (format_type): "bigint", "numeric(12,2)", "jsonb". */
+  type: string;
+  notNull: boolean;
+  hasDefault: boolean;
+}
+
+/** target.columns as a spec may give it: a list, "header", or a map from source fields to columns. */
+export type ColumnsSpec = string[] | 'header' | Record<string, string> | undefined;
+
+export async function resolveTarget(client: PoolClient, table: string, columnsSpec?: ColumnsSpec): Promise<ResolvedTarget> {
+  const mapped = columnsSpec !== undefined && columnsSpec !== 'header' && !Array.isArray(columnsSpec) ? Object.entries(columnsSpec) : undefined;
+  const columns = mapped ? mapped.map(([, column]) => column) : columnsSpec;
   const name = parseTableName(table);
   const rel = await client.query<{ oid: number; relkind: string }>(
     `SELECT c.oid, c.relkind
@@ -35,8 +55,8 @@ export async function resolveTarget(client: PoolClient, table: string, columns?:
       field: '/target/table',
     });
   }
-  const cols = await client.query<{ attname: string }>(
-    `SELECT attname FROM pg_catalog.pg_attribute
+  const cols = await client.query<{ attname: string; type: string; notnull: boolean; hasdef: boolean }>(
+    `SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull AS notnull, atthasdef AS hasdef FROM pg_catalog.pg_attribute
       WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
       ORDER BY attnum`,
     [row.oid],
@@ -58,5 +78,10 @@ export async function resolveTarget(client: PoolClient, table: string, columns?:
       );
     }
   }
-  return { ...name, oid: row.oid, sql: qualifiedName(name), columns: Array.isArray(columns) ? columns : tableColumns, tableColumns };
+  const chosen = Array.isArray(columns) ? columns : tableColumns;
+  return {
+    ...name, oid: row.oid, sql: qualifiedName(name), columns: chosen, tableColumns,
+    fields: mapped ? mapped.map(([field]) => field) : chosen,
+    columnInfo: cols.rows.map((r) => ({ name: r.attname, type: r.type, notNull: r.notnull, hasDefault: r.hasdef })),
+  };
 }

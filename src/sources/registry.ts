@@ -1,42 +1,14 @@
-// Which source serves a URL: the one table of schemes. A new scheme adds its parser to `parsers` and
-// its source to createSources, and touches nothing else in the load path.
+// Which source serves a URL. A new scheme adds its parser in schemes.ts and its source to createSources
+// here, and touches nothing else in the load path.
+export { parseSourceUrl, sourceUrl } from './schemes.js';
 import type { Config } from '../config.js';
 import { IngestError } from '../errors.js';
+import { schemeParser } from './schemes.js';
 import { createS3Client, s3Settings } from './s3/client.js';
 import { S3Source } from './s3/source.js';
-import { s3Scheme } from './s3/url.js';
-import type { ObjectRef, ObjectSource, SchemeParser } from './source.js';
-
-/** Every scheme a spec may name, pure (no credentials): the API validates URLs with these. */
-export const parsers: readonly SchemeParser[] = [s3Scheme];
-
-function parserFor(url: string): SchemeParser | undefined {
-  return parsers.find((p) => p.prefixes.some((prefix) => url.startsWith(prefix)));
-}
-
-/** The URL prefixes a source URL may start with, for messages and the JSON schema. */
-export function sourcePrefixes(): string[] {
-  return parsers.flatMap((p) => p.prefixes);
-}
-
-/** Parses any source URL; throws INVALID_SPEC naming `field` for an unknown scheme or a bad URL. */
-export function parseSourceUrl(url: string, field = '/source/url'): ObjectRef {
-  const parser = parserFor(url);
-  if (!parser) {
-    throw new IngestError('INVALID_SPEC', `${JSON.stringify(url)} is not a source URL this service reads; it must start with ${sourcePrefixes().join(', ')}`, {
-      field,
-      reason: `must start with ${sourcePrefixes().join(', ')}`,
-    });
-  }
-  return parser.parse(url, field);
-}
-
-/** The URL of a ref, in its scheme's spelling. */
-export function sourceUrl(ref: ObjectRef): string {
-  const parser = parsers.find((p) => p.scheme === ref.scheme);
-  if (!parser) throw new Error(`no source scheme ${ref.scheme}`);
-  return parser.url(ref);
-}
+import { gsScheme } from './s3/url.js';
+import { defaultGcsEndpoint } from './gcs/settings.js';
+import type { ObjectRef, ObjectSource } from './source.js';
 
 /** The sources a running service has: one per configured scheme. */
 export interface Sources {
@@ -71,12 +43,24 @@ export function sourcesOf(list: readonly ObjectSource[]): Sources {
 export function createSources(config: Config): Sources {
   const list: ObjectSource[] = [
     new S3Source({
-      parser: s3Scheme,
+      parser: schemeParser('s3'),
       client: createS3Client(s3Settings(config)),
       allowedBuckets: config.s3AllowedBuckets,
       allowSetting: 'S3_ALLOWED_BUCKETS',
       credentialsHint: 'check S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY and the bucket policy',
     }),
   ];
+  const { gcs } = config.sources;
+  if (gcs) {
+    list.push(new S3Source({
+      parser: gsScheme,
+      // Cloud Storage's XML API: HMAC keys sign like S3's; its region is "auto"; buckets are virtual hosts
+      // on storage.googleapis.com, path-style on any other endpoint (an emulator, a proxy).
+      client: createS3Client({ endpoint: gcs.endpoint, region: 'auto', accessKeyId: gcs.accessId, secretAccessKey: gcs.secret, forcePathStyle: gcs.endpoint !== defaultGcsEndpoint }),
+      allowedBuckets: gcs.allowedBuckets,
+      allowSetting: 'GCS_ALLOWED_BUCKETS',
+      credentialsHint: 'check GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET (a service account HMAC key) and the bucket\'s IAM',
+    }));
+  }
   return sourcesOf(list);
 }

@@ -63,6 +63,8 @@ export interface SchemeParser {
   readonly scheme: string;
   /** The URL prefixes this scheme accepts ("s3://"; Azure also "abfss://"). */
   readonly prefixes: readonly string[];
+  /** What a URL of this scheme looks like, for messages ("s3://bucket/key"). */
+  readonly shape: string;
   /** Parses a URL (one object, or a prefix ending in "/"); throws INVALID_SPEC naming `field`. */
   parse(url: string, field: string): ObjectRef;
   /** The URL for a ref (the inverse of parse, in the scheme's own spelling). */

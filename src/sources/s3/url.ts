@@ -13,10 +13,11 @@ export function bucketScheme(scheme: 's3' | 'gs'): SchemeParser {
   return {
     scheme,
     prefixes: [`${scheme}://`],
+    shape: `${scheme}://bucket/key`,
     parse(url: string, field: string): ObjectRef {
       const m = shape.exec(url);
       if (!m) {
-        throw new IngestError('INVALID_SPEC', `not a ${scheme}://bucket/key URL: ${JSON.stringify(url)}`, {
+        throw new IngestError('INVALID_SPEC', `not ${scheme === 's3' ? 'an' : 'a'} ${scheme}://bucket/key URL: ${JSON.stringify(url)}`, {
           field,
           reason: `must be a ${scheme}://bucket/key URL (one object) or ${scheme}://bucket/prefix/ (every object under it)`,
         });
