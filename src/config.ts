@@ -159,7 +159,8 @@ function sourceSettingsOf(env: NodeJS.ProcessEnv): SourceSettings {
   try {
     return readSourceSettings(env);
   } catch (err) {
-    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    throw new ConfigError(message.startsWith('invalid configuration') ? message : `invalid configuration: ${message}`);
   }
 }
 

@@ -7,6 +7,8 @@ import { schemeParser } from './schemes.js';
 import { createS3Client, s3Settings } from './s3/client.js';
 import { S3Source } from './s3/source.js';
 import { gsScheme } from './s3/url.js';
+import { createAzureClient } from './azure/client.js';
+import { AzureSource } from './azure/source.js';
 import { defaultGcsEndpoint } from './gcs/settings.js';
 import type { ObjectRef, ObjectSource } from './source.js';
 
@@ -62,5 +64,7 @@ export function createSources(config: Config): Sources {
       credentialsHint: 'check GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET (a service account HMAC key) and the bucket\'s IAM',
     }));
   }
+  const { azure } = config.sources;
+  if (azure) list.push(new AzureSource({ client: createAzureClient(azure), allowedContainers: azure.allowedContainers }));
   return sourcesOf(list);
 }

@@ -1,11 +1,12 @@
 // Every URL scheme a job's source may name, and the one parser each URL goes through (the API's checks,
 // the CLI, the worker). Pure: no clients, no credentials.
 import { IngestError } from '../errors.js';
+import { azScheme } from './azure/url.js';
 import { gsScheme, s3Scheme } from './s3/url.js';
 import type { ObjectRef, SchemeParser } from './source.js';
 
 /** Every scheme a spec may name, pure (no credentials): the API validates URLs with these. */
-export const parsers: readonly SchemeParser[] = [s3Scheme, gsScheme];
+export const parsers: readonly SchemeParser[] = [s3Scheme, gsScheme, azScheme];
 
 function parserFor(url: string): SchemeParser | undefined {
   return parsers.find((p) => p.prefixes.some((prefix) => url.startsWith(prefix)));

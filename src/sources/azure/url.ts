@@ -89,6 +89,7 @@ function url(ref: ObjectRef): string {
 export const azScheme: SchemeParser = {
   scheme: 'az',
   prefixes: ['az://', 'abfss://', 'abfs://', 'wasbs://'],
+  shape: 'az://container/path (or abfss://container@account.dfs.core.windows.net/path)',
   parse,
   url,
 };
