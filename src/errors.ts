@@ -24,6 +24,7 @@ export const errorCodes = {
   SOURCE_FORBIDDEN: { status: 403, retryable: false, doc: 'The source is outside its scheme\'s allow-list (S3_ALLOWED_BUCKETS, GCS_ALLOWED_BUCKETS, AZURE_ALLOWED_CONTAINERS, HTTPS_ALLOWED_HOSTS, LOCAL_SOURCE_ROOTS), or a redirect led outside it; nothing was requested from it.' },
   SOURCE_NOT_CONFIGURED: { status: 400, retryable: false, doc: 'The source URL\'s scheme has no settings in this service (e.g. az:// without AZURE_STORAGE_CONNECTION_STRING); `details.scheme` names it.' },
   SOURCE_CHANGED: { status: 409, retryable: true, doc: 'The object was rewritten between listing and reading (its ETag or version changed); nothing from the new version was loaded. A retry lists it again and loads the new version.' },
+  SOURCE_UNVERSIONED: { status: 422, retryable: false, doc: 'An https:// object has no ETag or Last-Modified (or no Content-Length): the ledger could not tell it from a rewritten one, so it is not loaded.' },
   SOURCE_RANGE_UNSUPPORTED: { status: 422, retryable: false, doc: 'The source ignored a byte-range request: atomicity "chunk" and Parquet need range reads; load the object with atomicity "file".' },
   MARKER_TIMEOUT: { status: 422, retryable: false, doc: 'source.waitForMarker did not appear within markerTimeoutSeconds; nothing was loaded.' },
   MANIFEST_FILE_MISSING: { status: 422, retryable: false, doc: 'The marker\'s manifest names a file that is not under the prefix; nothing was loaded.' },

@@ -9,7 +9,9 @@ import { S3Source } from './s3/source.js';
 import { gsScheme } from './s3/url.js';
 import { createAzureClient } from './azure/client.js';
 import { AzureSource } from './azure/source.js';
+import { FileSource } from './file/source.js';
 import { defaultGcsEndpoint } from './gcs/settings.js';
+import { HttpsSource } from './https/source.js';
 import type { ObjectRef, ObjectSource } from './source.js';
 
 /** The sources a running service has: one per configured scheme. */
@@ -66,5 +68,12 @@ export function createSources(config: Config): Sources {
   }
   const { azure } = config.sources;
   if (azure) list.push(new AzureSource({ client: createAzureClient(azure), allowedContainers: azure.allowedContainers }));
+  const { https, file } = config.sources;
+  if (https) {
+    list.push(new HttpsSource({ parser: schemeParser('https'), settings: https }));
+    // Plain http:// only where HTTPS_ALLOW_PLAIN_HTTP says so (the source refuses it otherwise).
+    list.push(new HttpsSource({ parser: schemeParser('http'), settings: https }));
+  }
+  if (file) list.push(new FileSource({ settings: file }));
   return sourcesOf(list);
 }

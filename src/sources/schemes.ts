@@ -2,11 +2,13 @@
 // the CLI, the worker). Pure: no clients, no credentials.
 import { IngestError } from '../errors.js';
 import { azScheme } from './azure/url.js';
+import { fileScheme } from './file/url.js';
+import { httpScheme, httpsScheme } from './https/url.js';
 import { gsScheme, s3Scheme } from './s3/url.js';
 import type { ObjectRef, SchemeParser } from './source.js';
 
 /** Every scheme a spec may name, pure (no credentials): the API validates URLs with these. */
-export const parsers: readonly SchemeParser[] = [s3Scheme, gsScheme, azScheme];
+export const parsers: readonly SchemeParser[] = [s3Scheme, gsScheme, azScheme, httpsScheme, httpScheme, fileScheme];
 
 function parserFor(url: string): SchemeParser | undefined {
   return parsers.find((p) => p.prefixes.some((prefix) => url.startsWith(prefix)));

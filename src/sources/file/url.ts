@@ -15,6 +15,7 @@ function invalid(url: string, field: string, reason: string): IngestError {
 export const fileScheme: SchemeParser = {
   scheme: 'file',
   prefixes: ['file://'],
+  shape: 'file:///absolute/path',
   parse(url: string, field: string): ObjectRef {
     if (!url.startsWith('file://')) throw invalid(url, field, 'must be a file:///absolute/path URL');
     const rest = url.slice('file://'.length);

@@ -16,6 +16,7 @@ export function webScheme(scheme: 'https' | 'http'): SchemeParser {
   return {
     scheme,
     prefixes: [prefix],
+    shape: `${prefix}host/path`,
     parse(url: string, field: string): ObjectRef {
       if (!url.startsWith(prefix)) throw invalid(url, field, `must be a ${prefix}host[:port]/path URL`);
       if (CONTROL.test(url)) throw invalid(url, field, 'holds a control character');
