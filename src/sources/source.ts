@@ -38,6 +38,11 @@ export interface ObjectSource {
   readonly scheme: string;
   /** The object, or SOURCE_NOT_FOUND / SOURCE_ACCESS_DENIED / SOURCE_UNAVAILABLE. */
   head(ref: ObjectRef, signal?: AbortSignal): Promise<ObjectInfo>;
+  /**
+   * False for a source that cannot list (https://): a prefix then loads only through a marker's
+   * manifest, whose files are looked up one by one.
+   */
+  readonly listable: boolean;
   /** Every object below a prefix (`ref.key` ends in "/"), in any order, paged through. */
   list(prefix: ObjectRef, signal: AbortSignal): Promise<ObjectInfo[]>;
   /**

@@ -38,6 +38,7 @@ interface Target {
 
 export class AzureSource implements ObjectSource {
   readonly scheme = azScheme.scheme;
+  readonly listable = true;
   private readonly account: string;
 
   constructor(private readonly o: AzureSourceOptions) {

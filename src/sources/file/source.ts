@@ -19,6 +19,7 @@ const versionOf = (st: BigIntStats): string => `${st.mtimeNs}-${st.size}-${st.in
 const STAT_CONCURRENCY = 16;
 
 export class FileSource implements ObjectSource {
+  readonly listable = true;
   readonly scheme = 'file';
   private readonly roots: Roots;
 

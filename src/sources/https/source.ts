@@ -26,6 +26,8 @@ const IDENTITY = { 'accept-encoding': 'identity' };
 const isEntityTag = (version: string): boolean => version.startsWith('"') || version.startsWith('W/"');
 
 export class HttpsSource implements ObjectSource {
+  /** A web server has no listing: a prefix loads through a marker's manifest only. */
+  readonly listable = false;
   readonly scheme: string;
   private readonly client: WebClient;
 

@@ -21,6 +21,7 @@ const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g,
 
 export class S3Source implements ObjectSource {
   readonly scheme: string;
+  readonly listable = true;
 
   constructor(private readonly o: S3SourceOptions) {
     this.scheme = o.parser.scheme;
