@@ -1,0 +1,106 @@
+// The COPY input that decoders of non-CSV formats (JSON Lines, Parquet) generate: one fixed CSV
+// dialect, a field helper, and the map from the line numbers COPY names in its errors back to the
+// source's lines (a quoted value may hold line breaks, and COPY counts those).
+import type { FormatSpec } from '../jobs/spec.js';
+
+/**
+ * The dialect of generated COPY input: `,` between fields, `"` quotes (doubled inside), NULL is the
+ * unquoted empty field and every non-null value is quoted (so `""` is the empty string), UTF8,
+ * records end with `\n`.
+ */
+export const generatedCsvFormat: FormatSpec = Object.freeze({
+  header: false,
+  delimiter: ',',
+  quote: '"',
+  escape: '"',
+  null: '',
+  encoding: 'UTF8',
+});
+
+/** A value's COPY text as a field of the generated dialect: null is NULL, any string is quoted. */
+export function csvField(text: string | null | undefined): string {
+  if (text === null || text === undefined) return '';
+  return text.includes('"') ? `"${text.replaceAll('"', '""')}"` : `"${text}"`;
+}
+
+const SKIPPED = -1;
+
+/**
+ * Maps the line COPY names in an error back to the source line of the record it stands in.
+ *
+ * COPY counts physical lines: a line break inside a quoted value raises its counter, and an error
+ * names the last line of a record that spans several. Which break counts depends on the line end
+ * COPY has seen (copyfromparse.c): until the first record's end it counts CRs, after it LFs. So in
+ * the first record of every COPY only CRs count, in the others only LFs. (Checked against
+ * PostgreSQL 15: `1,"a\nb"` then `2,"c\nd"` then a bad third record is reported on line 4, not 5.)
+ *
+ * Kept: the source lines that gave no record (blank, invalid), and the records holding line breaks
+ * with how many of each; three float64 per entry, so a file of many such records stays compact.
+ */
+export class CopyLineMap {
+  private data = new Float64Array(3 * 64);
+  private length = 0;
+
+  /** Source line `line` gave no record. Lines must come in ascending order. */
+  skip(line: number): void {
+    this.add(line, SKIPPED, 0);
+  }
+
+  /** The record from source line `line` holds `lf` LFs and `cr` CRs in its values (any > 0). */
+  tall(line: number, lf: number, cr: number): void {
+    this.add(line, lf, cr);
+  }
+
+  private add(line: number, lf: number, cr: number): void {
+    const i = this.length * 3;
+    if (i + 3 > this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[i] = line;
+    this.data[i + 1] = lf;
+    this.data[i + 2] = cr;
+    this.length++;
+  }
+
+  /** The source line of the record on COPY line `copyLine` of a COPY whose first record is from `startLine` (or after). */
+  originalLineFrom(startLine: number, copyLine: number): number {
+    const d = this.data;
+    // The first entry at or after startLine.
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (d[mid * 3]! < startLine) lo = mid + 1;
+      else hi = mid;
+    }
+    let line = startLine;
+    let before = Math.max(0, copyLine - 1); // COPY lines before the one named
+    let first = true;
+    for (let i = lo; i < this.length; i++) {
+      const at = d[i * 3]!;
+      const plain = at - line; // records of one COPY line each, up to the entry
+      if (before < plain) return line + before;
+      if (plain > 0) first = false;
+      before -= plain;
+      line = at + 1;
+      const lf = d[i * 3 + 1]!;
+      if (lf === SKIPPED) continue;
+      const extra = first ? d[i * 3 + 2]! : lf;
+      first = false;
+      if (before <= extra) return at;
+      before -= extra + 1;
+    }
+    return line + before;
+  }
+}
+
+/** LFs and CRs in `text`. */
+export function lineBreaks(text: string): { lf: number; cr: number } {
+  let lf = 0;
+  let cr = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lf++;
+  for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 1)) cr++;
+  return { lf, cr };
+}

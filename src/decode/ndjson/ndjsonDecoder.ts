@@ -1,0 +1,293 @@
+// JSON Lines (.jsonl, .ndjson, .json with one object a line) as COPY input: each line's object
+// becomes one record of the target's columns, in the generated CSV dialect (decode/copyCsv.ts).
+//
+// Contract with the loader:
+// - A line that is not valid UTF-8, not valid JSON, or not a JSON object is not a record: it goes
+//   into `invalid` ({line, byteOffset, message, record}) and is counted in stats.invalidLines. The
+//   decoder cannot reject it in the database itself: the loader drains `invalid` (splice(0)) after
+//   every push() and end(), reports each as a reject and charges it to the job's error budget.
+// - Blank lines (empty or only spaces and tabs) are dropped and counted (stats.blankLines).
+// - For every line seen, exactly one of: a record, an invalid line, a blank line:
+//   stats.records + stats.invalidLines + stats.blankLines === stats.lines.
+// - `records` (with trackRecords) holds (output end, line, byte offset of the line); COPY's line
+//   numbers map back through originalLine()/originalLineFrom(), across dropped lines and values
+//   holding line breaks. Cuts follow CsvFramer's rule, after a line (terminated by LF).
+//
+// Fields map to columns by name (or by `rename`); unknown fields are ignored, missing ones are NULL.
+// Strings go as they are; numbers as their JSON text (a line with a number that a double may not
+// hold exactly, 16 digits or more or a 3-digit exponent, is parsed again keeping the numbers' source
+// text); booleans as true/false; objects and arrays as their JSON text (for json, jsonb or text).
+import { isUtf8 } from 'node:buffer';
+import { RecordPositions, type Cut } from '../../scan/csvFramer.js';
+import { CopyLineMap, csvField, generatedCsvFormat, lineBreaks } from '../copyCsv.js';
+import type { DecoderOptions, DecoderStats, RecordDecoder, SourcePosition } from '../decoder.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+/** Most characters of an invalid line's text kept for its report. */
+const MAX_INVALID_TEXT = 2000;
+/** A number a double may not hold exactly: 16 digits or more, or an exponent of 3 digits. */
+const WIDE_NUMBER = /\d{16}|\d[eE][+-]?\d{3}/;
+
+// JSON.rawJSON and the reviver's source text (Node 21+), not yet in TypeScript's lib.
+const json = JSON as unknown as {
+  parse(text: string, reviver?: (key: string, value: unknown, context: { source?: string }) => unknown): unknown;
+  rawJSON(text: string): unknown;
+};
+const keepNumberText = (_key: string, value: unknown, context: { source?: string }): unknown =>
+  typeof value === 'number' && context.source !== undefined ? json.rawJSON(context.source) : value;
+
+export interface NdjsonDecoderOptions extends DecoderOptions {
+  /** The target's columns in COPY order: every record has exactly these fields, in this order. */
+  columns: string[];
+  /** Source field name to target column, for fields named otherwise in the file. Default: none. */
+  rename?: Record<string, string>;
+}
+
+/** A line that gave no record: reported by the loader as a reject. */
+export interface InvalidLine {
+  /** Line in the file, from 1. */
+  line: number;
+  /** Byte offset of the line in the (decompressed) file. */
+  byteOffset: number;
+  /** Why: "not valid JSON: ...", "not a JSON object", "not valid UTF-8". */
+  message: string;
+  /** The line's text, cut to 2000 characters. */
+  record: string;
+}
+
+export interface NdjsonStats extends DecoderStats {
+  /** Lines seen (a final line without LF included). */
+  lines: number;
+  /** Lines put into `invalid`. */
+  invalidLines: number;
+}
+
+export class NdjsonDecoder implements RecordDecoder {
+  readonly copyFormat = generatedCsvFormat;
+  readonly acceptsGzip = true;
+  readonly headerBytes = undefined;
+  readonly records = new RecordPositions();
+  cuts: Cut[] = [];
+  /** Lines that gave no record, not yet taken by the loader. */
+  readonly invalid: InvalidLine[] = [];
+
+  private readonly opts: NdjsonDecoderOptions;
+  private readonly width: number;
+  /** Field name to column index (-1: not a column), learnt as names are met. */
+  private readonly indexOf = new Map<string, number>();
+  private readonly values: unknown[];
+  private readonly lineMap = new CopyLineMap();
+  /** Output offsets are needed per record (positions or cuts). */
+  private readonly measure: boolean;
+  private bytesIn = 0;
+  private recordCount = 0;
+  private blankLines = 0;
+  private invalidLines = 0;
+  private lines = 0;
+  /** File offset of the next byte pushed. */
+  private inOffset = 0;
+  private outPos = 0;
+  private nextCut: number;
+  /** The start of an unfinished line: copies of its pieces, and its file offset. */
+  private tail: Buffer[] = [];
+  private tailOffset = 0;
+  /** Record texts of the push being decoded. */
+  private parts: string[] = [];
+
+  constructor(opts: NdjsonDecoderOptions) {
+    this.opts = opts;
+    this.width = opts.columns.length;
+    this.values = new Array<unknown>(this.width);
+    this.measure = opts.trackRecords || opts.cutEvery !== undefined;
+    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
+  }
+
+  get stats(): NdjsonStats {
+    return {
+      bytesIn: this.bytesIn,
+      records: this.recordCount,
+      blankLines: this.blankLines,
+      endedInQuote: false,
+      lines: this.lines,
+      invalidLines: this.invalidLines,
+    };
+  }
+
+  push(chunk: Buffer, out: Buffer[]): void {
+    this.bytesIn += chunk.length;
+    const chunkOffset = this.inOffset;
+    this.inOffset += chunk.length;
+    let from = 0;
+    let nl = chunk.indexOf(LF);
+    if (nl < 0) {
+      if (chunk.length > 0) this.keep(chunk, chunkOffset);
+      return;
+    }
+    if (this.tail.length > 0) {
+      // The line begun in earlier chunks ends here: only it is joined.
+      const line = Buffer.concat([...this.tail, chunk.subarray(0, nl)]);
+      this.tail = [];
+      this.line(line, 0, line.length, this.tailOffset, true, !isUtf8(line));
+      from = nl + 1;
+      nl = chunk.indexOf(LF, from);
+    }
+    if (nl >= 0) {
+      // Lines are whole here, and a LF is never inside a UTF-8 sequence: one check for all of them.
+      const last = chunk.lastIndexOf(LF);
+      const checkEach = !isUtf8(chunk.subarray(from, last));
+      for (; nl >= 0; nl = chunk.indexOf(LF, from)) {
+        this.line(chunk, from, nl, chunkOffset + from, true, checkEach);
+        from = nl + 1;
+      }
+    }
+    if (from < chunk.length) this.keep(chunk.subarray(from), chunkOffset + from);
+    this.flush(out);
+  }
+
+  end(out: Buffer[]): void {
+    if (this.tail.length > 0) {
+      const line = Buffer.concat(this.tail);
+      this.tail = [];
+      this.line(line, 0, line.length, this.tailOffset, false, !isUtf8(line));
+    }
+    this.flush(out);
+  }
+
+  /** Keeps (a copy of) the start of an unfinished line. */
+  private keep(piece: Buffer, offset: number): void {
+    if (this.tail.length === 0) this.tailOffset = offset;
+    this.tail.push(Buffer.from(piece));
+  }
+
+  private flush(out: Buffer[]): void {
+    if (this.parts.length === 0) return;
+    const bytes = Buffer.from(this.parts.join(''), 'utf8');
+    this.parts = [];
+    if (!this.measure) this.outPos += bytes.length;
+    out.push(bytes);
+  }
+
+  /**
+   * One line, data[start, end) without its LF, at file offset `offset`. `terminated`: a LF ended it.
+   * `checkUtf8`: its bytes may not be valid UTF-8.
+   */
+  private line(data: Buffer, start: number, end: number, offset: number, terminated: boolean, checkUtf8: boolean): void {
+    const line = ++this.lines;
+    if (line === 1 && data[start] === 0xef && data[start + 1] === 0xbb && data[start + 2] === 0xbf) {
+      start += 3;
+      offset += 3;
+    }
+    const lineEnd = offset + (end - start) + (terminated ? 1 : 0);
+    if (end > start && data[end - 1] === CR) end--;
+    if (isBlank(data, start, end)) {
+      this.blankLines++;
+      this.lineMap.skip(line);
+    } else if (checkUtf8 && !isUtf8(data.subarray(start, end))) {
+      this.reject(line, offset, 'not valid UTF-8', data.toString('utf8', start, end));
+    } else {
+      const text = data.toString('utf8', start, end);
+      const record = this.record(text, line, offset);
+      if (record !== undefined) {
+        this.parts.push(record);
+        this.recordCount++;
+        if (this.measure) {
+          this.outPos += Buffer.byteLength(record, 'utf8');
+          if (this.opts.trackRecords) this.records.push(this.outPos, line, offset);
+        }
+      }
+    }
+    if (terminated && lineEnd >= this.nextCut) {
+      this.cuts.push({ out: this.outPos, offset: lineEnd, line: line + 1, records: this.recordCount });
+      const every = this.opts.cutEvery!;
+      this.nextCut = (Math.floor(lineEnd / every) + 1) * every;
+    }
+  }
+
+  /** The record text of one line, or undefined when it is invalid (then reported). */
+  private record(text: string, line: number, offset: number): string | undefined {
+    let parsed: unknown;
+    try {
+      parsed = WIDE_NUMBER.test(text) ? json.parse(text, keepNumberText) : JSON.parse(text);
+    } catch (err) {
+      this.reject(line, offset, `not valid JSON: ${(err as Error).message}`, text);
+      return undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      this.reject(line, offset, `not a JSON object (${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed})`, text);
+      return undefined;
+    }
+    const values = this.values;
+    values.fill(undefined);
+    const object = parsed as Record<string, unknown>;
+    for (const key in object) {
+      const i = this.columnOf(key);
+      if (i >= 0) values[i] = object[key];
+    }
+    let record = fieldText(values[0]);
+    for (let i = 1; i < this.width; i++) record += ',' + fieldText(values[i]);
+    // Only an escape in the line can put a line break in a value (JSON text has none raw).
+    if (text.includes('\\')) {
+      const { lf, cr } = lineBreaks(record);
+      if (lf + cr > 0) this.lineMap.tall(line, lf, cr);
+    }
+    return record + '\n';
+  }
+
+  private columnOf(key: string): number {
+    let i = this.indexOf.get(key);
+    if (i === undefined) {
+      const rename = this.opts.rename;
+      const column = rename && Object.hasOwn(rename, key) ? rename[key]! : key;
+      i = this.opts.columns.indexOf(column);
+      this.indexOf.set(key, i);
+    }
+    return i;
+  }
+
+  private reject(line: number, byteOffset: number, message: string, text: string): void {
+    this.invalidLines++;
+    this.lineMap.skip(line);
+    const record = text.length > MAX_INVALID_TEXT ? `${text.slice(0, MAX_INVALID_TEXT)}…` : text;
+    this.invalid.push({ line, byteOffset, message, record });
+  }
+
+  originalLine(copyLine: number): number {
+    return this.lineMap.originalLineFrom(1, copyLine);
+  }
+
+  originalLineFrom(startLine: number, copyLine: number): number {
+    return this.lineMap.originalLineFrom(startLine, copyLine);
+  }
+
+  describe(line: number, offset: number | null): SourcePosition {
+    return { line, byteOffset: offset };
+  }
+}
+
+function isBlank(data: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = data[i];
+    if (b !== SPACE && b !== TAB) return false;
+  }
+  return true;
+}
+
+/** One value as a field of the generated dialect. */
+function fieldText(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return csvField(value);
+    case 'number':
+      return `"${value}"`;
+    case 'boolean':
+      return value ? '"true"' : '"false"';
+    case 'object':
+      // Objects and arrays as JSON text; a number kept as its source text (JSON.rawJSON) too.
+      return value === null ? '' : csvField(JSON.stringify(value));
+    default:
+      return '';
+  }
+}

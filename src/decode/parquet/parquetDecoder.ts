@@ -1,0 +1,251 @@
+// Parquet as COPY input, one row group at a time, in the generated CSV dialect (decode/copyCsv.ts).
+//
+// Contract with the loader:
+// - prepare(read, size) first: it reads the footer with range reads, maps the file's fields onto the
+//   target's columns (parquetColumns.ts; throws IngestError INVALID_SPEC naming the column) and
+//   returns the range to stream, from the first row group's first column chunk to the end of the
+//   last one's. A file without rows returns an empty range ({start: 4, end: 4}): stream nothing.
+// - push() then gets exactly that range's bytes, in order, in chunks of any size. A row group is
+//   decoded once its last byte is in, its rows given out, and its bytes let go: memory holds one row
+//   group's compressed bytes and its decoded rows. end() throws SOURCE_CORRUPT if a group is missing.
+// - Positions: a record's "line" is its row in the file + 1 (absoluteRow + 1) and its "offset" the
+//   index of its row group; describe() turns them into {rowGroup, row, absoluteRow} (line and
+//   byteOffset null: a Parquet row has neither).
+// - Cuts fall between row groups only: after the first group ending at or past each multiple of
+//   cutEvery file bytes (CsvFramer's rule); Cut.offset is where the next group starts, Cut.line its
+//   first row + 1. Not after the last group.
+// - `unfilled` (after prepare) lists the target columns no field fills: they are sent as NULL, so a
+//   loader should leave a column with a default out of the column list rather than rely on it.
+import { parquetMetadataAsync, parquetSchema, type FileMetaData } from 'hyparquet';
+import { IngestError } from '../../errors.js';
+import { RecordPositions, type Cut } from '../../scan/csvFramer.js';
+import type { ByteRange } from '../../sources/source.js';
+import { CopyLineMap, csvField, generatedCsvFormat, lineBreaks } from '../copyCsv.js';
+import type { DecoderOptions, DecoderStats, RangeReader, RecordDecoder, SourcePosition } from '../decoder.js';
+import { mapColumns, type MappedColumn, type TargetColumn } from './parquetColumns.js';
+import { chunkRange, readGroupColumn } from './rowGroupReader.js';
+
+export type { TargetColumn } from './parquetColumns.js';
+
+export interface ParquetDecoderOptions extends DecoderOptions {
+  /** The target's columns in COPY order: every record has exactly these fields, in this order. */
+  columns: string[];
+  /** Parquet field name to target column, for fields named otherwise in the file. Default: none. */
+  rename?: Record<string, string>;
+  /**
+   * What the loader knows of the target's columns, for the checks prepare() makes (NOT NULL columns
+   * nothing fills; nested fields into non-json columns). Default: no checks.
+   */
+  targetColumns?: TargetColumn[];
+}
+
+export interface ParquetStats extends DecoderStats {
+  /** Row groups decoded. */
+  rowGroups: number;
+}
+
+/** A row group's place in the file and among the rows. */
+interface Group {
+  start: number;
+  end: number;
+  firstRow: number;
+  rows: number;
+}
+
+/** Bytes of the footer read first: one request for most files. */
+const FOOTER_GUESS = 64 << 10;
+
+export class ParquetDecoder implements RecordDecoder {
+  readonly copyFormat = generatedCsvFormat;
+  readonly acceptsGzip = false;
+  readonly headerBytes = undefined;
+  readonly records = new RecordPositions();
+  cuts: Cut[] = [];
+  /** Target columns no Parquet field fills (after prepare). */
+  unfilled: string[] = [];
+  metadata: FileMetaData | undefined;
+
+  private readonly opts: ParquetDecoderOptions;
+  private mapped: MappedColumn[] = [];
+  private groups: Group[] = [];
+  /** The row group being read, and the file offset of the next byte pushed. */
+  private gi = 0;
+  private pos = 0;
+  /** The current group's bytes so far (when it spans chunks). */
+  private buffer: Buffer | undefined;
+  private filled = 0;
+  private bytesIn = 0;
+  private recordCount = 0;
+  private outPos = 0;
+  private nextCut: number;
+  private readonly lineMap = new CopyLineMap();
+
+  constructor(opts: ParquetDecoderOptions) {
+    this.opts = opts;
+    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
+  }
+
+  get stats(): ParquetStats {
+    return { bytesIn: this.bytesIn, records: this.recordCount, blankLines: 0, endedInQuote: false, rowGroups: this.gi };
+  }
+
+  async prepare(read: RangeReader, size: number): Promise<ByteRange> {
+    const file = {
+      byteLength: size,
+      slice: async (start: number, end?: number): Promise<ArrayBuffer> => {
+        const b = await read({ start, end: end ?? size });
+        return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
+      },
+    };
+    let metadata: FileMetaData;
+    try {
+      metadata = await parquetMetadataAsync(file, { initialFetchSize: FOOTER_GUESS, geoparquet: false });
+    } catch (err) {
+      throw new IngestError('SOURCE_CORRUPT', `not a readable Parquet file: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    this.metadata = metadata;
+    const { mapped, unfilled } = mapColumns(parquetSchema(metadata), this.opts.columns, this.opts.rename, this.opts.targetColumns);
+    this.mapped = mapped;
+    this.unfilled = unfilled;
+    let firstRow = 0;
+    for (const [i, group] of metadata.row_groups.entries()) {
+      let start = Number.POSITIVE_INFINITY;
+      let end = 0;
+      for (const chunk of group.columns) {
+        if (chunk.file_path) throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} is in another file (${chunk.file_path}); not supported`);
+        if (!chunk.meta_data) throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} has a column chunk without metadata (encrypted?)`);
+        const r = chunkRange(chunk.meta_data);
+        start = Math.min(start, r.start);
+        end = Math.max(end, r.end);
+      }
+      const rows = Number(group.num_rows);
+      if (group.columns.length === 0) start = end = this.groups.at(-1)?.end ?? 4;
+      if (end > size || start < (this.groups.at(-1)?.end ?? 4)) {
+        throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} is out of order or outside the file (bytes ${start}-${end} of ${size})`);
+      }
+      this.groups.push({ start, end, firstRow, rows });
+      firstRow += rows;
+    }
+    const range = this.groups.length > 0 ? { start: this.groups[0]!.start, end: this.groups.at(-1)!.end } : { start: 4, end: 4 };
+    this.pos = range.start;
+    return range;
+  }
+
+  push(chunk: Buffer, out: Buffer[]): void {
+    this.bytesIn += chunk.length;
+    let at = 0;
+    while (at < chunk.length) {
+      const group = this.groups[this.gi];
+      if (!group) throw new IngestError('SOURCE_CORRUPT', 'more Parquet bytes than the footer describes');
+      if (this.pos < group.start) {
+        // Between groups (nothing a group needs): skipped.
+        const skip = Math.min(chunk.length - at, group.start - this.pos);
+        at += skip;
+        this.pos += skip;
+        continue;
+      }
+      const need = group.end - this.pos;
+      const take = Math.min(need, chunk.length - at);
+      if (this.buffer === undefined && take === group.end - group.start) {
+        // The whole group in this chunk: decoded from it, no copy.
+        this.emitGroup(group, chunk.subarray(at, at + take), out);
+      } else {
+        this.buffer ??= Buffer.allocUnsafe(group.end - group.start);
+        chunk.copy(this.buffer, this.filled, at, at + take);
+        this.filled += take;
+        if (this.filled === this.buffer.length) {
+          const bytes = this.buffer;
+          this.buffer = undefined;
+          this.filled = 0;
+          this.emitGroup(group, bytes, out);
+        }
+      }
+      at += take;
+      this.pos += take;
+    }
+    if (this.gi < this.groups.length && this.groups[this.gi]!.end === this.groups[this.gi]!.start) this.emitEmpty(out);
+  }
+
+  end(out: Buffer[]): void {
+    this.emitEmpty(out);
+    if (this.gi < this.groups.length) {
+      throw new IngestError('SOURCE_CORRUPT', `the Parquet data ended in row group ${this.gi} of ${this.groups.length} (at byte ${this.pos})`);
+    }
+  }
+
+  /** Row groups without bytes (no columns) complete without any. */
+  private emitEmpty(out: Buffer[]): void {
+    while (this.gi < this.groups.length && this.groups[this.gi]!.end === this.groups[this.gi]!.start && this.pos >= this.groups[this.gi]!.start) {
+      this.emitGroup(this.groups[this.gi]!, Buffer.alloc(0), out);
+    }
+  }
+
+  /** Decodes group `gi` from its bytes and gives out its rows. */
+  private emitGroup(group: Group, bytes: Buffer, out: Buffer[]): void {
+    const index = this.gi;
+    const meta = this.metadata!.row_groups[index]!;
+    const width = this.opts.columns.length;
+    const texts: Array<(v: unknown) => string | null> = [];
+    const data: ArrayLike<unknown>[] = [];
+    let mayBreak = false;
+    for (const column of this.mapped) {
+      data[column.target] = readGroupColumn(bytes, group.start, meta, group.firstRow, column);
+      texts[column.target] = column.text;
+      mayBreak ||= column.mayBreak;
+    }
+    const measure = this.opts.trackRecords || this.opts.cutEvery !== undefined;
+    const parts: string[] = [];
+    for (let r = 0; r < group.rows; r++) {
+      let record = '';
+      for (let c = 0; c < width; c++) {
+        if (c > 0) record += ',';
+        const values = data[c];
+        if (values !== undefined) record += csvField(texts[c]!(values[r]));
+      }
+      const line = group.firstRow + r + 1;
+      if (mayBreak && (record.includes('\n') || record.includes('\r'))) {
+        const { lf, cr } = lineBreaks(record);
+        this.lineMap.tall(line, lf, cr);
+      }
+      record += '\n';
+      parts.push(record);
+      if (measure) {
+        this.outPos += Buffer.byteLength(record, 'utf8');
+        if (this.opts.trackRecords) this.records.push(this.outPos, line, index);
+      }
+    }
+    const output = Buffer.from(parts.join(''), 'utf8');
+    if (!measure) this.outPos += output.length;
+    if (output.length > 0) out.push(output);
+    this.recordCount += group.rows;
+    this.gi++;
+    const next = this.groups[this.gi];
+    if (next && group.end >= this.nextCut) {
+      this.cuts.push({ out: this.outPos, offset: next.start, line: next.firstRow + 1, records: this.recordCount });
+      const every = this.opts.cutEvery!;
+      this.nextCut = (Math.floor(group.end / every) + 1) * every;
+    }
+  }
+
+  originalLine(copyLine: number): number {
+    return this.lineMap.originalLineFrom(1, copyLine);
+  }
+
+  originalLineFrom(startLine: number, copyLine: number): number {
+    return this.lineMap.originalLineFrom(startLine, copyLine);
+  }
+
+  describe(line: number, _offset: number | null): SourcePosition {
+    const absoluteRow = line - 1;
+    let lo = 0;
+    let hi = this.groups.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.groups[mid]!.firstRow <= absoluteRow) lo = mid;
+      else hi = mid - 1;
+    }
+    const rowGroup = lo;
+    const row = absoluteRow - (this.groups[rowGroup]?.firstRow ?? 0);
+    return { line: null, byteOffset: null, rowGroup, row, absoluteRow };
+  }
+}
