@@ -4,6 +4,7 @@
 // of a COPY ... FORMAT csv input in the dialect `copyFormat` names, and remembers where each record came
 // from (for line numbers, rejects, chunk cuts and record-count reconciliation).
 import type { FormatSpec } from '../jobs/spec.js';
+import type { Reject } from '../sink/reject.js';
 import type { Cut, RecordPositions } from './positions.js';
 import type { ByteRange } from '../sources/source.js';
 
@@ -68,6 +69,31 @@ export interface RecordDecoder {
   originalLineFrom(startLine: number, copyLine: number): number;
   /** A record's position in the source, from the line and offset `records` stored for it. */
   describe(line: number, offset: number | null): SourcePosition;
+  /**
+   * Formats that name their fields: the target columns the records fill, in order (after prepare()).
+   * Without it the loader's own column list applies (CSV: target.columns or the header).
+   */
+  copyColumns?(): string[];
+  /**
+   * Records the decoder itself refused (a JSON Lines line that is not a JSON object), never sent to
+   * COPY. The consumer takes them after every push() and end() (takeRefused) and reports them as rejects.
+   */
+  readonly invalid?: RefusedRecord[];
+}
+
+/** A record the decoder refused, with its place in the source. */
+export interface RefusedRecord {
+  line: number;
+  byteOffset: number;
+  message: string;
+  record: string;
+}
+
+/** The records the decoder refused since the last call, as rejects (SQLSTATE 22032, invalid JSON text). */
+export function takeRefused(decoder: RecordDecoder): Reject[] {
+  const refused = decoder.invalid;
+  if (!refused || refused.length === 0) return [];
+  return refused.splice(0).map((r) => ({ line: r.line, byteOffset: r.byteOffset, column: null, sqlstate: '22032', message: r.message, record: r.record }));
 }
 
 export interface DecoderOptions {

@@ -6,6 +6,8 @@ import type { ResolvedTarget } from '../sink/resolveTarget.js';
 import type { ObjectInfo } from '../sources/source.js';
 import { CsvFramer } from './csv/csvFramer.js';
 import type { DecoderOptions, RecordDecoder } from './decoder.js';
+import { NdjsonDecoder } from './ndjson/ndjsonDecoder.js';
+import { ParquetDecoder } from './parquet/parquetDecoder.js';
 
 /** The object's format: the spec's format.type, else its name's suffix (gzip's .gz looked through). */
 export function formatTypeOf(spec: JobSpec, object: Pick<ObjectInfo, 'key'>): FormatType {
@@ -35,7 +37,21 @@ export function decoderFor(spec: JobSpec, object: ObjectInfo, target: ResolvedTa
         copyFormat: spec.format,
         ...(opts.cutEvery !== undefined ? { cutEvery: opts.cutEvery } : {}),
       });
-    default:
-      throw new IngestError('INVALID_SPEC', `format ${type} (of ${object.key}) has no decoder in this build`, { field: '/format/type' });
+    case 'ndjson':
+      return new NdjsonDecoder({ ...opts, columns: target.columns, rename: renames(target) });
+    case 'parquet': {
+      const info = new Map(target.columnInfo.map((c) => [c.name, c]));
+      return new ParquetDecoder({
+        ...opts,
+        columns: target.columns,
+        rename: renames(target),
+        targetColumns: target.columns.map((name) => info.get(name) ?? { name }),
+      });
+    }
   }
+}
+
+/** The fields target.columns maps to columns of another name (field -> column). */
+function renames(target: ResolvedTarget): Record<string, string> {
+  return Object.fromEntries(target.fields.map((field, i) => [field, target.columns[i]!]).filter(([field, column]) => field !== column));
 }

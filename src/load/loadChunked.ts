@@ -11,7 +11,7 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import type { RecordDecoder, RecordPositions } from '../decode/decoder.js';
+import { takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { decoderFor } from '../decode/registry.js';
 import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
@@ -82,6 +82,8 @@ class Chunker extends Writable {
     private readonly framer: RecordDecoder,
     private readonly queue: AsyncQueue<Chunk>,
     private readonly buffers: ChunkBuffers,
+    /** Takes the records the decoder refused (never sent to COPY); throws to stop the load. */
+    private readonly onRefused: (refused: Reject[]) => Promise<void>,
   ) {
     super({ highWaterMark: 1 << 20 });
     this.current = NO_BYTES;
@@ -90,13 +92,13 @@ class Chunker extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     const out: Buffer[] = [];
     this.framer.push(chunk, out);
-    this.take(out, false).then(() => done(), done);
+    this.onRefused(takeRefused(this.framer)).then(() => this.take(out, false)).then(() => done(), done);
   }
 
   override _final(done: (err?: Error | null) => void): void {
     const out: Buffer[] = [];
     this.framer.end(out);
-    this.take(out, true).then(() => done(), done);
+    this.onRefused(takeRefused(this.framer)).then(() => this.take(out, true)).then(() => done(), done);
   }
 
   private async take(out: Buffer[], final: boolean): Promise<void> {
@@ -178,7 +180,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   let sql: string | undefined;
   let columns: string[] | undefined;
   const columnsOfFile = (): string[] =>
-    (columns ??= spec.target.columns === 'header' ? columnsFromHeader(framer.headerBytes, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns);
+    (columns ??= framer.copyColumns?.() ?? (spec.target.columns === 'header' ? columnsFromHeader(framer.headerBytes, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns));
   const statement = (): string => (sql ??= copyStatement(target, framer.copyFormat, columnsOfFile()));
   let probeRoute: RecordProbe | undefined;
   const recordRoute = (): RecordProbe => (probeRoute ??= recordProbe(target.sql, columnsOfFile(), framer.copyFormat));
@@ -191,6 +193,15 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   let chunksLoaded = 0;
   let chunksSkipped = 0;
   const onReject = (reject: Reject): Promise<void> => rejects.add(reject);
+  // Records the decoder refused: a bad record like any other (without a budget, the first fails the load).
+  let refused = 0;
+  const refuse = async (list: Reject[]): Promise<void> => {
+    for (const reject of list) {
+      if (!batch) throw Object.assign(new Error(reject.message), { code: reject.sqlstate, reject });
+      refused++;
+      await rejects.add(reject);
+    }
+  };
 
   const loadChunk = async (client: PoolClient, chunk: Chunk): Promise<void> => {
     const key: ChunkKey = { ...ledgerKey, byteStart: chunk.byteStart, byteEnd: chunk.byteEnd };
@@ -295,7 +306,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const t0 = timer.elapsed();
   try {
     await pipeObject({
-      source: input.source, object, decoder: framer, sink: new Chunker(framer, queue, buffers), signal, timer, since: t0, state: source,
+      source: input.source, object, decoder: framer, sink: new Chunker(framer, queue, buffers, refuse), signal, timer, since: t0, state: source,
       onBytes: (bytes) => input.onProgress({ bytes, records: loadedRows + skippedRows + inFlight }),
     }).finally(() => queue.close());
   } catch (err) {
@@ -313,8 +324,8 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
 
   const stats = framer.stats;
   const total = loadedRows + skippedRows;
-  reconcile(url, 'the file', { sent: stats.records, loaded: total, rejected: rejects.count });
-  rejects.checkRatio(stats.records);
+  reconcile(url, 'the file', { sent: stats.records, loaded: total, rejected: rejects.count - refused });
+  rejects.checkRatio(stats.records + refused);
   // Every chunk is in: the object as a whole goes into the file ledger.
   const client = await pool.connect();
   try {

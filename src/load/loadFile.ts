@@ -93,7 +93,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     decoder = objectDecoder;
     rejects.decoder = objectDecoder;
     const columnsFor = (header: Buffer | undefined): string[] =>
-      spec.target.columns === 'header' ? columnsFromHeader(header, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns;
+      objectDecoder.copyColumns?.() ?? (spec.target.columns === 'header' ? columnsFromHeader(header, spec.format, target.tableColumns, spec.target.table, textEncoding) : target.columns);
     const loader = new CopyLoader({
       client,
       decoder: objectDecoder,
@@ -119,17 +119,19 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
 
     const stats = objectDecoder.stats;
     reconcile(url, 'the file', { sent: stats.records, loaded: loader.rowsLoaded, rejected: loader.rejected });
-    rejects.checkRatio(stats.records);
-    const common = { rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead: source.bytes, firstRejects: rejects.first };
+    // Records the decoder refused were never sent; they count against the budget like the rest.
+    const records = stats.records + loader.refused;
+    rejects.checkRatio(records);
+    const common = { rowsRejected: rejects.count, blankLines: stats.blankLines, bytesRead: source.bytes, firstRejects: rejects.first };
     if (spec.dryRun) {
       await client.query('ROLLBACK');
       return { status: 'validated', rowsLoaded: loader.rowsLoaded, ...common, timings: timer.finish() };
     }
-    const merged = input.merge ? await timer.time('mergeMs', () => input.merge!(client, loader.rejected)) : undefined;
+    const merged = input.merge ? await timer.time('mergeMs', () => input.merge!(client, rejects.count)) : undefined;
     if (useLedger) await completeLedgerEntry(client, ledgerKey, loader.rowsLoaded);
     await recordRunFile(client, {
       runId: input.runId, jobId: input.jobId, object,
-      status: 'loaded', rowsLoaded: loader.rowsLoaded, rowsRejected: loader.rejected, blankLines: stats.blankLines, bytesRead: source.bytes,
+      status: 'loaded', rowsLoaded: loader.rowsLoaded, rowsRejected: rejects.count, blankLines: stats.blankLines, bytesRead: source.bytes,
       timings: { ...timer.timings }, ...(merged ? { merge: merged } : {}),
     });
     await timer.time('commitMs', () => client.query('COMMIT'));

@@ -14,7 +14,7 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError, recordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import type { RecordDecoder, RecordPositions } from '../decode/decoder.js';
+import { takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { BatchCopier } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
 import { clientSocket, writeCorked } from './copyWrites.js';
@@ -85,7 +85,7 @@ export class CopyLoader extends Writable {
     }
     const t1 = performance.now();
     this.scanMs += t1 - t0;
-    this.take(out).then(() => {
+    this.refuse().then(() => this.take(out)).then(() => {
       this.copyWaitMs += performance.now() - t1;
       done();
     }, done);
@@ -95,7 +95,8 @@ export class CopyLoader extends Writable {
     const out: Buffer[] = [];
     this.o.decoder.end(out);
     const t1 = performance.now();
-    this.take(out)
+    this.refuse()
+      .then(() => this.take(out))
       .then(() => this.finish())
       .then(() => {
         this.copyWaitMs += performance.now() - t1;
@@ -108,6 +109,21 @@ export class CopyLoader extends Writable {
     if (this.copy && !this.copy.destroyed) this.copy.destroy(err ?? new Error('load aborted'));
     done(err);
   }
+
+  /**
+   * Reports the records the decoder itself refused (never sent to COPY). In single mode the first one
+   * fails the load as a bad record would, with its line.
+   */
+  private async refuse(): Promise<void> {
+    for (const reject of takeRefused(this.o.decoder)) {
+      if (this.o.mode === 'single') throw Object.assign(new Error(reject.message), { code: reject.sqlstate, reject });
+      this.refused++;
+      await this.o.onReject(reject);
+    }
+  }
+
+  /** Records the decoder refused (batch mode), reported as rejects. */
+  refused = 0;
 
   private async take(pieces: Buffer[]): Promise<void> {
     if (pieces.length === 0) return;

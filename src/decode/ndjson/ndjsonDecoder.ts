@@ -18,7 +18,7 @@
 // hold exactly, 16 digits or more or a 3-digit exponent, is parsed again keeping the numbers' source
 // text); booleans as true/false; objects and arrays as their JSON text (for json, jsonb or text).
 import { isUtf8 } from 'node:buffer';
-import { RecordPositions, type Cut } from '../../scan/csvFramer.js';
+import { RecordPositions, type Cut } from '../positions.js';
 import { CopyLineMap, csvField, generatedCsvFormat, lineBreaks } from '../copyCsv.js';
 import type { DecoderOptions, DecoderStats, RecordDecoder, SourcePosition } from '../decoder.js';
 

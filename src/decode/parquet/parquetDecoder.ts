@@ -14,11 +14,11 @@
 // - Cuts fall between row groups only: after the first group ending at or past each multiple of
 //   cutEvery file bytes (CsvFramer's rule); Cut.offset is where the next group starts, Cut.line its
 //   first row + 1. Not after the last group.
-// - `unfilled` (after prepare) lists the target columns no field fills: they are sent as NULL, so a
-//   loader should leave a column with a default out of the column list rather than rely on it.
+// - `unfilled` (after prepare) lists the target columns no field fills: records leave them out, and
+//   copyColumns() names the columns they do fill (so a column's default applies to the rest).
 import { parquetMetadataAsync, parquetSchema, type FileMetaData } from 'hyparquet';
 import { IngestError } from '../../errors.js';
-import { RecordPositions, type Cut } from '../../scan/csvFramer.js';
+import { RecordPositions, type Cut } from '../positions.js';
 import type { ByteRange } from '../../sources/source.js';
 import { CopyLineMap, csvField, generatedCsvFormat, lineBreaks } from '../copyCsv.js';
 import type { DecoderOptions, DecoderStats, RangeReader, RecordDecoder, SourcePosition } from '../decoder.js';
@@ -63,6 +63,13 @@ export class ParquetDecoder implements RecordDecoder {
   cuts: Cut[] = [];
   /** Target columns no Parquet field fills (after prepare). */
   unfilled: string[] = [];
+  /** Indexes into options.columns of the columns some field fills, in COPY order. */
+  private fillColumns: number[] = [];
+
+  /** The target columns the records fill, in order (known after prepare()). */
+  copyColumns(): string[] {
+    return this.fillColumns.map((c) => this.opts.columns[c]!);
+  }
   metadata: FileMetaData | undefined;
 
   private readonly opts: ParquetDecoderOptions;
@@ -86,7 +93,7 @@ export class ParquetDecoder implements RecordDecoder {
   }
 
   get stats(): ParquetStats {
-    return { bytesIn: this.bytesIn, records: this.recordCount, blankLines: 0, endedInQuote: false, rowGroups: this.gi };
+    return { bytesIn: this.bytesIn, records: this.recordCount, lines: this.recordCount, blankLines: 0, endedInQuote: false, rowGroups: this.gi };
   }
 
   async prepare(read: RangeReader, size: number): Promise<ByteRange> {
@@ -107,6 +114,7 @@ export class ParquetDecoder implements RecordDecoder {
     const { mapped, unfilled } = mapColumns(parquetSchema(metadata), this.opts.columns, this.opts.rename, this.opts.targetColumns);
     this.mapped = mapped;
     this.unfilled = unfilled;
+    this.fillColumns = mapped.map((m) => m.target).sort((a, b) => a - b);
     let firstRow = 0;
     for (const [i, group] of metadata.row_groups.entries()) {
       let start = Number.POSITIVE_INFINITY;
@@ -184,7 +192,7 @@ export class ParquetDecoder implements RecordDecoder {
   private emitGroup(group: Group, bytes: Buffer, out: Buffer[]): void {
     const index = this.gi;
     const meta = this.metadata!.row_groups[index]!;
-    const width = this.opts.columns.length;
+    const filled = this.fillColumns;
     const texts: Array<(v: unknown) => string | null> = [];
     const data: ArrayLike<unknown>[] = [];
     let mayBreak = false;
@@ -197,10 +205,10 @@ export class ParquetDecoder implements RecordDecoder {
     const parts: string[] = [];
     for (let r = 0; r < group.rows; r++) {
       let record = '';
-      for (let c = 0; c < width; c++) {
-        if (c > 0) record += ',';
-        const values = data[c];
-        if (values !== undefined) record += csvField(texts[c]!(values[r]));
+      for (let k = 0; k < filled.length; k++) {
+        if (k > 0) record += ',';
+        const c = filled[k]!;
+        record += csvField(texts[c]!(data[c]![r]));
       }
       const line = group.firstRow + r + 1;
       if (mayBreak && (record.includes('\n') || record.includes('\r'))) {
