@@ -1,5 +1,6 @@
 // Plain-text rendering for the terminal: numbers, sizes and durations, and the tables the commands
 // print (jobs, rejects, shard layout). The per-run timing table is src/report/timingTable.ts.
+import { rejectPlace } from '../sink/reject.js';
 import { scaleBytes } from '../report/units.js';
 import type { Job, MergeCounts, Run } from '../sql/jobRows.js';
 import type { RejectRow } from './client.js';
@@ -78,7 +79,7 @@ export function cut(s: string, max: number): string {
 }
 
 export function rejectsTable(rejects: RejectRow[]): string {
-  const rows = rejects.map((r) => [fmtInt(r.line), r.column ?? '-', r.sqlstate, cut(r.message, 60), cut(r.record, 60)]);
+  const rows = rejects.map((r) => [r.line !== null ? fmtInt(r.line) : rejectPlace(r), r.column ?? '-', r.sqlstate, cut(r.message, 60), cut(r.record, 60)]);
   return renderTable(['line', 'column', 'sqlstate', 'message', 'record'], rows, ['right', 'left', 'left', 'left', 'left']);
 }
 

@@ -69,6 +69,7 @@ export function buildProgram(env: CliEnv, io: Io, setExit: (code: number) => voi
     .argument('<s3-url>', 'the object, as s3://bucket/key (or s3://bucket/prefix/ for every object below it)')
     .option('--table <schema.table>', 'target table (required)')
     .option('--columns <a,b,c>', "the file's columns in order (default: all the table's columns)")
+    .option('--format <type>', 'csv, ndjson (JSON Lines) or parquet (default: each object\'s name decides: .parquet, .jsonl/.ndjson/.json, else csv)')
     .option('--header', 'the first record is a header and is not loaded')
     .option('--delimiter <char>', 'field delimiter (default ","; "tab" or \\t for a tab)')
     .option('--quote <char>', "quote character (default '\"')")

@@ -1,13 +1,15 @@
 // Turns `citus-ingest load` flags into the job spec POST /jobs takes. Pure except readCreateFile, so
 // the mapping is unit-tested without a server; the server still validates everything it receives.
 import { readFileSync } from 'node:fs';
-import type { CreateSpec, DistributionSpec, FormatSpec, TargetSpec } from '../jobs/spec.js';
-import { parseSourceUrl } from '../sources/registry.js';
+import { formatTypes, type CreateSpec, type DistributionSpec, type FormatSpec, type TargetSpec } from '../jobs/spec.js';
+import { parseSourceUrl } from '../sources/schemes.js';
 import { usage } from './exit.js';
 
 /** The flags of `citus-ingest load`, as commander hands them over (strings where the user typed them). */
 export interface LoadFlags {
   table?: string;
+  /** csv, ndjson or parquet (default: each object's name decides). */
+  format?: string;
   /** Comma-separated column names in the file's order. */
   columns?: string;
   header?: boolean;
@@ -78,6 +80,11 @@ export function buildSpec(url: string, flags: LoadFlags, create?: CreateSpec): S
   if (flags.escape !== undefined) format.escape = oneChar('escape', flags.escape);
   if (flags.null !== undefined) format.null = flags.null;
   if (flags.encoding !== undefined) format.encoding = flags.encoding;
+  if (flags.format !== undefined) {
+    const type = formatTypes.find((f) => f === flags.format);
+    if (!type) throw usage(`--format must be one of ${formatTypes.join(', ')}, got ${JSON.stringify(flags.format)}`);
+    format.type = type;
+  }
 
   const target: TargetSpec = { table: flags.table.trim() };
   if (flags.columns !== undefined) target.columns = columnList(flags.columns);

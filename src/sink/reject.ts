@@ -14,6 +14,13 @@ export interface Reject {
 
 const MAX_RECORD_TEXT = 2000;
 
+/** Where a reject was, for people: its line, or for Parquet its row (and row group). */
+export function rejectPlace(r: Pick<Reject, 'line' | 'position'>): string {
+  if (r.line !== null) return String(r.line);
+  if (r.position) return `row ${r.position.absoluteRow} (group ${r.position.rowGroup} row ${r.position.row})`;
+  return '-';
+}
+
 /** Record text for reports: PostgreSQL text and jsonb cannot hold NUL, so it shows as U+FFFD. */
 export function printable(text: string): string {
   const cut = text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}…` : text;

@@ -1,5 +1,6 @@
 // GET /ui/jobs/:id: one job — header and result, stage timings per run, throughput over time, the
 // files, the shard layout and the first rejects. Refreshes itself while the job is queued or running.
+import { rejectPlace } from '../sink/reject.js';
 import type { RejectRow } from '../sql/rejects.js';
 import type { Job, Run, RunFile } from '../sql/jobRows.js';
 import type { ShardLayout } from '../sink/citus.js';
@@ -136,12 +137,12 @@ ${l.nodes.length
 function rejectsTable(job: Job, rejects: RejectRow[], total: number): SafeHtml {
   if (!total) return html`<p class="muted" id="no-rejects">No rejected records.</p>`;
   const manyFiles = new Set(rejects.map((r) => r.url)).size > 1;
-  return html`<p class="note">${total > rejects.length ? `The first ${fmtInt(rejects.length)} of ${fmtInt(total)}; ` : `${fmtInt(total)} in all; `}every one through <a href="/jobs/${encodeURIComponent(job.id)}/rejects">GET /jobs/${job.id}/rejects</a>. Lines count from 1 in the original file, header included.</p>
+  return html`<p class="note">${total > rejects.length ? `The first ${fmtInt(rejects.length)} of ${fmtInt(total)}; ` : `${fmtInt(total)} in all; `}every one through <a href="/jobs/${encodeURIComponent(job.id)}/rejects">GET /jobs/${job.id}/rejects</a>. Lines count from 1 in the original file, header included; Parquet rows (which have no lines) count from 0.</p>
 <div class="scroll"><table id="rejects-table">
-<thead><tr><th class="num">line</th>${manyFiles ? html`<th>file</th>` : ''}<th class="num">byte offset</th><th>column</th><th>SQLSTATE</th><th>message</th><th>record</th></tr></thead>
+<thead><tr><th class="num">line / row</th>${manyFiles ? html`<th>file</th>` : ''}<th class="num">byte offset</th><th>column</th><th>SQLSTATE</th><th>message</th><th>record</th></tr></thead>
 <tbody>${rejects.map(
     (r) => html`<tr data-line="${r.line ?? ''}">
-<td class="num line">${r.line ?? '–'}</td>${manyFiles ? html`<td class="file"><code>${r.url}</code></td>` : ''}<td class="num offset">${fmtInt(r.byteOffset)}</td>
+<td class="num line">${rejectPlace(r)}</td>${manyFiles ? html`<td class="file"><code>${r.url}</code></td>` : ''}<td class="num offset">${fmtInt(r.byteOffset)}</td>
 <td class="column">${r.column === null ? '–' : html`<code>${r.column}</code>`}</td><td class="sqlstate"><code>${r.sqlstate}</code></td>
 <td class="message">${r.message}</td><td class="record"><code>${r.record}</code></td>
 </tr>`,
