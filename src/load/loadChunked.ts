@@ -11,6 +11,7 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
+import { specDefaults } from '../jobs/spec.js';
 import { takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { decoderFor } from '../decode/registry.js';
 import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
@@ -29,9 +30,6 @@ import { textEncodingOf, type FileResult, type LoadFileInput } from './loadFile.
 import { classify } from './classify.js';
 import { ledgerKeyOf, ObjectRejects, reconcile, skippedResult } from './objectLoad.js';
 import { StageTimer } from './stageTimer.js';
-
-/** Default file bytes per chunk. */
-export const DEFAULT_CHUNK_BYTES = 8 << 20;
 
 interface Chunk {
   byteStart: number;
@@ -152,7 +150,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const timer = new StageTimer();
   const url = input.source.url(object);
   const reload = spec.reload === true;
-  const streams = spec.streams ?? 2;
+  const streams = spec.streams ?? specDefaults.streams;
   const batch = spec.maxErrors > 0 || spec.maxErrorRatio !== undefined;
   const textEncoding = textEncodingOf(spec.format.encoding);
   const controller = new AbortController();
@@ -176,7 +174,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     return skippedResult(prior, timer.finish());
   }
 
-  const framer = decoderFor(spec, object, target, { trackRecords: batch, cutEvery: spec.chunkBytes ?? DEFAULT_CHUNK_BYTES });
+  const framer = decoderFor(spec, object, target, { trackRecords: batch, cutEvery: spec.chunkBytes ?? specDefaults.chunkBytes });
   let sql: string | undefined;
   let columns: string[] | undefined;
   const columnsOfFile = (): string[] =>
@@ -260,7 +258,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
 
   // One chunk waits while `streams` load: memory stays near (streams + 2) x chunkBytes.
   const queue = new AsyncQueue<Chunk>(1);
-  const buffers = new ChunkBuffers((spec.chunkBytes ?? DEFAULT_CHUNK_BYTES) + (1 << 20));
+  const buffers = new ChunkBuffers((spec.chunkBytes ?? specDefaults.chunkBytes) + (1 << 20));
   let failure: unknown;
   // Every chunk is a COPY of its own: on Citus each lane's session keeps its worker connections between them.
   const sessions = new LoadSessions(pool, target.sql, connectionsPerWorker(spec));

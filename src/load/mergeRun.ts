@@ -4,7 +4,7 @@
 // anything loads, and each file's merge is recorded in ingest.merge_log in its own transaction.
 import type { Pool, PoolClient } from '../db/pool.js';
 import { IngestError } from '../errors.js';
-import type { JobSpec } from '../jobs/spec.js';
+import { specDefaults, type JobSpec } from '../jobs/spec.js';
 import type { MergeCounts } from '../sql/jobRows.js';
 import { mergedFiles, recordMerge, type MergedFile } from '../sql/mergeLog.js';
 import { parseSourceUrl, sourceUrl } from '../sources/registry.js';
@@ -69,8 +69,8 @@ function checkOrder(spec: JobSpec, objects: ObjectInfo[], merged: MergedFile[], 
     throw new IngestError(
       'MERGE_OUT_OF_ORDER',
       `${sourceUrl(older)} comes before ${sourceUrl(newest)}, already merged into ${table} ` +
-        `(order "${spec.order ?? 'name'}"): merging it now would apply older changes over newer ones. Nothing was merged; set "reload": true to merge it anyway.`,
-      { url: sourceUrl(older), newestMerged: sourceUrl(newest), order: spec.order ?? 'name' },
+        `(order "${spec.order ?? specDefaults.order}"): merging it now would apply older changes over newer ones. Nothing was merged; set "reload": true to merge it anyway.`,
+      { url: sourceUrl(older), newestMerged: sourceUrl(newest), order: spec.order ?? specDefaults.order },
     );
   }
 }

@@ -5,6 +5,7 @@ import type { Pool } from '../db/pool.js';
 import { isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError, asIngestError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { specDefaults } from '../jobs/spec.js';
 import { finishRun } from '../sql/finishRun.js';
 import { getJobRow } from '../sql/getJob.js';
 import { recordProgress } from '../sql/recordProgress.js';
@@ -119,7 +120,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, prepared.oid, objects));
     // Many files, one COPY each: they share sessions that keep their Citus worker connections.
     const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? merge?.stage.name ?? job.target, connectionsPerWorker(spec)) : undefined;
-    const results = await mapLimit(objects, merge ? 1 : Math.max(1, spec.concurrency ?? 1), signal, async (object) => {
+    const results = await mapLimit(objects, merge ? 1 : Math.max(1, spec.concurrency ?? specDefaults.concurrency), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       await ctx.objectSlots?.acquire(signal);
       try {

@@ -7,7 +7,7 @@
 import type { Pool } from '../db/pool.js';
 import { hasSqlState } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
-import type { JobSpec } from '../jobs/spec.js';
+import { specDefaults, type JobSpec } from '../jobs/spec.js';
 import type { Logger } from '../log.js';
 import { sourceUrl } from '../sources/registry.js';
 import { ledgerKeyOf } from './objectLoad.js';
@@ -90,7 +90,7 @@ export async function publish(
   files: Array<{ object: ObjectInfo; result: FileResult }>,
   ids: { jobId: string; runId: string; target: string },
 ): Promise<Published> {
-  const mode = spec.mode ?? 'append';
+  const mode = spec.mode ?? specDefaults.mode;
   const target = parseTableName(spec.target.table);
   const targetSql = qualifiedName(target);
   const client = await pool.connect();

@@ -7,6 +7,7 @@ import type { Pool } from '../db/pool.js';
 import { hasSqlState, isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError, asIngestError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { specDefaults } from '../jobs/spec.js';
 import { finishRun } from '../sql/finishRun.js';
 import { recordProgress } from '../sql/recordProgress.js';
 import type { StartedRun } from '../sql/startRun.js';
@@ -55,8 +56,8 @@ export async function runTableOperation(
     }
 
     if (!(await citusVersion(ctx.pool))) throw new IngestError('CITUS_NOT_AVAILABLE', `rebalancing ${table} needs Citus; this database has no citus extension`, { table });
-    const strategy = op.strategy ?? 'by_shard_count';
-    const drainOnly = op.drainOnly ?? false;
+    const strategy = op.strategy ?? specDefaults.tableOperation.strategy;
+    const drainOnly = op.drainOnly ?? specDefaults.tableOperation.drainOnly;
     const layoutBefore = await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
     const before = await placements(ctx.pool, table);
     const planned = await plannedMoves(ctx.pool, table, strategy, drainOnly);

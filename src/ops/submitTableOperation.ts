@@ -4,7 +4,7 @@
 // PostgreSQL without Citus or of a table Citus does not distribute.
 import { createHash, randomUUID } from 'node:crypto';
 import { IngestError } from '../errors.js';
-import { defaultFormat, type JobSpec, type TableOperation } from '../jobs/spec.js';
+import { defaultFormat, specDefaults, type JobSpec, type TableOperation } from '../jobs/spec.js';
 import { enqueueStored, type SubmitDeps } from '../jobs/submit.js';
 import { insertJob } from '../sql/insertJob.js';
 import type { JobRow } from '../sql/jobRows.js';
@@ -31,7 +31,7 @@ export async function submitTableOperation(deps: SubmitDeps, table: string, op: 
     }
   }
   const spec: JobSpec = {
-    source: { url: '' }, format: defaultFormat, target: { table }, maxErrors: 0, dryRun: false,
+    source: { url: '' }, format: defaultFormat, target: { table }, maxErrors: specDefaults.maxErrors, dryRun: specDefaults.dryRun,
     tableOperation: op,
     ...(notifyUrl ? { notify: { url: notifyUrl } } : {}),
   };

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
 import { tableFactsSchema } from '../api/schemas.js';
+import { specDefaults } from '../jobs/spec.js';
 import { tableFacts } from '../sink/citus.js';
 import { parseTableName, qualifiedName } from '../sink/names.js';
 import { tableOid } from '../sink/prepareTarget.js';
@@ -56,8 +57,8 @@ export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
           type: ['object', 'null'],
           additionalProperties: false,
           properties: {
-            strategy: { type: 'string', enum: ['by_shard_count', 'by_disk_size'], default: 'by_shard_count' },
-            drainOnly: { type: 'boolean', default: false, description: 'Only move shards off nodes marked shouldhaveshards = false.' },
+            strategy: { type: 'string', enum: ['by_shard_count', 'by_disk_size'], default: specDefaults.tableOperation.strategy },
+            drainOnly: { type: 'boolean', default: specDefaults.tableOperation.drainOnly, description: 'Only move shards off nodes marked shouldhaveshards = false.' },
             notify,
           },
         },
@@ -66,7 +67,7 @@ export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
     async (req, reply) => {
       const body = req.body ?? {};
-      const row = await submitTableOperation(services, req.params.name, { kind: 'rebalance', strategy: body.strategy ?? 'by_shard_count', drainOnly: body.drainOnly ?? false }, body.notify?.url);
+      const row = await submitTableOperation(services, req.params.name, { kind: 'rebalance', strategy: body.strategy ?? specDefaults.tableOperation.strategy, drainOnly: body.drainOnly ?? specDefaults.tableOperation.drainOnly }, body.notify?.url);
       return reply.code(202).send({ id: row.id, status: row.status });
     },
   );

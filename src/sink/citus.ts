@@ -2,7 +2,7 @@
 // its shards are laid out over the nodes. Everything here reads Citus's own metadata tables and views.
 // Also the session settings a load runs its COPYs with.
 import type { Pool, PoolClient } from '../db/pool.js';
-import type { JobSpec } from '../jobs/spec.js';
+import { specDefaults, type JobSpec } from '../jobs/spec.js';
 
 type Db = Pool | PoolClient;
 
@@ -139,16 +139,8 @@ export async function distributionOf(db: Db, oid: number): Promise<{ type: Citus
   return { type: tableType(row), column: row && row.citus_table_type === 'distributed' ? row.distribution_column : null };
 }
 
-/**
- * Connections per worker a load's COPY opens when the job does not say (target.connectionsPerWorker).
- * With Citus's own setting (citus.max_adaptive_executor_pool_size, 16) a COPY opens one per shard
- * placement, up to 16 per worker: 32 busy backends for a 32-shard table on two workers, all of them
- * competing for the same cores. With 4 per worker (the shards on a worker taking turns on them) a
- * server-side COPY of the benchmark's 1,000,000 rows into 32 shards took a median 3.16 s instead of
- * 3.55 s over 10 rounds on the 2-core benchmark machine (bench/results/citus-1000000.json), and the
- * two-phase commit has fewer connections to go through.
- */
-export const DEFAULT_CONNECTIONS_PER_WORKER = 4;
+/** Connections per worker a load's COPY opens when the job does not say (specDefaults says why 4). */
+export const DEFAULT_CONNECTIONS_PER_WORKER = specDefaults.target.connectionsPerWorker;
 
 export function connectionsPerWorker(spec: JobSpec): number {
   return spec.target.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER;

@@ -4,7 +4,7 @@
 // glob on the name below the prefix.
 import picomatch from 'picomatch';
 import { IngestError } from '../errors.js';
-import type { JobSpec } from '../jobs/spec.js';
+import { specDefaults, type JobSpec } from '../jobs/spec.js';
 import { waitForMarker } from './marker.js';
 import { parseSourceUrl, type Sources } from './registry.js';
 import { mapLimit } from '../load/mapLimit.js';
@@ -34,7 +34,7 @@ export async function resolveSources(sources: Sources, spec: JobSpec['source'], 
   if (!isPrefix(loc)) return [await source.head(loc, signal)];
   let manifest: string[] | undefined;
   if (spec.waitForMarker) {
-    const marker = await waitForMarker(source, loc, spec.waitForMarker, spec.markerTimeoutSeconds ?? 3600, signal);
+    const marker = await waitForMarker(source, loc, spec.waitForMarker, spec.markerTimeoutSeconds ?? specDefaults.source.markerTimeoutSeconds, signal);
     manifest = marker.manifest;
     opts.onMarker?.(marker.waitedMs, manifest);
   }

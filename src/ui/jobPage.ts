@@ -4,6 +4,7 @@ import { rejectPlace } from '../sink/reject.js';
 import type { RejectRow } from '../sql/rejects.js';
 import type { Job, Run, RunFile } from '../sql/jobRows.js';
 import type { ShardLayout } from '../sink/citus.js';
+import { specDefaults } from '../jobs/spec.js';
 import { mergeSection } from './mergeTable.js';
 import { stageChart } from './stageChart.js';
 import { throughputChart } from './throughputChart.js';
@@ -152,7 +153,7 @@ function rejectsTable(job: Job, rejects: RejectRow[], total: number): SafeHtml {
 /** Why the line may come in bursts: rows are counted as they are read, and batches stop the reading. */
 function throughputNote(job: Job): string {
   const base = 'Rows are counted as they are read from the object and framed, so a flat stretch is the load waiting (on PostgreSQL or on S3).';
-  const batched = (job.spec.maxErrors ?? 0) > 0 || job.spec.maxErrorRatio !== undefined;
+  const batched = (job.spec.maxErrors ?? specDefaults.maxErrors) > 0 || job.spec.maxErrorRatio !== undefined;
   return batched ? `${base} With an error budget the file goes to COPY in batches of about 8 MiB, each acknowledged before the next begins, so the line can come in bursts.` : base;
 }
 
