@@ -1,11 +1,22 @@
 // Runs the tap suite and ends with one plain line: "N passed, N failed, N skipped", counting test
 // cases (the t.test blocks of each file). The full TAP stream is kept in .tap/last-run.tap; the console
 // shows files, test cases, skips and every failure with its diagnostics.
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 mkdirSync('.tap', { recursive: true });
+
+// tap compiles its plugins into @tapjs/test when it is built; npm installs it built with the default
+// set, which includes @tapjs/typescript (ts-node), and package.json's "tap.plugin" leaves that out (tsx
+// loads the TypeScript instead). A fresh install is rebuilt once here: under ts-node's own module
+// resolver, imports through a package's "exports" patterns (hyparquet/src/*.js) fail.
+const builtTest = 'node_modules/@tapjs/test/test-built/dist/esm/index.js';
+if (existsSync(builtTest) && readFileSync(builtTest, 'utf8').includes('@tapjs/typescript')) {
+  console.log('# building tap with the plugins package.json names (tap build)');
+  const build = spawnSync('node_modules/.bin/tap', ['build'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 console.log(`# node ${process.version} (${process.execPath})`);
 const full = createWriteStream('.tap/last-run.tap');
 const child = spawn('node_modules/.bin/tap', ['--reporter=tap', ...process.argv.slice(2)], {
