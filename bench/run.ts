@@ -14,6 +14,8 @@
 //          --merge [--changes N (100000)]: instead, mode "merge" of a monthly change file of N records into a
 //          --rows table against appending the same file (bench/merge.ts)
 //          --profile (the service under --cpu-prof: a profile per load beside the results, its top functions printed)
+//          --format parquet [--row-group-rows N (1000000)]: also the same rows as a Parquet object (snappy, Spark's
+//          types), loaded by the service beside the CSV one; prints the ratio and the decoder's own rate
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -31,6 +33,7 @@ import { DEFAULT_CONNECTIONS_PER_WORKER } from '../src/sink/citus.js';
 import { service } from './contenders/service.js';
 import { SkipContender, type Contender, type RunContext } from './contenders/types.js';
 import { ensureBadDataFile, ensureDataFile, SEED } from './data.js';
+import { decodeRate, ensureParquetFile } from './parquetData.js';
 import { CLIENT_SAMPLE_INTERVAL_MS, cpuMeter, SAMPLE_INTERVAL_MS } from './measure.js';
 import { chartInput, MB, resultsTable, stageTable, summarise, type RoundResult } from './report.js';
 import { profileLines, summariseProfile } from './profile.js';
@@ -72,6 +75,8 @@ try {
       merge: { type: 'boolean', default: false },
       changes: { type: 'string', default: '100000' },
       profile: { type: 'boolean', default: false },
+      format: { type: 'string', default: 'csv' },
+      'row-group-rows': { type: 'string', default: '1000000' },
     },
   }).values;
 } catch (err) {
@@ -79,6 +84,7 @@ try {
 }
 if (!['direct', 'haproxy', 'pgbouncer'].includes(parsed.via)) usage(`--via must be direct, haproxy or pgbouncer, got ${JSON.stringify(parsed.via)}`);
 if (parsed.via !== 'direct') parsed.target = 'citus';
+if (parsed.format !== 'csv' && parsed.format !== 'parquet') usage(`--format must be csv or parquet, got ${JSON.stringify(parsed.format)}`);
 if (parsed.target !== 'plain' && parsed.target !== 'citus') usage(`--target must be plain or citus, got ${JSON.stringify(parsed.target)}`);
 const options = {
   rows: positiveInt('rows', parsed.rows),
@@ -94,6 +100,7 @@ const options = {
   concurrency: positiveInt('concurrency', parsed.concurrency),
   via: parsed.via as Via,
   profile: parsed.profile === true,
+  parquet: parsed.format === 'parquet' ? { rowGroupRows: positiveInt('row-group-rows', parsed['row-group-rows']) } : null,
 };
 
 if (parsed.merge) {
@@ -112,6 +119,8 @@ if (parsed.merge) {
 const key = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 let prefixUrl = '';
 let badUrl = '';
+let parquetUrl = '';
+const PARQUET = 'service x1 parquet';
 let contenders: Contender[] = [
   serverCopy(),
   // On Citus: the ceiling again with the connections per worker the service's COPYs use by default.
@@ -123,6 +132,7 @@ let contenders: Contender[] = [
     ? [service(1, { sourceUrl: () => prefixUrl, concurrency: options.concurrency, name: `service ${options.objects} objects` })]
     : []),
   ...(options.maxErrors ? [service(1, { maxErrors: options.maxErrors, name: `service x1 maxErrors ${options.maxErrors}` })] : []),
+  ...(options.parquet ? [service(1, { sourceUrl: () => parquetUrl, format: 'parquet', name: PARQUET })] : []),
   ...(options.badEvery
     ? [service(1, { sourceUrl: () => badUrl, maxErrors: Math.floor(options.rows / options.badEvery), name: `service x1 bad every ${options.badEvery}` })]
     : []),
@@ -192,6 +202,7 @@ console.log(
 );
 
 let sourceUrl = '';
+let decoderRate: Awaited<ReturnType<typeof decodeRate>> | undefined;
 let uploadSeconds: number | null = null;
 if (usesService) {
   try {
@@ -206,6 +217,14 @@ if (usesService) {
       const up = await uploadDataFile(s3, bad);
       badUrl = up.url;
       console.log(`bench: ${bad.badRows.toLocaleString('en-US')} of the rows made duplicate keys (every ${options.badEvery}th) in ${up.url}`);
+    }
+    if (options.parquet) {
+      const pq = await ensureParquetFile(options.rows, options.parquet.rowGroupRows);
+      const up = await uploadDataFile(s3, pq);
+      parquetUrl = up.url;
+      console.log(`bench: ${pq.reused ? 'reusing' : `wrote in ${pq.generateSeconds.toFixed(1)} s`} ${pq.path} (${(pq.bytes / MB).toFixed(1)} MB, row groups of ${options.parquet.rowGroupRows.toLocaleString('en-US')} rows), uploaded to ${up.url}`);
+      decoderRate = await decodeRate(pq);
+      console.log(`bench: the Parquet decoder alone: ${Math.round(decoderRate.rowsPerSecond).toLocaleString('en-US')} rows/s (${decoderRate.seconds.toFixed(2)} s; RSS grew ${decoderRate.rssGrowthMb.toFixed(0)} MiB)`);
     }
     if (options.objects) {
       const many = await uploadAsObjects(s3, data, options.objects);
@@ -304,6 +323,14 @@ if (options.objects) {
   }
 }
 
+if (options.parquet) {
+  const csv = summaries.find((x) => x.contender === 'service x1');
+  const pq = summaries.find((x) => x.contender === PARQUET);
+  if (csv?.rowsPerSecond && pq?.rowsPerSecond) {
+    console.log(`\nParquet against CSV (service x1): ${(pq.rowsPerSecond / csv.rowsPerSecond).toFixed(2)}x of the CSV load's rows/s; peak RSS ${pq.peakRssMb?.toFixed(0) ?? '?'} MiB (CSV ${csv.peakRssMb?.toFixed(0) ?? '?'} MiB)`);
+  }
+}
+
 const machine = machineInfo();
 const dbLine = `PostgreSQL ${target.postgresVersion}${target.citusVersion ? `, Citus ${target.citusVersion} (${target.citusWorkers} workers, ${options.shards} shards)` : ''}`;
 const png = barChartPng(
@@ -338,6 +365,7 @@ const document = {
   data: { path: data.path, rows: data.rows, bytes: data.bytes, seed: SEED, reused: data.reused, generateSeconds: data.generateSeconds },
   s3: s3 ? { embedded: s3.embedded, endpoint: s3.endpoint ?? null, sourceUrl, uploadSeconds } : null,
   profiles: profileDir ? path.relative(root, profileDir) : null,
+  parquet: options.parquet ? { url: parquetUrl, rowGroupRows: options.parquet.rowGroupRows, decoder: decoderRate ?? null } : null,
   rssSampleIntervalMs: { service: SAMPLE_INTERVAL_MS, clients: CLIENT_SAMPLE_INTERVAL_MS },
   skipped: Object.fromEntries(skipped),
   summaries,

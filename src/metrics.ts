@@ -8,6 +8,7 @@ import type { Pool } from './db/pool.js';
 import type { Logger } from './log.js';
 import type { LoadQueue } from './queue/queue.js';
 import type { Timings } from './sql/jobRows.js';
+import { withTimeout } from './timeout.js';
 
 /** This process's metrics: counters, the stage histogram, open COPY streams, and Node's defaults. */
 export const processRegistry = new Registry();
@@ -61,10 +62,7 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 const SCRAPE_TIMEOUT_MS = 2000;
 
 function within<T>(p: Promise<T>, what: string): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${SCRAPE_TIMEOUT_MS} ms`)), SCRAPE_TIMEOUT_MS).unref()),
-  ]);
+  return withTimeout(p, SCRAPE_TIMEOUT_MS, () => new Error(`${what} did not answer within ${SCRAPE_TIMEOUT_MS} ms`));
 }
 
 export interface ScrapeDeps {

@@ -13,6 +13,7 @@ import type { Services } from './services.js';
 export type { Services } from './services.js';
 import { startLoadWorker, type LoadWorker } from '../workers/loadWorker.js';
 import { startNotifyWorker } from '../workers/notifyWorker.js';
+import { withTimeout } from './timeout.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -49,12 +50,7 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
     stops.push(() => queue.close());
     // Connected before anything uses it: a queue closed while still connecting rejects its pending
     // commands with nobody to hear them. Redis that does not answer stops the start with its name.
-    await Promise.race([
-      queue.waitUntilReady(),
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error(`Redis at REDIS_URL did not answer within 10 s`)), 10_000).unref(),
-      ),
-    ]);
+    await withTimeout(queue.waitUntilReady(), 10_000, () => new Error('Redis at REDIS_URL did not answer within 10 s'));
     const sources = createSources(config);
     stops.push(() => sources.close());
     const services: Services = { config, pool, queue, sources, log };

@@ -26,6 +26,8 @@ export interface ServiceOptions {
   concurrency?: number;
   /** Spec maxErrors: above 0 the file loads in batches under savepoints (the isolating path). */
   maxErrors?: number;
+  /** Spec format.type (the object's name would tell too). */
+  format?: 'parquet';
   name?: string;
 }
 
@@ -47,6 +49,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
         if (streams > 1) Object.assign(spec, { atomicity: 'chunk', streams });
         if (opts.concurrency) Object.assign(spec, { concurrency: opts.concurrency });
         if (opts.maxErrors) Object.assign(spec, { maxErrors: opts.maxErrors });
+        if (opts.format) Object.assign(spec, { format: { type: opts.format } });
         const cpu = await cpuMeter(svc.pid);
         const t0 = performance.now();
         const fromUs = monotonicMicros();

@@ -7,6 +7,7 @@ import { createLogger } from '../log.js';
 import { startService } from '../service.js';
 import type { CliEnv } from './env.js';
 import { CliError, usage } from './exit.js';
+import { withTimeout } from '../timeout.js';
 
 export interface LocalService {
   url: string;
@@ -47,16 +48,12 @@ export async function startLocalService(env: CliEnv): Promise<LocalService> {
   config = { ...config, port: 0, logLevel: env.logLevelSet ? config.logLevel : 'error' };
   await checkRedis(config);
   const log = createLogger(config.logLevel, process.stderr);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new CliError(`the in-process service did not start within ${startTimeoutMs / 1000} s; is Redis reachable at REDIS_URL? (or use --api to load through a running service)`)),
-      startTimeoutMs,
-    );
-    timer.unref();
-  });
   try {
-    const svc = await Promise.race([startService({ role: 'all', config, log }), timeout]);
+    const svc = await withTimeout(
+      startService({ role: 'all', config, log }),
+      startTimeoutMs,
+      () => new CliError(`the in-process service did not start within ${startTimeoutMs / 1000} s; is Redis reachable at REDIS_URL? (or use --api to load through a running service)`),
+    );
     return { url: svc.url!, stop: () => svc.stop() };
   } catch (err) {
     if (err instanceof CliError) throw err;
@@ -64,7 +61,5 @@ export async function startLocalService(env: CliEnv): Promise<LocalService> {
       `cannot start the in-process service: ${(err as Error).message}\n` +
         '  check DATABASE_URL, REDIS_URL and S3_ENDPOINT, or use --api <url> to load through a running service',
     );
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { Pool } from './pool.js';
+import { inTransaction } from './transaction.js';
 
 import { existsSync } from 'node:fs';
 
@@ -41,11 +42,8 @@ export async function readMigrations(dir = migrationsDir): Promise<Migration[]> 
  */
 export async function migrate(pool: Pool): Promise<string[]> {
   const migrations = await readMigrations();
-  const client = await pool.connect();
   const applied: string[] = [];
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query('CREATE SCHEMA IF NOT EXISTS ingest');
     await client.query(
@@ -67,13 +65,7 @@ export async function migrate(pool: Pool): Promise<string[]> {
       }
       applied.push(m.name);
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => (broken = true));
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+  });
   return applied;
 }
 

@@ -18,6 +18,7 @@ import { checkColumnTypes } from '../sink/prepareTarget.js';
 import { checkTargetSchema } from '../sink/schemaPolicy.js';
 import { specProblem, type JobSpec } from './spec.js';
 import { legacySpecHash, specHash as hashSpec } from './specHash.js';
+import { withTimeout } from '../timeout.js';
 
 export interface SubmitDeps {
   pool: Pool;
@@ -79,10 +80,7 @@ export async function submitJob(
 /** Queues a stored job. Bounded: with Redis down the client would retry for ever; the job is stored either way. */
 export async function enqueueStored(deps: Pick<SubmitDeps, 'queue' | 'log'>, jobId: string): Promise<void> {
   try {
-    await Promise.race([
-      enqueueLoad(deps.queue, jobId),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 3 s')), 3000).unref()),
-    ]);
+    await withTimeout(enqueueLoad(deps.queue, jobId), 3000, () => new Error('Redis did not answer within 3 s'));
   } catch (err) {
     // The worker's reconciler queues it once Redis is back.
     deps.log.warn({ err, jobId }, 'could not enqueue; the reconciler will');

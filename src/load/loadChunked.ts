@@ -12,6 +12,7 @@ import { hasSqlState, isDataError } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
 import { specDefaults } from '../jobs/spec.js';
+import { inTransaction } from '../db/transaction.js';
 import { takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { decoderFor } from '../decode/registry.js';
 import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
@@ -325,22 +326,20 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   reconcile(url, 'the file', { sent: stats.records, loaded: total, rejected: rejects.count - refused });
   rejects.checkRatio(stats.records + refused);
   // Every chunk is in: the object as a whole goes into the file ledger.
-  const client = await pool.connect();
   try {
-    await client.query('BEGIN');
-    await claimLedgerEntry(client, ledgerKey, input.jobId, input.runId, reload);
-    await completeLedgerEntry(client, ledgerKey, total);
-    await recordRunFile(client, {
-      runId: input.runId, jobId: input.jobId, object,
-      status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejects.count, blankLines: stats.blankLines, bytesRead: source.bytes,
-      timings: { ...timer.timings, chunksLoaded, chunksSkipped } as FileResult['timings'],
+    const t0 = timer.elapsed();
+    await inTransaction(pool, async (client) => {
+      await claimLedgerEntry(client, ledgerKey, input.jobId, input.runId, reload);
+      await completeLedgerEntry(client, ledgerKey, total);
+      await recordRunFile(client, {
+        runId: input.runId, jobId: input.jobId, object,
+        status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejects.count, blankLines: stats.blankLines, bytesRead: source.bytes,
+        timings: { ...timer.timings, chunksLoaded, chunksSkipped } as FileResult['timings'],
+      });
     });
-    await timer.time('commitMs', () => client.query('COMMIT'));
+    timer.add('commitMs', timer.elapsed() - t0);
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
     throw classify(err, { url });
-  } finally {
-    client.release();
   }
   return {
     status: 'loaded', rowsLoaded: loadedRows, rowsRejected: rejects.count, blankLines: stats.blankLines, bytesRead: source.bytes, firstRejects: rejects.first,

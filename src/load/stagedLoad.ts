@@ -5,7 +5,8 @@
 // rows are written in that same transaction, so a crash at any point leaves either nothing or
 // everything, and a retry starts from a fresh staging table.
 import type { Pool } from '../db/pool.js';
-import { hasSqlState } from '../db/sqlstate.js';
+import { hasSqlState, isRetryableDbError } from '../db/sqlstate.js';
+import { inTransaction } from '../db/transaction.js';
 import { IngestError } from '../errors.js';
 import { specDefaults, type JobSpec } from '../jobs/spec.js';
 import type { Logger } from '../log.js';
@@ -40,12 +41,9 @@ export async function createStage(pool: Pool, spec: JobSpec, jobId: string): Pro
   const target = qualifiedName(parseTableName(spec.target.table));
   const stage = stageNameFor(spec, jobId);
   const stageSql = qualifiedName(stage);
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    // A transaction-scoped lock, so it holds (and is released) on the same server connection behind a
-    // pooler in transaction mode; the table is created and distributed in that one transaction.
-    await client.query('BEGIN');
+  // A transaction-scoped lock, so it holds (and is released) on the same server connection behind a
+  // pooler in transaction mode; the table is created and distributed in that one transaction.
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7246))', [stageSql]);
     if (stage.schema === STAGE_SCHEMA) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(STAGE_SCHEMA)}`);
     await client.query(`DROP TABLE IF EXISTS ${stageSql}`);
@@ -60,14 +58,8 @@ export async function createStage(pool: Pool, spec: JobSpec, jobId: string): Pro
         await client.query('SELECT create_reference_table($1::regclass)', [stageSql]);
       }
     }
-    await client.query('COMMIT');
     return { sql: stageSql, name: `${quoteIdent(stage.schema)}.${quoteIdent(stage.table)}` };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => (broken = true));
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
 /** Drops the table a failed or cancelled attempt staged into (the next attempt starts afresh). */
@@ -93,68 +85,66 @@ export async function publish(
   const mode = spec.mode ?? specDefaults.mode;
   const target = parseTableName(spec.target.table);
   const targetSql = qualifiedName(target);
-  const client = await pool.connect();
+  let rows: number;
   try {
-    await client.query('BEGIN');
-    let rows = 0;
-    if (mode === 'replace') {
-      await client.query(`LOCK TABLE ${targetSql} IN ACCESS EXCLUSIVE MODE`);
-      const old = `${target.table.slice(0, 40)}__ci_old_${ids.jobId.replace(/-/g, '').slice(0, 12)}`;
-      await client.query(`ALTER TABLE ${targetSql} RENAME TO ${quoteIdent(old)}`);
-      await client.query(`ALTER TABLE ${stage.sql} RENAME TO ${quoteIdent(target.table)}`);
-      await client.query(`DROP TABLE ${qualifiedName({ schema: target.schema, table: old })}`);
-      await forgetTarget(client, ids.target);
-      rows = files.reduce((a, f) => a + f.result.rowsLoaded, 0);
-    } else {
-      const cols = (await resolveTarget(client, stage.name, spec.target.columns === 'header' ? undefined : spec.target.columns)).columns;
-      const list = cols.map(quoteIdent).join(', ');
-      let sql = `INSERT INTO ${targetSql} (${list}) SELECT ${list} FROM ${stage.sql}`;
-      if (mode === 'upsert') {
-        const key = new Set(spec.key!);
-        const sets = cols.filter((c) => !key.has(c)).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
-        sql += ` ON CONFLICT (${spec.key!.map(quoteIdent).join(', ')}) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
+    rows = await inTransaction(pool, async (client) => {
+      let rows = 0;
+      if (mode === 'replace') {
+        await client.query(`LOCK TABLE ${targetSql} IN ACCESS EXCLUSIVE MODE`);
+        const old = `${target.table.slice(0, 40)}__ci_old_${ids.jobId.replace(/-/g, '').slice(0, 12)}`;
+        await client.query(`ALTER TABLE ${targetSql} RENAME TO ${quoteIdent(old)}`);
+        await client.query(`ALTER TABLE ${stage.sql} RENAME TO ${quoteIdent(target.table)}`);
+        await client.query(`DROP TABLE ${qualifiedName({ schema: target.schema, table: old })}`);
+        await forgetTarget(client, ids.target);
+        rows = files.reduce((a, f) => a + f.result.rowsLoaded, 0);
+      } else {
+        const cols = (await resolveTarget(client, stage.name, spec.target.columns === 'header' ? undefined : spec.target.columns)).columns;
+        const list = cols.map(quoteIdent).join(', ');
+        let sql = `INSERT INTO ${targetSql} (${list}) SELECT ${list} FROM ${stage.sql}`;
+        if (mode === 'upsert') {
+          const key = new Set(spec.key!);
+          const sets = cols.filter((c) => !key.has(c)).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
+          sql += ` ON CONFLICT (${spec.key!.map(quoteIdent).join(', ')}) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
+        }
+        const res = await client.query(sql);
+        rows = res.rowCount ?? 0;
+        const staged = files.reduce((a, f) => a + f.result.rowsLoaded, 0);
+        if (mode === 'append' && rows !== staged) {
+          throw new IngestError('RECORD_COUNT_MISMATCH', `staged ${staged} rows but published ${rows}; nothing was published`, { staged, published: rows });
+        }
+        await client.query(`DROP TABLE ${stage.sql}`);
       }
-      const res = await client.query(sql);
-      rows = res.rowCount ?? 0;
-      const staged = files.reduce((a, f) => a + f.result.rowsLoaded, 0);
-      if (mode === 'append' && rows !== staged) {
-        throw new IngestError('RECORD_COUNT_MISMATCH', `staged ${staged} rows but published ${rows}; nothing was published`, { staged, published: rows });
-      }
-      await client.query(`DROP TABLE ${stage.sql}`);
-    }
-    // After a replace the name resolves to the table just swapped in: the ledger follows it.
-    const { rows: [published] } = await client.query<{ oid: number }>('SELECT $1::regclass::oid AS oid', [targetSql]);
-    for (const { object, result } of files) {
-      const key = ledgerKeyOf(ids.target, object, published!.oid);
-      const existing = await claimLedgerEntry(client, key, ids.jobId, ids.runId, spec.reload === true || mode === 'replace');
-      if (existing && existing.jobId !== ids.jobId) {
-        throw new IngestError('LEDGER_CONFLICT', `${sourceUrl(object)} was loaded into ${spec.target.table} by job ${existing.jobId} while this job staged it; nothing was published, the retry skips it`, {
-          url: sourceUrl(object),
-          loadedByJob: existing.jobId,
+      // After a replace the name resolves to the table just swapped in: the ledger follows it.
+      const { rows: [published] } = await client.query<{ oid: number }>('SELECT $1::regclass::oid AS oid', [targetSql]);
+      for (const { object, result } of files) {
+        const key = ledgerKeyOf(ids.target, object, published!.oid);
+        const existing = await claimLedgerEntry(client, key, ids.jobId, ids.runId, spec.reload === true || mode === 'replace');
+        if (existing && existing.jobId !== ids.jobId) {
+          throw new IngestError('LEDGER_CONFLICT', `${sourceUrl(object)} was loaded into ${spec.target.table} by job ${existing.jobId} while this job staged it; nothing was published, the retry skips it`, {
+            url: sourceUrl(object),
+            loadedByJob: existing.jobId,
+          });
+        }
+        await completeLedgerEntry(client, key, result.rowsLoaded);
+        await recordRunFile(client, {
+          runId: ids.runId, jobId: ids.jobId, object,
+          status: 'loaded', rowsLoaded: result.rowsLoaded, rowsRejected: result.rowsRejected, blankLines: result.blankLines,
+          bytesRead: result.bytesRead, timings: result.timings,
         });
       }
-      await completeLedgerEntry(client, key, result.rowsLoaded);
-      await recordRunFile(client, {
-        runId: ids.runId, jobId: ids.jobId, object,
-        status: 'loaded', rowsLoaded: result.rowsLoaded, rowsRejected: result.rowsRejected, blankLines: result.blankLines,
-        bytesRead: result.bytesRead, timings: result.timings,
-      });
-    }
-    await client.query('COMMIT');
-    log.info({ mode, rows }, 'published');
-    return { mode, rows };
+      return rows;
+    });
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
     if (err instanceof IngestError) throw err;
-    if (hasSqlState(err) && !/^(08|57|40|53)/.test(err.code)) {
+    if (hasSqlState(err) && !isRetryableDbError(err)) {
       throw new IngestError('PUBLISH_FAILED', `publishing into ${spec.target.table} (${mode}) failed (SQLSTATE ${err.code}): ${err.message ?? ''}; nothing was published`, {
         sqlstate: err.code,
         mode,
       }, { cause: err });
     }
     throw err;
-  } finally {
-    client.release();
   }
+  log.info({ mode, rows }, 'published');
+  return { mode, rows };
 }
 

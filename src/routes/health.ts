@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { presentedToken, tokenChecker } from '../api/auth.js';
 import { pendingMigrations } from '../db/migrate.js';
 import type { Services } from '../services.js';
+import { withTimeout } from '../timeout.js';
 
 type Check = { state: 'ok' } | { state: 'down' | 'migrations pending'; reason: string };
 
@@ -23,8 +24,7 @@ export const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (a
     },
     async (req, reply) => {
       const checks: Record<string, Check> = {};
-      const timeout = <T>(p: Promise<T>): Promise<T> =>
-        Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref())]);
+      const timeout = <T>(p: Promise<T>): Promise<T> => withTimeout(p, 2000, () => new Error('timed out after 2 s'));
       await Promise.all([
         timeout(pendingMigrations(services.pool)).then(
           (pending) => (checks.database = pending.length === 0 ? { state: 'ok' } : { state: 'migrations pending', reason: `pending: ${pending.join(', ')}` }),

@@ -4,6 +4,7 @@
 // name, so jobs preparing the same table at once do not race.
 import type { Pool, PoolClient } from '../db/pool.js';
 import { hasSqlState, isRetryableDbError } from '../db/sqlstate.js';
+import { inTransaction, Rollback } from '../db/transaction.js';
 import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import { citusVersion, distributionOf } from './citus.js';
@@ -91,77 +92,70 @@ export async function prepareTarget(pool: Pool, spec: JobSpec, allowedSchemas: r
   const name = parseTableName(spec.target.table);
   const qualified = qualifiedName(name);
   const want = spec.target.distribution;
-  const client = await pool.connect();
   try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7245))', [qualified]);
-    const citus = await citusVersion(client);
-    if (want && !citus) {
-      throw new IngestError(
-        'CITUS_NOT_AVAILABLE',
-        `target.distribution asks for a ${want.reference ? 'reference' : 'distributed'} table, but the database has no citus extension; ` +
-          'point DATABASE_URL at a Citus coordinator, or drop target.distribution to load a plain table',
-        { field: '/target/distribution' },
-      );
-    }
-    let oid = await tableOid(client, qualified);
-    // Checked again here, on what the catalog resolved, whatever was checked when the job was submitted.
-    if (oid !== undefined) await checkResolvedSchema(client, oid, allowedSchemas, spec.target.table);
-    else checkTargetSchema(name.schema, allowedSchemas, spec.target.table);
-    let created = false;
-    let distributed: PreparedTarget['distributed'] = 'none';
-    if (oid === undefined) {
-      if (!spec.target.create) {
-        await client.query('ROLLBACK');
-        return { oid: undefined, created: false, distributed: 'none' };
-      }
-      await checkColumnTypes(client, spec, { inTransaction: true });
-      await client.query(createTableSql(qualified, spec));
-      created = true;
-      if (want) {
-        await distribute(client, qualified, spec, false);
-        distributed = 'created';
-      }
-      oid = await tableOid(client, qualified);
-    } else if (want && citus) {
-      const have = await distributionOf(client, oid);
-      const wantType = want.reference ? 'reference' : 'distributed';
-      if (have.type === 'local') {
-        if (!spec.target.distributeExisting) {
-          throw new IngestError(
-            'TARGET_NOT_DISTRIBUTED',
-            `${spec.target.table} exists as a plain table; set target.distributeExisting to true to make it a ${wantType} table before loading`,
-            { field: '/target/distributeExisting', table: spec.target.table },
-          );
-        }
-        const filled = await client.query(`SELECT EXISTS (SELECT 1 FROM ${qualified}) AS filled`);
-        await distribute(client, qualified, spec, filled.rows[0].filled as boolean);
-        distributed = 'created';
-      } else if (have.type !== wantType || (!want.reference && have.column !== want.column)) {
-        const haveText = have.type === 'distributed' ? `distributed on ${JSON.stringify(have.column)}` : have.type;
-        const wantText = want.reference ? 'a reference table' : `distributed on ${JSON.stringify(want.column)}`;
+    return await inTransaction(pool, async (client): Promise<PreparedTarget> => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7245))', [qualified]);
+      const citus = await citusVersion(client);
+      if (want && !citus) {
         throw new IngestError(
-          'TARGET_DISTRIBUTION_MISMATCH',
-          `${spec.target.table} is ${haveText}, but target.distribution asks for ${wantText}; fix target.distribution or load into another table`,
-          { field: want.reference ? '/target/distribution/reference' : '/target/distribution/column', have: haveText, want: wantText },
+          'CITUS_NOT_AVAILABLE',
+          `target.distribution asks for a ${want.reference ? 'reference' : 'distributed'} table, but the database has no citus extension; ` +
+            'point DATABASE_URL at a Citus coordinator, or drop target.distribution to load a plain table',
+          { field: '/target/distribution' },
         );
-      } else {
-        distributed = 'existing';
       }
-    }
-    await client.query('COMMIT');
-    return { oid, created, distributed };
+      let oid = await tableOid(client, qualified);
+      // Checked again here, on what the catalog resolved, whatever was checked when the job was submitted.
+      if (oid !== undefined) await checkResolvedSchema(client, oid, allowedSchemas, spec.target.table);
+      else checkTargetSchema(name.schema, allowedSchemas, spec.target.table);
+      let created = false;
+      let distributed: PreparedTarget['distributed'] = 'none';
+      if (oid === undefined) {
+        if (!spec.target.create) throw new Rollback<PreparedTarget>({ oid: undefined, created: false, distributed: 'none' });
+        await checkColumnTypes(client, spec, { inTransaction: true });
+        await client.query(createTableSql(qualified, spec));
+        created = true;
+        if (want) {
+          await distribute(client, qualified, spec, false);
+          distributed = 'created';
+        }
+        oid = await tableOid(client, qualified);
+      } else if (want && citus) {
+        const have = await distributionOf(client, oid);
+        const wantType = want.reference ? 'reference' : 'distributed';
+        if (have.type === 'local') {
+          if (!spec.target.distributeExisting) {
+            throw new IngestError(
+              'TARGET_NOT_DISTRIBUTED',
+              `${spec.target.table} exists as a plain table; set target.distributeExisting to true to make it a ${wantType} table before loading`,
+              { field: '/target/distributeExisting', table: spec.target.table },
+            );
+          }
+          const filled = await client.query(`SELECT EXISTS (SELECT 1 FROM ${qualified}) AS filled`);
+          await distribute(client, qualified, spec, filled.rows[0].filled as boolean);
+          distributed = 'created';
+        } else if (have.type !== wantType || (!want.reference && have.column !== want.column)) {
+          const haveText = have.type === 'distributed' ? `distributed on ${JSON.stringify(have.column)}` : have.type;
+          const wantText = want.reference ? 'a reference table' : `distributed on ${JSON.stringify(want.column)}`;
+          throw new IngestError(
+            'TARGET_DISTRIBUTION_MISMATCH',
+            `${spec.target.table} is ${haveText}, but target.distribution asks for ${wantText}; fix target.distribution or load into another table`,
+            { field: want.reference ? '/target/distribution/reference' : '/target/distribution/column', have: haveText, want: wantText },
+          );
+        } else {
+          distributed = 'existing';
+        }
+      }
+      return { oid, created, distributed };
+    });
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
     if (err instanceof IngestError) throw err;
-    if (hasSqlState(err) && !err.code.startsWith('08') && !err.code.startsWith('57') && !err.code.startsWith('40')) {
+    if (hasSqlState(err) && !isRetryableDbError(err)) {
       throw new IngestError('TARGET_DEFINITION_INVALID', `preparing ${spec.target.table} failed (SQLSTATE ${err.code}): ${err.message ?? ''}`, {
         field: '/target',
         sqlstate: err.code,
       }, { cause: err });
     }
     throw err;
-  } finally {
-    client.release();
   }
 }

@@ -1,5 +1,6 @@
 // Closes a run and moves its job to the matching state, in one transaction.
 import type { Pool } from '../db/pool.js';
+import { inTransaction } from '../db/transaction.js';
 import type { ErrorBody } from '../errors.js';
 import type { ShardLayout } from '../sink/citus.js';
 import type { JobStatus, RunStatus, Timings } from './jobRows.js';
@@ -22,9 +23,7 @@ export interface RunOutcome {
 }
 
 export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     // A run that succeeded gets a last sample with its final counts, so its chart ends where the run did.
     await client.query(
       `UPDATE ingest.runs SET status = $2, finished_at = clock_timestamp(), rows_loaded = $3, bytes_read = $4,
@@ -57,11 +56,5 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
         terminal,
       ],
     );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,5 +1,6 @@
 // Stored schedules (ingest.schedules).
 import type { Pool, PoolClient } from '../db/pool.js';
+import { inTransaction } from '../db/transaction.js';
 import type { JobSpec } from '../jobs/spec.js';
 
 export interface ScheduleRow {
@@ -51,19 +52,10 @@ export async function deleteSchedule(pool: Pool, name: string): Promise<boolean>
  * when it inserts (two requests at once cannot both take the last place under SCHEDULE_MAX_COUNT).
  */
 export async function withSchedulesLocked<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('citus-ingest:schedules'))`);
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return fn(client);
+  });
 }
 
 /** How many schedules the queue holds, not counting `except` (the one being updated). */

@@ -1,6 +1,7 @@
 // Claims a job for a new attempt: moves it to running and opens a run row. Returns undefined when the
 // job is finished, cancelled, or gone, so a duplicate delivery does nothing.
 import type { Pool } from '../db/pool.js';
+import { inTransaction, Rollback } from '../db/transaction.js';
 import type { JobRow } from './jobRows.js';
 
 export interface StartedRun {
@@ -11,9 +12,7 @@ export interface StartedRun {
 }
 
 export async function startRun(pool: Pool, jobId: string, runId: string, worker: string): Promise<StartedRun | undefined> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client): Promise<StartedRun | undefined> => {
     const claimed = await client.query<JobRow & { waited_ms: number }>(
       `UPDATE ingest.jobs j
           SET status = 'running', attempts = attempts + 1, error = NULL,
@@ -25,10 +24,7 @@ export async function startRun(pool: Pool, jobId: string, runId: string, worker:
       [jobId],
     );
     const job = claimed.rows[0];
-    if (!job) {
-      await client.query('ROLLBACK');
-      return undefined;
-    }
+    if (!job) throw new Rollback(undefined);
     // A run left 'running' by a worker that died is closed as failed before the new one opens.
     await client.query(
       `UPDATE ingest.runs SET status = 'failed', finished_at = clock_timestamp(),
@@ -40,12 +36,6 @@ export async function startRun(pool: Pool, jobId: string, runId: string, worker:
       `INSERT INTO ingest.runs (id, job_id, attempt, worker, timings) VALUES ($1, $2, $3, $4, $5)`,
       [runId, jobId, job.attempts, worker, JSON.stringify({ queueWaitMs: Math.round(job.waited_ms) })],
     );
-    await client.query('COMMIT');
     return { job, runId, attempt: job.attempts, queueWaitMs: Math.round(job.waited_ms) };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
