@@ -52,6 +52,9 @@ interface Group {
   rows: number;
 }
 
+/** Rows whose text becomes one output Buffer. */
+const SLICE_ROWS = 8192;
+
 /** Bytes of the footer read first: one request for most files. */
 const FOOTER_GUESS = 64 << 10;
 
@@ -202,7 +205,16 @@ export class ParquetDecoder implements RecordDecoder {
       mayBreak ||= column.mayBreak;
     }
     const measure = this.opts.trackRecords || this.opts.cutEvery !== undefined;
-    const parts: string[] = [];
+    // The group's text goes out in slices of rows: one string for a whole row group could pass V8's
+    // longest string (about 2^29 characters) and would double the memory the group's output takes.
+    let parts: string[] = [];
+    const flush = (): void => {
+      if (parts.length === 0) return;
+      const output = Buffer.from(parts.join(''), 'utf8');
+      parts = [];
+      if (!measure) this.outPos += output.length;
+      out.push(output);
+    };
     for (let r = 0; r < group.rows; r++) {
       let record = '';
       for (let k = 0; k < filled.length; k++) {
@@ -221,10 +233,9 @@ export class ParquetDecoder implements RecordDecoder {
         this.outPos += Buffer.byteLength(record, 'utf8');
         if (this.opts.trackRecords) this.records.push(this.outPos, line, index);
       }
+      if (parts.length === SLICE_ROWS) flush();
     }
-    const output = Buffer.from(parts.join(''), 'utf8');
-    if (!measure) this.outPos += output.length;
-    if (output.length > 0) out.push(output);
+    flush();
     this.recordCount += group.rows;
     this.gi++;
     const next = this.groups[this.gi];
