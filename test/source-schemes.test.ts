@@ -57,6 +57,12 @@ t.test('az://, gs://, http(s):// and file:// each load an object, a prefix behin
     LOCAL_SOURCE_ROOTS: mounted,
   });
   const svc = await h.start('all', { sources });
+  // /readyz asks every configured source: S3 as objectStorage, the others by scheme.
+  const ready = (await (await fetch(`${svc.url}/readyz`)).json()) as { checks: Record<string, string> };
+  t.same(
+    Object.fromEntries(['objectStorage', 'source:gs', 'source:az', 'source:https', 'source:http', 'source:file'].map((k) => [k, ready.checks[k]])),
+    { objectStorage: 'ok', 'source:gs': 'ok', 'source:az': 'ok', 'source:https': 'ok', 'source:http': 'ok', 'source:file': 'ok' },
+  );
 
   for (const s of schemes) {
     const table = `${h.schema}.t_${s.name}`;
