@@ -5,6 +5,7 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
+import { laterOutput } from '../src/decode/decoder.js';
 import { ParquetDecoder } from '../src/decode/parquet/parquetDecoder.js';
 import { pricePaidRows, ukPriceColumns } from '../src/gen/pricePaid.js';
 import { DATA_DIR, SEED, type DataFile } from './data.js';
@@ -76,11 +77,13 @@ export async function decodeRate(file: DataFile): Promise<{ rowsPerSecond: numbe
   const out: Buffer[] = [];
   for (let at = range.start; at < range.end; at += 1 << 20) {
     decoder.push(bytes.subarray(at, Math.min(at + (1 << 20), range.end)), out);
+    for (const _piece of laterOutput(decoder, { ms: 0 })) out.length = 0;
     out.length = 0;
     // Let the sampler run between pieces.
     await new Promise((r) => setImmediate(r));
   }
   decoder.end(out);
+  for (const _piece of laterOutput(decoder, { ms: 0 })) out.length = 0;
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);

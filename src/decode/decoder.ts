@@ -53,6 +53,12 @@ export interface RecordDecoder {
   push(chunk: Buffer, out: Buffer[]): void;
   /** The input has ended: gives out the last record(s). */
   end(out: Buffer[]): void;
+  /**
+   * Output held back to be given out lazily (Parquet gives a row group out a slice at a time, so its
+   * text is never all in memory): after every push() and end(), the consumer takes pieces until it
+   * returns undefined (laterOutput does).
+   */
+  more?(): Buffer | undefined;
   readonly stats: DecoderStats;
   /** With trackRecords: every record given out and not yet taken by the consumer (ends in output offsets). */
   readonly records: RecordPositions;
@@ -79,6 +85,21 @@ export interface RecordDecoder {
    * COPY. The consumer takes them after every push() and end() (takeRefused) and reports them as rejects.
    */
   readonly invalid?: RefusedRecord[];
+}
+
+/**
+ * The decoder's held-back output, one piece at a time, each timed into `spent.ms` (the decoding work
+ * it took). Empty for decoders that give everything out from push() and end().
+ */
+export function* laterOutput(decoder: RecordDecoder, spent: { ms: number }): Generator<Buffer> {
+  if (!decoder.more) return;
+  for (;;) {
+    const t0 = performance.now();
+    const piece = decoder.more();
+    spent.ms += performance.now() - t0;
+    if (!piece) return;
+    yield piece;
+  }
 }
 
 /** A record the decoder refused, with its place in the source. */

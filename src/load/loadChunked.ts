@@ -13,7 +13,7 @@ import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
 import { specDefaults } from '../jobs/spec.js';
 import { inTransaction } from '../db/transaction.js';
-import { takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
+import { laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { decoderFor } from '../decode/registry.js';
 import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
@@ -102,12 +102,20 @@ class Chunker extends Writable {
 
   private async take(out: Buffer[], final: boolean): Promise<void> {
     for (const b of out) this.keep(b);
-    const cuts = this.framer.cuts.splice(0);
-    for (const cut of cuts) await this.cutAt(cut.out, cut.offset, cut.line, cut.records);
+    await this.cutsSoFar();
+    // Output the decoder holds back (Parquet's row groups, a slice at a time): cut as it comes.
+    for (const piece of laterOutput(this.framer, { ms: 0 })) {
+      this.keep(piece);
+      await this.cutsSoFar();
+    }
     if (final) {
       const s = this.framer.stats;
       await this.cutAt(this.startOut + this.pendingBytes, s.bytesIn, s.lines + 1, s.records);
     }
+  }
+
+  private async cutsSoFar(): Promise<void> {
+    for (const cut of this.framer.cuts.splice(0)) await this.cutAt(cut.out, cut.offset, cut.line, cut.records);
   }
 
   /** Appends framer output to the chunk being built (moved to a larger buffer when it outgrows this one). */

@@ -14,7 +14,7 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError, recordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import { takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
+import { laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { BatchCopier } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
 import { clientSocket, writeCorked } from './copyWrites.js';
@@ -85,8 +85,10 @@ export class CopyLoader extends Writable {
     }
     const t1 = performance.now();
     this.scanMs += t1 - t0;
-    this.refuse().then(() => this.take(out)).then(() => {
-      this.copyWaitMs += performance.now() - t1;
+    const later = { ms: 0 };
+    this.refuse().then(() => this.take(out)).then(() => this.takeLater(later)).then(() => {
+      this.scanMs += later.ms;
+      this.copyWaitMs += performance.now() - t1 - later.ms;
       done();
     }, done);
   }
@@ -95,11 +97,14 @@ export class CopyLoader extends Writable {
     const out: Buffer[] = [];
     this.o.decoder.end(out);
     const t1 = performance.now();
+    const later = { ms: 0 };
     this.refuse()
       .then(() => this.take(out))
+      .then(() => this.takeLater(later))
       .then(() => this.finish())
       .then(() => {
-        this.copyWaitMs += performance.now() - t1;
+        this.scanMs += later.ms;
+        this.copyWaitMs += performance.now() - t1 - later.ms;
         done();
       }, done);
   }
@@ -120,6 +125,11 @@ export class CopyLoader extends Writable {
       this.refused++;
       await this.o.onReject(reject);
     }
+  }
+
+  /** The decoder's held-back output (decoder.ts: more), piece by piece with backpressure. */
+  private async takeLater(spent: { ms: number }): Promise<void> {
+    for (const piece of laterOutput(this.o.decoder, spent)) await this.take([piece]);
   }
 
   /** Records the decoder refused (batch mode), reported as rejects. */

@@ -23,7 +23,7 @@ import type { ByteRange } from '../../sources/source.js';
 import { CopyLineMap, csvField, generatedCsvFormat, lineBreaks } from '../copyCsv.js';
 import type { DecoderOptions, DecoderStats, RangeReader, RecordDecoder, SourcePosition } from '../decoder.js';
 import { mapColumns, type MappedColumn, type TargetColumn } from './parquetColumns.js';
-import { chunkRange, readGroupColumn } from './rowGroupReader.js';
+import { chunkRange, PageCursor, readGroupColumn } from './rowGroupReader.js';
 
 export type { TargetColumn } from './parquetColumns.js';
 
@@ -42,6 +42,17 @@ export interface ParquetDecoderOptions extends DecoderOptions {
 export interface ParquetStats extends DecoderStats {
   /** Row groups decoded. */
   rowGroups: number;
+}
+
+/** A row group being given out: its columns' readers and the next row. */
+interface Emitting {
+  group: Group;
+  index: number;
+  texts: Array<(v: unknown) => string | null>;
+  cursors: Array<PageCursor | undefined>;
+  whole: ArrayLike<unknown>[];
+  mayBreak: boolean;
+  row: number;
 }
 
 /** A row group's place in the file and among the rows. */
@@ -81,6 +92,11 @@ export class ParquetDecoder implements RecordDecoder {
   /** The row group being read, and the file offset of the next byte pushed. */
   private gi = 0;
   private pos = 0;
+  /** Groups whose bytes are all in, not yet given out, and the one being given out. */
+  private readonly ready: Array<{ group: Group; bytes: Buffer }> = [];
+  private active: Emitting | undefined;
+  /** The group whose bytes push() is taking in (gi: the group more() is giving out). */
+  private ri = 0;
   /** The current group's bytes so far (when it spans chunks). */
   private buffer: Buffer | undefined;
   private filled = 0;
@@ -142,11 +158,14 @@ export class ParquetDecoder implements RecordDecoder {
     return range;
   }
 
-  push(chunk: Buffer, out: Buffer[]): void {
+  // push() only gathers bytes: a row group whose bytes are all in waits in `ready`, and more() gives its
+  // rows out a slice at a time (a page of each column decoded as the rows reach it), so memory holds one
+  // group's compressed bytes and one slice of its text, however many rows the group has.
+  push(chunk: Buffer, _out: Buffer[]): void {
     this.bytesIn += chunk.length;
     let at = 0;
     while (at < chunk.length) {
-      const group = this.groups[this.gi];
+      const group = this.groups[this.ri];
       if (!group) throw new IngestError('SOURCE_CORRUPT', 'more Parquet bytes than the footer describes');
       if (this.pos < group.start) {
         // Between groups (nothing a group needs): skipped.
@@ -159,7 +178,7 @@ export class ParquetDecoder implements RecordDecoder {
       const take = Math.min(need, chunk.length - at);
       if (this.buffer === undefined && take === group.end - group.start) {
         // The whole group in this chunk: decoded from it, no copy.
-        this.emitGroup(group, chunk.subarray(at, at + take), out);
+        this.received(group, chunk.subarray(at, at + take));
       } else {
         this.buffer ??= Buffer.allocUnsafe(group.end - group.start);
         chunk.copy(this.buffer, this.filled, at, at + take);
@@ -168,62 +187,90 @@ export class ParquetDecoder implements RecordDecoder {
           const bytes = this.buffer;
           this.buffer = undefined;
           this.filled = 0;
-          this.emitGroup(group, bytes, out);
+          this.received(group, bytes);
         }
       }
       at += take;
       this.pos += take;
     }
-    if (this.gi < this.groups.length && this.groups[this.gi]!.end === this.groups[this.gi]!.start) this.emitEmpty(out);
+    this.receiveEmpty();
   }
 
-  end(out: Buffer[]): void {
-    this.emitEmpty(out);
-    if (this.gi < this.groups.length) {
-      throw new IngestError('SOURCE_CORRUPT', `the Parquet data ended in row group ${this.gi} of ${this.groups.length} (at byte ${this.pos})`);
+  end(_out: Buffer[]): void {
+    this.receiveEmpty();
+    if (this.ri < this.groups.length) {
+      throw new IngestError('SOURCE_CORRUPT', `the Parquet data ended in row group ${this.ri} of ${this.groups.length} (at byte ${this.pos})`);
     }
   }
 
-  /** Row groups without bytes (no columns) complete without any. */
-  private emitEmpty(out: Buffer[]): void {
-    while (this.gi < this.groups.length && this.groups[this.gi]!.end === this.groups[this.gi]!.start && this.pos >= this.groups[this.gi]!.start) {
-      this.emitGroup(this.groups[this.gi]!, Buffer.alloc(0), out);
+  /** The next slice of rows as COPY input, or undefined when every group received so far is out. */
+  more(): Buffer | undefined {
+    for (;;) {
+      if (!this.active) {
+        const next = this.ready.shift();
+        if (!next) return undefined;
+        this.active = this.startGroup(next.group, next.bytes);
+      }
+      const piece = this.nextSlice(this.active);
+      if (piece) return piece;
+      this.finishGroup(this.active.group);
+      this.active = undefined;
     }
   }
 
-  /** Decodes group `gi` from its bytes and gives out its rows. */
-  private emitGroup(group: Group, bytes: Buffer, out: Buffer[]): void {
-    const index = this.gi;
-    const meta = this.metadata!.row_groups[index]!;
-    const filled = this.fillColumns;
+  private received(group: Group, bytes: Buffer): void {
+    this.ready.push({ group, bytes });
+    this.ri++;
+  }
+
+  /** Row groups without bytes (no columns) are complete without any. */
+  private receiveEmpty(): void {
+    while (this.ri < this.groups.length && this.groups[this.ri]!.end === this.groups[this.ri]!.start && this.pos >= this.groups[this.ri]!.start) {
+      this.received(this.groups[this.ri]!, Buffer.alloc(0));
+    }
+  }
+
+  /** Sets up the reading of group `gi` from its bytes. */
+  private startGroup(group: Group, bytes: Buffer): Emitting {
+    const meta = this.metadata!.row_groups[this.gi]!;
     const texts: Array<(v: unknown) => string | null> = [];
-    const data: ArrayLike<unknown>[] = [];
+    // Flat columns are read a page at a time as rows go out; a nested one is assembled for the whole group.
+    const cursors: Array<PageCursor | undefined> = [];
+    const whole: ArrayLike<unknown>[] = [];
     let mayBreak = false;
     for (const column of this.mapped) {
-      data[column.target] = readGroupColumn(bytes, group.start, meta, group.firstRow, column);
+      if (column.nested) whole[column.target] = readGroupColumn(bytes, group.start, meta, group.firstRow, column);
+      else cursors[column.target] = new PageCursor(bytes, group.start, meta, column);
       texts[column.target] = column.text;
       mayBreak ||= column.mayBreak;
     }
+    return { group, index: this.gi, texts, cursors, whole, mayBreak, row: 0 };
+  }
+
+  /** Up to SLICE_ROWS more rows of the group as one Buffer; undefined once the group is out. */
+  private nextSlice(e: Emitting): Buffer | undefined {
+    if (e.row >= e.group.rows) return undefined;
     const measure = this.opts.trackRecords || this.opts.cutEvery !== undefined;
-    // The group's text goes out in slices of rows: one string for a whole row group could pass V8's
-    // longest string (about 2^29 characters) and would double the memory the group's output takes.
-    let parts: string[] = [];
-    const flush = (): void => {
-      if (parts.length === 0) return;
-      const output = Buffer.from(parts.join(''), 'utf8');
-      parts = [];
-      if (!measure) this.outPos += output.length;
-      out.push(output);
-    };
-    for (let r = 0; r < group.rows; r++) {
+    const filled = this.fillColumns;
+    const stop = Math.min(e.group.rows, e.row + SLICE_ROWS);
+    const parts: string[] = [];
+    for (let r = e.row; r < stop; r++) {
       let record = '';
       for (let k = 0; k < filled.length; k++) {
         if (k > 0) record += ',';
         const c = filled[k]!;
-        record += csvField(texts[c]!(data[c]![r]));
+        const cursor = e.cursors[c];
+        let value: unknown;
+        if (cursor) {
+          if (r >= cursor.end) cursor.advanceTo(r);
+          value = cursor.values[r - cursor.start];
+        } else {
+          value = e.whole[c]![r];
+        }
+        record += csvField(e.texts[c]!(value));
       }
-      const line = group.firstRow + r + 1;
-      if (mayBreak && (record.includes('\n') || record.includes('\r'))) {
+      const line = e.group.firstRow + r + 1;
+      if (e.mayBreak && (record.includes('\n') || record.includes('\r'))) {
         const { lf, cr } = lineBreaks(record);
         this.lineMap.tall(line, lf, cr);
       }
@@ -231,12 +278,18 @@ export class ParquetDecoder implements RecordDecoder {
       parts.push(record);
       if (measure) {
         this.outPos += Buffer.byteLength(record, 'utf8');
-        if (this.opts.trackRecords) this.records.push(this.outPos, line, index);
+        if (this.opts.trackRecords) this.records.push(this.outPos, line, e.index);
       }
-      if (parts.length === SLICE_ROWS) flush();
     }
-    flush();
-    this.recordCount += group.rows;
+    const output = Buffer.from(parts.join(''), 'utf8');
+    if (!measure) this.outPos += output.length;
+    this.recordCount += stop - e.row;
+    e.row = stop;
+    return output;
+  }
+
+  /** The group is out: the next one's cut, if it is due. */
+  private finishGroup(group: Group): void {
     this.gi++;
     const next = this.groups[this.gi];
     if (next && group.end >= this.nextCut) {
