@@ -18,7 +18,8 @@ export interface Target {
   kind: TargetKind;
   url: string;
   /** The service contenders' DATABASE_URL and DATABASE_POOL_MODE (the other contenders use `url`). */
-  service: { url: string; poolMode: 'direct' | 'transaction' };
+  /** The service's DATABASE_URL and pool mode; behind PgBouncer also the LISTEN connection docs/ha.md asks for. */
+  service: { url: string; poolMode: 'direct' | 'transaction'; listenUrl?: string };
   /** Shards per table on Citus; unused on plain PostgreSQL. */
   shards: number;
   db: pg.Client;
@@ -60,7 +61,9 @@ export async function openTarget(kind: TargetKind, shards: number, root: string,
   // coordinator's leader); the service goes through HAProxy or PgBouncer as asked.
   const ha = via === 'direct' ? undefined : haUrls(root);
   const url = ha ? ha.haproxy : benchDatabaseUrl(kind, root, env);
-  const service = via === 'pgbouncer' ? { url: ha!.pgbouncer, poolMode: 'transaction' as const } : { url, poolMode: 'direct' as const };
+  // Behind PgBouncer the service's LISTEN (GET /jobs/:id?wait=, which times every load) goes through HAProxy,
+  // as docs/ha.md has it: without it ?wait= falls back to its recheck timer and the wall time measures that.
+  const service = via === 'pgbouncer' ? { url: ha!.pgbouncer, poolMode: 'transaction' as const, listenUrl: ha!.haproxy } : { url, poolMode: 'direct' as const };
   const db = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await db.connect();
   const version = (await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;

@@ -45,6 +45,7 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
     ...serviceS3Env(ctx.s3),
     DATABASE_URL: ctx.target.service.url,
     DATABASE_POOL_MODE: ctx.target.service.poolMode,
+    ...(ctx.target.service.listenUrl ? { DATABASE_LISTEN_URL: ctx.target.service.listenUrl } : {}),
     REDIS_URL: ctx.redisUrl,
     PORT: String(port),
     HOST: '127.0.0.1',
