@@ -59,35 +59,10 @@ require_citus() {
   [[ -x "$BINDIR/pg_ctl" && -x "$BINDIR/initdb" ]] || die "no initdb/pg_ctl in $BINDIR"
 }
 
-# Run a command as the PostgreSQL OS user (PostgreSQL refuses to run as root).
-# cd / so the postgres user never trips over an unreadable cwd.
-as_pg() {
-  if [[ "$(id -u)" -eq 0 ]]; then
-    (cd / && runuser -u "$PG_USER" -- "$@")
-  else
-    (cd / && "$@")
-  fi
-}
-
-# psql against one node over TCP (trust auth); never reads ~/.psqlrc.
-psql_node() {
-  local port="$1" db="$2"; shift 2
-  PGCONNECT_TIMEOUT=10 PGOPTIONS="-c client_min_messages=warning" "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 \
-    -h "$HOST" -p "$port" -U "$PG_USER" -d "$db" "$@"
-}
-
-# --- locking -----------------------------------------------------------------
-lock() {
-  local lockfile
-  lockfile="/tmp/citus-local-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1).lock"
-  # Open for append; if another user owns it (sticky /tmp), a read fd is
-  # enough for flock.
-  if ! { exec 9>>"$lockfile"; } 2>/dev/null; then
-    exec 9<"$lockfile" || die "cannot open lock file $lockfile"
-  fi
-  chmod 0666 "$lockfile" 2>/dev/null || true
-  flock -w 180 9 || die "timed out waiting for lock $lockfile"
-}
+# as_pg, psql_node and lock_stack.
+# shellcheck source=scripts/lib/pg-local.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pg-local.sh"
+lock() { lock_stack citus-local 180; }
 
 # --- node helpers ------------------------------------------------------------
 node_dir() { printf '%s/%s' "$ROOT" "$1"; }

@@ -78,30 +78,12 @@ require_packages() {
   PGBOUNCER="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
 }
 
-# Run a command as the PostgreSQL OS user when root; cd / so it never trips over an unreadable cwd.
-as_pg() {
-  if [[ "$(id -u)" -eq 0 ]]; then
-    (cd / && runuser -u "$PG_USER" -- "$@")
-  else
-    (cd / && "$@")
-  fi
-}
-
-psql_at() {
-  local port="$1" db="$2"; shift 2
-  PGCONNECT_TIMEOUT=5 "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 \
-    -h "$HOST" -p "$port" -U "$PG_USER" -d "$db" "$@"
-}
-
-lock() {
-  local lockfile
-  lockfile="/tmp/ha-local-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1).lock"
-  if ! { exec 9>>"$lockfile"; } 2>/dev/null; then
-    exec 9<"$lockfile" || die "cannot open lock file $lockfile"
-  fi
-  chmod 0666 "$lockfile" 2>/dev/null || true
-  flock -w 300 9 || die "timed out waiting for lock $lockfile"
-}
+# as_pg, psql_node and lock_stack.
+# shellcheck source=scripts/lib/pg-local.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pg-local.sh"
+PSQL_CONNECT_TIMEOUT=5
+PSQL_PGOPTIONS=
+lock() { lock_stack ha-local 300; }
 
 # --- process helpers -----------------------------------------------------------
 pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
@@ -349,7 +331,7 @@ urls() {
 }
 
 workers_registered() {
-  [[ "$(psql_at "$HAPROXY_PORT" "$DB" -c "SELECT count(*) FROM pg_dist_node WHERE groupid > 0 AND isactive")" == 2 ]]
+  [[ "$(psql_node "$HAPROXY_PORT" "$DB" -c "SELECT count(*) FROM pg_dist_node WHERE groupid > 0 AND isactive")" == 2 ]]
 }
 
 sync_standby_ready() {
@@ -372,10 +354,10 @@ cmd_up() {
   start_proxy
   start_pooler
   wait_for "a coordinator leader" 120 leader_port
-  wait_for "writes through PgBouncer" 120 psql_at "$PGBOUNCER_PORT" "$DB" -c "SELECT 1"
+  wait_for "writes through PgBouncer" 120 psql_node "$PGBOUNCER_PORT" "$DB" -c "SELECT 1"
   wait_for "both worker groups registered" 120 workers_registered
   wait_for "the coordinator's synchronous standby" 180 sync_standby_ready
-  log "stack up: leader on $(leader_port), workers $(psql_at "$PGBOUNCER_PORT" "$DB" -c \
+  log "stack up: leader on $(leader_port), workers $(psql_node "$PGBOUNCER_PORT" "$DB" -c \
     "SELECT string_agg(nodename || ':' || nodeport, ' ' ORDER BY nodeport) FROM pg_dist_node WHERE groupid > 0")"
   urls
 }
