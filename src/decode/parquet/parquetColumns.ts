@@ -38,8 +38,6 @@ export interface MappedColumn {
   nested: boolean;
   /** A value's COPY text (null for NULL). */
   text: (value: unknown) => string | null;
-  /** Its text may hold line breaks (strings, JSON text read from the file). */
-  mayBreak: boolean;
 }
 
 const JSON_TYPES = new Set(['json', 'jsonb']);
@@ -96,7 +94,7 @@ function mapField(root: SchemaTree, field: SchemaTree, target: number, column: s
     if (type !== undefined && !JSON_TYPES.has(type)) {
       throw invalid(`Parquet field "${el.name}" is nested (struct, list or map) and column "${column}" is ${t!.type}; only a json or jsonb column can take it`, column);
     }
-    return { target, name: el.name, leaves, nested, text: (v) => (v === null || v === undefined ? null : jsonText(v)), mayBreak: false };
+    return { target, name: el.name, leaves, nested, text: (v) => (v === null || v === undefined ? null : jsonText(v)) };
   }
   const leaf = leafText(el, column);
   if (leaf.raw) {
@@ -105,11 +103,11 @@ function mapField(root: SchemaTree, field: SchemaTree, target: number, column: s
     leaves[0]!.schemaPath = [root, { ...field, element: bare }];
   }
   const text = leaf.text;
-  return { target, name: el.name, leaves, nested, text: (v) => (v === null || v === undefined ? null : text(v)), mayBreak: leaf.mayBreak ?? false };
+  return { target, name: el.name, leaves, nested, text: (v) => (v === null || v === undefined ? null : text(v)) };
 }
 
 /** How one leaf's values (as hyparquet gives them, with parquetText's parsers) become text. */
-function leafText(el: SchemaElement, column: string): { text: (v: unknown) => string; raw?: boolean; mayBreak?: boolean } {
+function leafText(el: SchemaElement, column: string): { text: (v: unknown) => string; raw?: boolean } {
   const { type, converted_type: ct, logical_type: lt } = el;
   const logical = lt?.type;
   if (ct === 'DECIMAL' || logical === 'DECIMAL') {
@@ -131,9 +129,9 @@ function leafText(el: SchemaElement, column: string): { text: (v: unknown) => st
     const zone = lt?.type === 'TIME' && !lt.isAdjustedToUTC ? '' : '+00';
     return { text: (v) => timeText(v as number | bigint, unit) + zone };
   }
-  if (ct === 'UTF8' || logical === 'STRING' || ct === 'JSON' || logical === 'JSON') return { text: (v) => v as string, mayBreak: true };
+  if (ct === 'UTF8' || logical === 'STRING' || ct === 'JSON' || logical === 'JSON') return { text: (v) => v as string };
   if (ct === 'DATE' || logical === 'DATE' || logical === 'UUID' || logical === 'GEOMETRY' || logical === 'GEOGRAPHY') return { text: (v) => v as string };
-  if (ct === 'ENUM' || logical === 'ENUM') return { text: (v) => (typeof v === 'string' ? v : utf8Text(v as Uint8Array)), mayBreak: true };
+  if (ct === 'ENUM' || logical === 'ENUM') return { text: (v) => (typeof v === 'string' ? v : utf8Text(v as Uint8Array)) };
   switch (type) {
     case 'BOOLEAN':
       return { text: (v) => (v ? 'true' : 'false') };

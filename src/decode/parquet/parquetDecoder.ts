@@ -20,7 +20,8 @@ import { parquetMetadataAsync, parquetSchema, type FileMetaData } from 'hyparque
 import { IngestError } from '../../errors.js';
 import { RecordPositions, type Cut } from '../positions.js';
 import type { ByteRange } from '../../sources/source.js';
-import { CopyLineMap, csvField, generatedCsvFormat, lineBreaks } from '../copyCsv.js';
+import { CopyLineMap, generatedCsvFormat } from '../copyCsv.js';
+import { CopyCsvWriter } from '../copyCsvWriter.js';
 import type { DecoderOptions, DecoderStats, RangeReader, RecordDecoder, SourcePosition } from '../decoder.js';
 import { mapColumns, type MappedColumn, type TargetColumn } from './parquetColumns.js';
 import { chunkRange, PageCursor, readGroupColumn } from './rowGroupReader.js';
@@ -51,7 +52,6 @@ interface Emitting {
   texts: Array<(v: unknown) => string | null>;
   cursors: Array<PageCursor | undefined>;
   whole: ArrayLike<unknown>[];
-  mayBreak: boolean;
   row: number;
 }
 
@@ -103,6 +103,8 @@ export class ParquetDecoder implements RecordDecoder {
   private bytesIn = 0;
   private recordCount = 0;
   private outPos = 0;
+  /** Output bytes per row in the last slice: the next slice's buffer is sized from it. */
+  private bytesPerRow = 256;
   private nextCut: number;
   private readonly lineMap = new CopyLineMap();
 
@@ -237,52 +239,34 @@ export class ParquetDecoder implements RecordDecoder {
     // Flat columns are read a page at a time as rows go out; a nested one is assembled for the whole group.
     const cursors: Array<PageCursor | undefined> = [];
     const whole: ArrayLike<unknown>[] = [];
-    let mayBreak = false;
     for (const column of this.mapped) {
       if (column.nested) whole[column.target] = readGroupColumn(bytes, group.start, meta, group.firstRow, column);
       else cursors[column.target] = new PageCursor(bytes, group.start, meta, column);
       texts[column.target] = column.text;
-      mayBreak ||= column.mayBreak;
     }
-    return { group, index: this.gi, texts, cursors, whole, mayBreak, row: 0 };
+    return { group, index: this.gi, texts, cursors, whole, row: 0 };
   }
 
   /** Up to SLICE_ROWS more rows of the group as one Buffer; undefined once the group is out. */
   private nextSlice(e: Emitting): Buffer | undefined {
     if (e.row >= e.group.rows) return undefined;
-    const measure = this.opts.trackRecords || this.opts.cutEvery !== undefined;
+    const track = this.opts.trackRecords;
     const filled = this.fillColumns;
     const stop = Math.min(e.group.rows, e.row + SLICE_ROWS);
-    const parts: string[] = [];
+    const out = new CopyCsvWriter(Math.ceil(this.bytesPerRow * (stop - e.row) * 1.1));
+    const base = this.outPos;
+    // Column by column, the slice's values (converted for these rows only), then row by row their text.
+    const values = filled.map((c) => e.cursors[c]?.take(e.row, stop - e.row) ?? Array.prototype.slice.call(e.whole[c]!, e.row, stop));
     for (let r = e.row; r < stop; r++) {
-      let record = '';
-      for (let k = 0; k < filled.length; k++) {
-        if (k > 0) record += ',';
-        const c = filled[k]!;
-        const cursor = e.cursors[c];
-        let value: unknown;
-        if (cursor) {
-          if (r >= cursor.end) cursor.advanceTo(r);
-          value = cursor.values[r - cursor.start];
-        } else {
-          value = e.whole[c]![r];
-        }
-        record += csvField(e.texts[c]!(value));
-      }
+      for (let k = 0; k < filled.length; k++) out.field(e.texts[filled[k]!]!(values[k]![r - e.row]));
       const line = e.group.firstRow + r + 1;
-      if (e.mayBreak && (record.includes('\n') || record.includes('\r'))) {
-        const { lf, cr } = lineBreaks(record);
-        this.lineMap.tall(line, lf, cr);
-      }
-      record += '\n';
-      parts.push(record);
-      if (measure) {
-        this.outPos += Buffer.byteLength(record, 'utf8');
-        if (this.opts.trackRecords) this.records.push(this.outPos, line, e.index);
-      }
+      if (out.lf > 0 || out.cr > 0) this.lineMap.tall(line, out.lf, out.cr);
+      const end = out.endRecord();
+      if (track) this.records.push(base + end, line, e.index);
     }
-    const output = Buffer.from(parts.join(''), 'utf8');
-    if (!measure) this.outPos += output.length;
+    const output = out.take();
+    this.outPos += output.length;
+    this.bytesPerRow = output.length / (stop - e.row);
     this.recordCount += stop - e.row;
     e.row = stop;
     return output;

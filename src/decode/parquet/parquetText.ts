@@ -26,11 +26,21 @@ function civil(days: number): [number, number, number] {
   return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
 }
 
+let lastDays = Number.NaN;
+let lastDate: [string, string] = ['', ''];
+
 /** `YYYY-MM-DD`, and the era suffix (" BC" before year 1, as PostgreSQL reads it). */
 function datePart(days: number): [string, string] {
+  // The last day asked for is kept: a file's consecutive rows often share their date.
+  if (days === lastDays) return lastDate;
   const [y, m, d] = civil(days);
   const bc = y <= 0;
-  return [`${pad(bc ? 1 - y : y, 4)}-${pad(m, 2)}-${pad(d, 2)}`, bc ? ' BC' : ''];
+  lastDays = days;
+  lastDate = [`${pad(bc ? 1 - y : y, 4)}-${two(m)}-${two(d)}`, bc ? ' BC' : ''];
+  return lastDate;
+}
+function two(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
 }
 
 /** A DATE (days since the epoch) as `YYYY-MM-DD` (or `YYYY-MM-DD BC`). */
@@ -39,28 +49,51 @@ export function dateText(days: number): string {
   return date + era;
 }
 
-function timeOfDay(seconds: number, fraction: bigint, unit: TimeUnit): string {
+function timeOfDay(seconds: number, fraction: number | bigint, unit: TimeUnit): string {
+  if (seconds === 0 && Number(fraction) === 0) return '00:00:00';
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
-  let text = `${pad(h, 2)}:${pad(m, 2)}:${pad(seconds % 60, 2)}`;
-  if (fraction !== 0n) text += '.' + fraction.toString().padStart(DIGITS[unit], '0').replace(/0+$/, '');
+  let text = `${two(h)}:${two(m)}:${two(seconds % 60)}`;
+  if (Number(fraction) !== 0) text += '.' + fraction.toString().padStart(DIGITS[unit], '0').replace(/0+$/, '');
   return text;
 }
 
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * A timestamp (units since the epoch) as `YYYY-MM-DD HH:MM:SS[.fraction]`, and `zone` (`+00` for an
- * instant, '' for a local date-time) before the era suffix.
+ * instant, '' for a local date-time) before the era suffix. Within 2^53 units (every microsecond
+ * timestamp of years -283,000 to 287,000) the arithmetic is on numbers, where it is exact; beyond, on
+ * bigints.
  */
 export function timestampText(value: bigint | number, unit: TimeUnit, zone = ''): string {
-  const perSecond = PER_SECOND[unit];
-  const v = BigInt(value);
-  let seconds = v / perSecond;
-  let fraction = v % perSecond;
-  if (fraction < 0n) {
-    fraction += perSecond;
-    seconds -= 1n;
+  let s: number;
+  let fraction: number | bigint;
+  if (typeof value === 'number' || (value <= SAFE && value >= -SAFE)) {
+    const n = Number(value);
+    const per = Number(PER_SECOND[unit]);
+    s = Math.floor(n / per);
+    let f = n - s * per;
+    // n / per is rounded; the remainder puts the quotient right.
+    if (f < 0) {
+      f += per;
+      s -= 1;
+    } else if (f >= per) {
+      f -= per;
+      s += 1;
+    }
+    fraction = f;
+  } else {
+    const perSecond = PER_SECOND[unit];
+    let seconds = value / perSecond;
+    let f = value % perSecond;
+    if (f < 0n) {
+      f += perSecond;
+      seconds -= 1n;
+    }
+    s = Number(seconds);
+    fraction = f;
   }
-  const s = Number(seconds);
   const days = Math.floor(s / 86400);
   const [date, era] = datePart(days);
   return `${date} ${timeOfDay(s - days * 86400, fraction, unit)}${zone}${era}`;
