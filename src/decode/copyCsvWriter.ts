@@ -1,11 +1,10 @@
 // Writes records of the generated COPY dialect (copyCsv.ts) straight into a Buffer, a field at a time.
 //
-// Building each record as a JavaScript string and joining them made about a kilobyte of short-lived
-// strings per Parquet row: a 1,000,000-row file allocated gigabytes, the young generation promoted the
-// decoded pages those collections found alive, and the heap grew to several hundred MB between full
-// collections (peak RSS 504 MiB for the benchmark's Parquet load, against 191 MiB for the CSV one).
-// Here an ASCII value is copied byte by byte by a loop the JIT compiles; a value with a quote or a
-// non-ASCII character takes Buffer#write. Counting the line breaks a value holds happens in the same pass.
+// Building each record as a JavaScript string (a string per field, the record, then one joined string
+// per slice) made garbage of every byte several times over. Here an ASCII value is copied byte by byte
+// by a loop the JIT compiles, and a value with a quote or a character beyond ASCII takes Buffer#write;
+// the line breaks a value holds are counted in the same pass. The Parquet decoder alone went from
+// 3.90 to 2.97 s of CPU per 1,000,000 benchmark rows with it, its output the same byte for byte.
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const LF = 0x0a;
