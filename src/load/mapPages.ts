@@ -1,8 +1,8 @@
 // Runs an async function over the items of a paged source (a listing) with at most `limit` at once,
 // asking for the next page as soon as the current one is taken: the listing of page n+1 overlaps the
 // work on page n, and no more than two pages (the one being taken and the one ahead) plus the `limit`
-// running items are held. After the first failure (of an item, or of a page) no new item starts; the
-// running ones are awaited, the source is stopped, then the first error is thrown.
+// running items are held. After the first failure (of an item, or of a page, as soon as it fails) no
+// new item starts; the running ones are awaited, the source is stopped, then the first error is thrown.
 
 export async function mapPages<T>(pages: AsyncIterable<T[]>, limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
   const it = pages[Symbol.asyncIterator]();
@@ -23,8 +23,10 @@ export async function mapPages<T>(pages: AsyncIterable<T[]>, limit: number, sign
       page = next.value;
       index = 0;
       ahead = it.next();
-      // Handled where it is awaited; this only keeps a failure after the last item from going unhandled.
-      ahead.catch(() => {});
+      // A page that fails stops new items at once, not once the lanes reach it.
+      ahead.catch((err: unknown) => {
+        failure ??= { err };
+      });
     }
     const item = page[index] as T;
     // Let a started item go with its lane, not with the page.
