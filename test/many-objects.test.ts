@@ -1,11 +1,19 @@
-// A job over a prefix of 2,500 objects: the listing pages past S3's 1,000 keys, every object loads
-// exactly once, the job document stays small (each run's first files and a count), and
-// GET /jobs/:id/files pages through every file.
+// A job over a prefix of 2,500 objects: the listing pages past S3's 1,000 keys and is streamed (the
+// first objects commit before the last page is asked for), every object loads exactly once, the job
+// document stays small (each run's first files and a count), and GET /jobs/:id/files pages through
+// every file. A listing that fails after its first page fails the run with the source's code; what
+// committed stays, and the retry skips it.
 import t from 'tap';
 import { mapLimit } from '../src/load/mapLimit.js';
-import { createHarness, postJob, waitForJob } from './helpers/harness.js';
+import { createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
 
 const OBJECTS = 2_500;
+
+/** Ledger rows committed for a target (the test's own schema). */
+async function ledgerRows(h: Harness, table: string): Promise<number> {
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ingest.file_ledger WHERE target = $1`, [`"${h.schema}"."${table}"`]);
+  return rows[0].n;
+}
 
 t.test(`a prefix of ${OBJECTS} objects loads each once, with a small job document and paged files`, async (t) => {
   const h = await createHarness();
@@ -13,11 +21,24 @@ t.test(`a prefix of ${OBJECTS} objects loads each once, with a small job documen
   await h.db.query(`CREATE TABLE ${h.schema}.many (a int)`);
   const keys = Array.from({ length: OBJECTS }, (_, i) => `many/part-${String(i).padStart(5, '0')}.csv`);
   await mapLimit(keys, 32, new AbortController().signal, (key) => h.put(key, `${Number(key.slice(10, 15)) + 1}\n`));
+  // Each list request, with the ledger rows committed when it arrived (the answer waits for the count).
+  const requests: Array<{ startAfter: string | undefined; committed: number }> = [];
+  h.s3.onList = async ({ prefix, startAfter }) => {
+    if (prefix === 'many/') requests.push({ startAfter, committed: await ledgerRows(h, 'many') });
+  };
   const svc = await h.start('all', { workerMaxObjects: 16 });
   const { body } = await postJob(svc.url!, { source: { url: 's3://landing/many/' }, target: { table: `${h.schema}.many` }, concurrency: 16 });
   const job = await waitForJob(svc.url!, body.id, undefined, 600_000);
   t.equal(job.status, 'succeeded', JSON.stringify(job.error));
   t.equal(job.result.filesLoaded, OBJECTS);
+  t.same(requests.map((r) => r.startAfter), [undefined, keys[999], keys[1999]], 'three list requests, one per page of 1,000');
+  t.equal(requests[0]!.committed, 0, 'nothing committed before the listing began');
+  t.ok(requests[2]!.committed > 0, `${requests[2]!.committed} objects committed before the last page was asked for: loading began while the listing went on`);
+  t.same(
+    { listing: job.progress.listing, objectsListed: job.progress.objectsListed, bytesTotal: job.progress.bytesTotal },
+    { listing: 'complete', objectsListed: OBJECTS, bytesTotal: keys.reduce((a, k) => a + `${Number(k.slice(10, 15)) + 1}\n`.length, 0) },
+    'the listing is complete and its totals known',
+  );
   const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT a)::int AS d, sum(a)::bigint AS s FROM ${h.schema}.many`);
   t.same(rows[0], { n: OBJECTS, d: OBJECTS, s: (OBJECTS * (OBJECTS + 1)) / 2 }, 'every object once');
 
@@ -50,4 +71,50 @@ t.test(`a prefix of ${OBJECTS} objects loads each once, with a small job documen
   t.equal(loaded.files[0].key, keys[0], 'filtered by status');
   const bad = await fetch(`${svc.url}/jobs/${body.id}/files?cursor=bm9wZQ`);
   t.equal(bad.status, 400, 'a cursor it did not make is refused');
+});
+
+t.test('a listing that fails after its first page: the run fails with the source\'s code, committed files stay, the retry skips them', async (t) => {
+  const objects = 1_500;
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.broken (a int)`);
+  const keys = Array.from({ length: objects }, (_, i) => `broken/part-${String(i).padStart(5, '0')}.csv`);
+  await mapLimit(keys, 32, new AbortController().signal, (key) => h.put(key, `${Number(key.slice(12, 17)) + 1}\n`));
+  // The second page fails (every attempt the SDK makes at it) once some of the first page has committed,
+  // until the next run lists the prefix again from its first page.
+  let failing = true;
+  let failures = 0;
+  let committedAtFailure = 0;
+  h.s3.onList = async ({ prefix, startAfter }) => {
+    if (prefix !== 'broken/') return;
+    if (startAfter === undefined) {
+      if (failures > 0) failing = false;
+      return;
+    }
+    if (!failing) return;
+    for (let waited = 0; committedAtFailure === 0 && waited < 60_000; waited += 50) {
+      const n = await ledgerRows(h, 'broken');
+      if (n > 0) committedAtFailure = n;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    failures += 1;
+    throw new Error('the second page is not there today');
+  };
+  const svc = await h.start('all', { workerMaxObjects: 8, jobAttempts: 2 });
+  const { body } = await postJob(svc.url!, { source: { url: 's3://landing/broken/' }, target: { table: `${h.schema}.broken` }, concurrency: 8 });
+  const job = await waitForJob(svc.url!, body.id, undefined, 600_000);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const doc = (await (await fetch(`${svc.url}/jobs/${body.id}`)).json()) as any;
+  const [first, second] = doc.runs;
+  t.equal(first.status, 'failed');
+  t.equal(first.error.code, 'SOURCE_UNAVAILABLE', 'the source\'s error code');
+  t.match(first.error.message, /s3:\/\/landing\/broken\//, 'naming the prefix');
+  const { rows: [byFirst] } = await h.db.query(`SELECT count(*)::int AS n, coalesce(sum(rows_loaded), 0)::int AS rows FROM ingest.file_ledger WHERE run_id = $1`, [first.id]);
+  t.ok(committedAtFailure > 0 && byFirst.n >= committedAtFailure && byFirst.n < objects, `the failed run committed ${byFirst.n} files (${committedAtFailure} when the page failed) and kept them`);
+  t.equal(first.rowsLoaded, byFirst.rows, 'the failed run reports the rows it committed');
+  t.equal(second.status, 'succeeded');
+  t.equal(job.result.filesSkipped, byFirst.n, 'the retry skips exactly what the failed run committed');
+  t.equal(job.result.filesLoaded, objects - byFirst.n, 'and loads the rest');
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT a)::int AS d, sum(a)::bigint AS s FROM ${h.schema}.broken`);
+  t.same(rows[0], { n: objects, d: objects, s: (objects * (objects + 1)) / 2 }, 'every object once');
 });
