@@ -144,6 +144,9 @@ t.test('against Azurite', async (t) => {
       t.equal(o.container, `${account}/${name}`);
       t.same({ size: o.size, version: o.version }, expected.get(o.key), `${o.key}: size and ETag`);
     }
+    const pages: number[] = [];
+    for await (const page of source.list({ scheme: 'az', container: name, key: 'out/' }, signal())) pages.push(page.length);
+    t.ok(pages.length >= 4, `handed out a page at a time as listed (${pages.join(', ')})`);
     t.same(await listAll(source.list({ scheme: 'az', container: name, key: 'nothing/' }, signal())), [], 'an empty prefix lists nothing');
   });
 

@@ -96,6 +96,30 @@ t.test('a prefix lists every file below it, markers and checksums included', asy
   await t.rejects(listAll(source.list(ref(`${root}/nowhere/`), signal())), { code: 'SOURCE_NOT_FOUND' });
 });
 
+t.test('list walks in key order a page at a time (a folder sorts where its keys go), and a cancel stops it', async (t) => {
+  const { root, source, ref } = await setup(t);
+  // "b.csv" < "b/..." < "b0.csv" and "b-1.csv" < "b.csv": a walk of each folder before its siblings would get these wrong.
+  const names = ['k/b.csv', 'k/b-1.csv', 'k/b0.csv', 'k/b/x.csv', 'k/b/y/z.csv', 'k/a.csv', 'k/c/d.csv'];
+  for (const name of names) {
+    await mkdir(join(root, name, '..'), { recursive: true });
+    await writeFile(join(root, name), `${name}\n`);
+  }
+  const keys = (await listAll(source.list(ref(`${root}/k/`), signal()))).map((o) => o.key.slice(root.length + 1));
+  t.same(keys, [...names].sort(), 'the order of the keys themselves');
+
+  await mkdir(join(root, 'many'));
+  for (let i = 0; i < 2_500; i++) await writeFile(join(root, 'many', `p-${String(i).padStart(5, '0')}.csv`), '1\n');
+  const pages: number[] = [];
+  for await (const page of source.list(ref(`${root}/many/`), signal())) pages.push(page.length);
+  t.same(pages, [1000, 1000, 500], 'pages of 1,000 files');
+
+  const controller = new AbortController();
+  const it = source.list(ref(`${root}/k/`), controller.signal)[Symbol.asyncIterator]();
+  t.ok(!(await it.next()).done, 'a first page');
+  controller.abort(new Error('cancelled'));
+  await t.rejects(it.next(), { message: 'cancelled' }, 'the next page rejects with the cancel\'s reason');
+});
+
 t.test('roots: paths outside are refused before any file system call; a link leading outside is refused', async (t) => {
   const { root, outside, source, ref } = await setup(t);
   t.throws(() => source.checkAllowed(ref(`${outside}/secret.csv`)), { code: 'SOURCE_FORBIDDEN', message: /not below LOCAL_SOURCE_ROOTS/ });

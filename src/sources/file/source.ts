@@ -107,7 +107,7 @@ export class FileSource implements ObjectSource {
         continue;
       }
       const batch: Dirent[] = [];
-      while (i < entries.length && !entries[i]!.isDirectory() && batch.length < STAT_CONCURRENCY) batch.push(entries[i++]!);
+      while (i < entries.length && !entries[i]!.isDirectory() && batch.length < Math.min(STAT_CONCURRENCY, FILE_PAGE - page.length)) batch.push(entries[i++]!);
       for (const info of await Promise.all(batch.map((e) => this.entryInfo(`${dir}/${e.name}`, join(realDir, e.name), e)))) {
         if (info) page.push(info);
       }
