@@ -114,6 +114,12 @@ t.test('a listing that fails after its first page: the run fails with the source
   t.equal(first.rowsLoaded, byFirst.rows, 'the failed run reports the rows it committed');
   t.equal(second.status, 'succeeded');
   t.equal(job.result.filesSkipped, byFirst.n, 'the retry skips exactly what the failed run committed');
+  const { rows: [files] } = await h.db.query(
+    `SELECT count(*) FILTER (WHERE status = 'skipped' AND loaded_by_run = $2)::int AS skipped, count(*) FILTER (WHERE status = 'loaded')::int AS loaded FROM ingest.run_files WHERE run_id = $1`,
+    [second.id, first.id],
+  );
+  t.same(files, { skipped: byFirst.n, loaded: objects - byFirst.n }, 'the retry\'s files: those skipped name the run that loaded them');
+  t.equal(second.fileCount, objects, 'and the run counts every file');
   t.equal(job.result.filesLoaded, objects - byFirst.n, 'and loads the rest');
   const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT a)::int AS d, sum(a)::bigint AS s FROM ${h.schema}.broken`);
   t.same(rows[0], { n: objects, d: objects, s: (objects * (objects + 1)) / 2 }, 'every object once');

@@ -10,7 +10,7 @@ import { finishRun } from '../sql/finishRun.js';
 import { getJobRow } from '../sql/getJob.js';
 import { recordProgress } from '../sql/recordProgress.js';
 import { markCancelled } from '../sql/requestCancel.js';
-import { recordRunFile } from '../sql/runFiles.js';
+import { recordRunFile, recordSkippedFiles } from '../sql/runFiles.js';
 import { startRun } from '../sql/startRun.js';
 import { loadFile, type FileProgress, type FileResult } from './loadFile.js';
 import { classify } from './classify.js';
@@ -125,29 +125,37 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const staged = spec.atomicity === 'job';
     const stage = staged ? await timer.time('stageMs', () => createStage(ctx.pool, spec, jobId)) : undefined;
     const reloadAll = spec.reload === true || spec.mode === 'replace';
+    const totals = new RunTotals();
     // One query per listed page tells which of its objects the ledger already holds for this target:
-    // those are skipped without opening a transaction (loadFile still claims each object it loads, so a
-    // race stays safe). The next page's query runs while this page loads.
-    const withLedger = async function* (pages: AsyncIterable<ObjectInfo[]>) {
+    // those are recorded as skipped (one statement a page) and never open a transaction; loadFile still
+    // claims each object it loads, so a race stays safe. The next page's query runs while this one loads.
+    const toLoad = async function* (pages: AsyncIterable<ObjectInfo[]>): AsyncGenerator<ObjectInfo[]> {
       for await (const page of pages) {
-        const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, prepared.oid, page));
-        yield page.map((object) => ({ object, earlier: known.get(objectKey(object)) }));
+        if (reloadAll) {
+          yield page;
+          continue;
+        }
+        const known = await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, prepared.oid, page));
+        const skipped = page.filter((o) => known.has(objectKey(o)));
+        if (skipped.length > 0) {
+          await recordSkippedFiles(ctx.pool, { runId, jobId }, skipped.map((object) => ({ object, loadedByRun: known.get(objectKey(object))!.runId })));
+          for (const object of skipped) totals.add(source.url(object), skippedResult(known.get(objectKey(object))!));
+          log.info({ files: skipped.length, first: skipped[0]!.key }, 'objects already in the file ledger for this target; skipped');
+        }
+        yield skipped.length > 0 ? page.filter((o) => !known.has(objectKey(o))) : page;
       }
     };
     // Many files, one COPY each: they share sessions that keep their Citus worker connections.
     const single = objects.complete && objects.listed === 1;
     const sessions = !single && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? merge?.stage.name ?? job.target, connectionsPerWorker(spec)) : undefined;
-    const totals = new RunTotals();
     // atomicity "job" writes every loaded file's ledger row in its publish transaction: it keeps their results.
     const toPublish: Array<{ object: ObjectInfo; result: FileResult }> = [];
-    await mapPages(withLedger(objects.pages()), merge ? 1 : Math.max(1, spec.concurrency ?? specDefaults.concurrency), signal, async ({ object, earlier }) => {
+    await mapPages(toLoad(objects.pages()), merge ? 1 : Math.max(1, spec.concurrency ?? specDefaults.concurrency), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       await ctx.objectSlots?.acquire(signal);
       try {
         const load = spec.atomicity === 'chunk' ? loadChunked : loadFile;
-        const result: FileResult = earlier
-          ? skippedResult(earlier)
-          : await load({
+        const result: FileResult = await load({
           ...(stage ? { stagingTable: stage.name } : {}),
           ...(merge ? { stagingTable: merge.stage.name, merge: merge.mergeFor(object) } : {}),
           ...(sessions ? { sessions } : {}),
@@ -160,7 +168,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
               bytes += f.bytes;
               records += f.records;
             }
-            progress = { bytesRead: committed.bytes + bytes, rowsLoaded: committed.rows + records };
+            progress = { bytesRead: totals.bytesRead + bytes, rowsLoaded: committed.rows + records };
           },
         });
         files.delete(object.key);
@@ -175,7 +183,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
             runId, jobId, object,
             status: 'skipped', rowsLoaded: 0, bytesRead: 0, loadedByRun: result.loadedBy!.runId, timings: result.timings,
           });
-          fileLog.info({ loadedBy: result.loadedBy }, 'object already in the file ledger for this target; skipped');
+          fileLog.info({ loadedBy: result.loadedBy }, 'object loaded meanwhile by another job (its ledger row appeared); skipped');
         } else {
           fileLog.info({ rows: result.rowsLoaded, rejected: result.rowsRejected, bytes: result.bytesRead, timings: result.timings }, `object ${result.status}`);
         }
