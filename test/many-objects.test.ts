@@ -23,8 +23,17 @@ t.test(`a prefix of ${OBJECTS} objects loads each once, with a small job documen
   await mapLimit(keys, 32, new AbortController().signal, (key) => h.put(key, `${Number(key.slice(10, 15)) + 1}\n`));
   // Each list request, with the ledger rows committed when it arrived (the answer waits for the count).
   const requests: Array<{ startAfter: string | undefined; committed: number }> = [];
+  let jobWhileListing: { listing_complete: boolean | null; objects_listed: number | null } | undefined;
   h.s3.onList = async ({ prefix, startAfter }) => {
-    if (prefix === 'many/') requests.push({ startAfter, committed: await ledgerRows(h, 'many') });
+    if (prefix !== 'many/') return;
+    requests.push({ startAfter, committed: await ledgerRows(h, 'many') });
+    if (startAfter !== keys[1999]) return;
+    // What the job row says while the last page is being listed (once the run has recorded progress).
+    for (let waited = 0; waited < 10_000 && !jobWhileListing; waited += 50) {
+      const { rows } = await h.db.query(`SELECT listing_complete, objects_listed FROM ingest.jobs WHERE target = $1 AND listing_complete IS NOT NULL`, [`"${h.schema}"."many"`]);
+      if (rows[0]) jobWhileListing = rows[0];
+      else await new Promise((r) => setTimeout(r, 50));
+    }
   };
   const svc = await h.start('all', { workerMaxObjects: 16 });
   const { body } = await postJob(svc.url!, { source: { url: 's3://landing/many/' }, target: { table: `${h.schema}.many` }, concurrency: 16 });
@@ -34,6 +43,8 @@ t.test(`a prefix of ${OBJECTS} objects loads each once, with a small job documen
   t.same(requests.map((r) => r.startAfter), [undefined, keys[999], keys[1999]], 'three list requests, one per page of 1,000');
   t.equal(requests[0]!.committed, 0, 'nothing committed before the listing began');
   t.ok(requests[2]!.committed > 0, `${requests[2]!.committed} objects committed before the last page was asked for: loading began while the listing went on`);
+  t.equal(jobWhileListing?.listing_complete, false, 'while the last page was listed the job said its listing was in progress');
+  t.ok(jobWhileListing!.objects_listed! > 0 && jobWhileListing!.objects_listed! < OBJECTS, `with ${jobWhileListing?.objects_listed} objects listed so far`);
   t.same(
     { listing: job.progress.listing, objectsListed: job.progress.objectsListed, bytesTotal: job.progress.bytesTotal },
     { listing: 'complete', objectsListed: OBJECTS, bytesTotal: keys.reduce((a, k) => a + `${Number(k.slice(10, 15)) + 1}\n`.length, 0) },
