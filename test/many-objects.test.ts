@@ -135,3 +135,39 @@ t.test('a listing that fails after its first page: the run fails with the source
   const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT a)::int AS d, sum(a)::bigint AS s FROM ${h.schema}.broken`);
   t.same(rows[0], { n: objects, d: objects, s: (objects * (objects + 1)) / 2 }, 'every object once');
 });
+
+t.test('a cancel while a later page is being listed aborts that list request and ends the run cancelled', async (t) => {
+  const objects = 1_100;
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.stopped (a int)`);
+  const keys = Array.from({ length: objects }, (_, i) => `stopped/part-${String(i).padStart(5, '0')}.csv`);
+  await mapLimit(keys, 32, new AbortController().signal, (key) => h.put(key, '1\n'));
+  const target = `"${h.schema}"."stopped"`;
+  const svc = await h.start('all', { workerMaxObjects: 4 });
+  // The second page's answer is held until the job is cancelled (asked for once loading has begun).
+  const laterPages: string[] = [];
+  h.s3.onList = async ({ prefix, startAfter }) => {
+    if (prefix !== 'stopped/' || startAfter === undefined) return;
+    laterPages.push(startAfter);
+    for (let waited = 0; waited < 60_000 && (await ledgerRows(h, 'stopped')) === 0; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    const { rows: [job] } = await h.db.query(`SELECT id FROM ingest.jobs WHERE target = $1`, [target]);
+    await fetch(`${svc.url}/jobs/${job.id}/cancel`, { method: 'POST' });
+    for (let waited = 0; waited < 60_000; waited += 50) {
+      const { rows: [now] } = await h.db.query(`SELECT status FROM ingest.jobs WHERE id = $1`, [job.id]);
+      if (now.status === 'cancelled') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const { body } = await postJob(svc.url!, { source: { url: 's3://landing/stopped/' }, target: { table: `${h.schema}.stopped` }, concurrency: 4 });
+  const job = await waitForJob(svc.url!, body.id, undefined, 300_000);
+  t.equal(job.status, 'cancelled', 'the run ended cancelled while its listing waited on the store');
+  t.same(laterPages, [keys[999]], 'the second page was asked for once, and never again');
+  t.equal(job.progress.listing, 'in progress', 'the job says its listing never completed');
+  t.equal(job.progress.objectsListed, 1000, 'after the first page');
+  t.equal(job.progress.bytesTotal, null, 'so no total is claimed');
+  const committed = await ledgerRows(h, 'stopped');
+  const { rows: [table] } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.stopped`);
+  t.ok(committed > 0 && committed < objects, `${committed} objects committed before the cancel`);
+  t.equal(table.n, committed, 'exactly their rows are in the table');
+});
