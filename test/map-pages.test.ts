@@ -107,4 +107,14 @@ t.test('a streamed Listing waits for the first page holding an object, counts pa
   }
   t.equal(await Listing.streamed(empty()), undefined, 'no object at all');
   t.equal(Listing.collected([info('x', 5)]).complete, true, 'a collected listing is complete from the start');
+  let stopped = false;
+  async function* endless(): AsyncGenerator<ObjectInfo[]> {
+    try {
+      for (let i = 0; ; i++) yield [info(`k${i}`, 1)];
+    } finally {
+      stopped = true;
+    }
+  }
+  await (await Listing.streamed(endless()))!.close();
+  t.ok(stopped, 'a listing closed before its pages were taken stops the source');
 });

@@ -261,6 +261,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   } finally {
     clearInterval(ticker);
     await merge?.end();
+    await listing?.close().catch(() => {});
   }
 }
 

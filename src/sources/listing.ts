@@ -62,6 +62,11 @@ export class Listing {
     }
   }
 
+  /** Stops the store's listing when a run ends before it took the pages (its target failed, say). */
+  async close(): Promise<void> {
+    if (!this.taken && !this.complete) await this.rest?.return?.();
+  }
+
   /** Every object, collected (mode "merge" orders them all before loading any). */
   async all(): Promise<ObjectInfo[]> {
     return listAll(this.pages());
