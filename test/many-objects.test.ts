@@ -9,6 +9,19 @@ import { createHarness, postJob, waitForJob, type Harness } from './helpers/harn
 
 const OBJECTS = 2_500;
 
+/**
+ * A harness whose bucket holds `count` objects below `${table}/` (part-00000.csv ...), object i holding
+ * the one row i + 1, and an empty table of that name to load them into.
+ */
+async function prefixOf(t: { teardown(fn: () => unknown): void }, table: string, count: number): Promise<{ h: Harness; keys: string[] }> {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.${table} (a int)`);
+  const keys = Array.from({ length: count }, (_, i) => `${table}/part-${String(i).padStart(5, '0')}.csv`);
+  await mapLimit(keys, 32, new AbortController().signal, (key) => h.put(key, `${Number(key.slice(-9, -4)) + 1}\n`));
+  return { h, keys };
+}
+
 /** Ledger rows committed for a target (the test's own schema). */
 async function ledgerRows(h: Harness, table: string): Promise<number> {
   const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ingest.file_ledger WHERE target = $1`, [`"${h.schema}"."${table}"`]);
@@ -16,11 +29,7 @@ async function ledgerRows(h: Harness, table: string): Promise<number> {
 }
 
 t.test(`a prefix of ${OBJECTS} objects loads each once, with a small job document and paged files`, async (t) => {
-  const h = await createHarness();
-  t.teardown(() => h.close());
-  await h.db.query(`CREATE TABLE ${h.schema}.many (a int)`);
-  const keys = Array.from({ length: OBJECTS }, (_, i) => `many/part-${String(i).padStart(5, '0')}.csv`);
-  await mapLimit(keys, 32, new AbortController().signal, (key) => h.put(key, `${Number(key.slice(10, 15)) + 1}\n`));
+  const { h, keys } = await prefixOf(t, 'many', OBJECTS);
   // Each list request, with the ledger rows committed when it arrived (the answer waits for the count).
   const requests: Array<{ startAfter: string | undefined; committed: number }> = [];
   let jobWhileListing: { listing_complete: boolean | null; objects_listed: number | null } | undefined;
@@ -47,7 +56,7 @@ t.test(`a prefix of ${OBJECTS} objects loads each once, with a small job documen
   t.ok(jobWhileListing!.objects_listed! > 0 && jobWhileListing!.objects_listed! < OBJECTS, `with ${jobWhileListing?.objects_listed} objects listed so far`);
   t.same(
     { listing: job.progress.listing, objectsListed: job.progress.objectsListed, bytesTotal: job.progress.bytesTotal },
-    { listing: 'complete', objectsListed: OBJECTS, bytesTotal: keys.reduce((a, k) => a + `${Number(k.slice(10, 15)) + 1}\n`.length, 0) },
+    { listing: 'complete', objectsListed: OBJECTS, bytesTotal: keys.reduce((a, _k, i) => a + `${i + 1}\n`.length, 0) },
     'the listing is complete and its totals known',
   );
   const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT a)::int AS d, sum(a)::bigint AS s FROM ${h.schema}.many`);
@@ -86,11 +95,7 @@ t.test(`a prefix of ${OBJECTS} objects loads each once, with a small job documen
 
 t.test('a listing that fails after its first page: the run fails with the source\'s code, committed files stay, the retry skips them', async (t) => {
   const objects = 1_500;
-  const h = await createHarness();
-  t.teardown(() => h.close());
-  await h.db.query(`CREATE TABLE ${h.schema}.broken (a int)`);
-  const keys = Array.from({ length: objects }, (_, i) => `broken/part-${String(i).padStart(5, '0')}.csv`);
-  await mapLimit(keys, 32, new AbortController().signal, (key) => h.put(key, `${Number(key.slice(12, 17)) + 1}\n`));
+  const { h } = await prefixOf(t, 'broken', objects);
   // The second page fails (every attempt the SDK makes at it) once some of the first page has committed,
   // until the next run lists the prefix again from its first page.
   let failing = true;
@@ -138,11 +143,7 @@ t.test('a listing that fails after its first page: the run fails with the source
 
 t.test('a cancel while a later page is being listed aborts that list request and ends the run cancelled', async (t) => {
   const objects = 1_100;
-  const h = await createHarness();
-  t.teardown(() => h.close());
-  await h.db.query(`CREATE TABLE ${h.schema}.stopped (a int)`);
-  const keys = Array.from({ length: objects }, (_, i) => `stopped/part-${String(i).padStart(5, '0')}.csv`);
-  await mapLimit(keys, 32, new AbortController().signal, (key) => h.put(key, '1\n'));
+  const { h, keys } = await prefixOf(t, 'stopped', objects);
   const target = `"${h.schema}"."stopped"`;
   const svc = await h.start('all', { workerMaxObjects: 4 });
   // The second page's answer is held until the job is cancelled (asked for once loading has begun).
