@@ -11,6 +11,7 @@ import { AzureSource } from '../src/sources/azure/source.js';
 import { azScheme } from '../src/sources/azure/url.js';
 import type { ObjectRef } from '../src/sources/source.js';
 import { startAzurite, type Azurite } from './helpers/azurite.js';
+import { listAll } from '../src/sources/listing.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const bytesOf = async (stream: Readable): Promise<Buffer> => Buffer.concat(await stream.toArray());
@@ -137,13 +138,16 @@ t.test('against Azurite', async (t) => {
     await put(container, 'out/dir/', '');
     await put(container, 'outside.csv', 'x\n');
     await put(container, 'other/part-00000.csv', 'y\n');
-    const listed = await source.list({ scheme: 'az', container: name, key: 'out/' }, signal());
+    const listed = await listAll(source.list({ scheme: 'az', container: name, key: 'out/' }, signal()));
     t.same(listed.map((o) => o.key).sort(), [...keys].sort(), 'all eight blobs, through pages of two');
     for (const o of listed) {
       t.equal(o.container, `${account}/${name}`);
       t.same({ size: o.size, version: o.version }, expected.get(o.key), `${o.key}: size and ETag`);
     }
-    t.same(await source.list({ scheme: 'az', container: name, key: 'nothing/' }, signal()), [], 'an empty prefix lists nothing');
+    const pages: number[] = [];
+    for await (const page of source.list({ scheme: 'az', container: name, key: 'out/' }, signal())) pages.push(page.length);
+    t.ok(pages.length >= 4, `handed out a page at a time as listed (${pages.join(', ')})`);
+    t.same(await listAll(source.list({ scheme: 'az', container: name, key: 'nothing/' }, signal())), [], 'an empty prefix lists nothing');
   });
 
   t.test('open reads the whole blob or exactly a range, pinned to the listed ETag', async (t) => {
@@ -180,7 +184,7 @@ t.test('against Azurite', async (t) => {
 
     for (const [what, p] of [
       ['head', source.head({ scheme: 'az', container: 'no-such-container', key: 'x.csv' })],
-      ['list', source.list({ scheme: 'az', container: 'no-such-container', key: 'out/' }, signal())],
+      ['list', listAll(source.list({ scheme: 'az', container: 'no-such-container', key: 'out/' }, signal()))],
     ] as const) {
       const err = await failure(p);
       t.equal(err.code, 'SOURCE_NOT_FOUND', what);

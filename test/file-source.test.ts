@@ -9,6 +9,7 @@ import { FileSource } from '../src/sources/file/source.js';
 import { fileSettings } from '../src/sources/file/settings.js';
 import { fileScheme } from '../src/sources/file/url.js';
 import type { ObjectRef } from '../src/sources/source.js';
+import { listAll } from '../src/sources/listing.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
   // realpath: the temp dir may itself sit behind a link (macOS /var -> /private/var).
@@ -85,14 +86,38 @@ t.test('a prefix lists every file below it, markers and checksums included', asy
   };
   for (const [name, body] of Object.entries(files)) await writeFile(join(root, name), body);
   await mkdir(join(root, 'out', 'empty'));
-  const listed = await source.list(ref(`${root}/out/`), signal());
+  const listed = await listAll(source.list(ref(`${root}/out/`), signal()));
   t.same(
     listed.map((o) => [o.key.slice(root.length + 1), o.size]),
     Object.entries(files).filter(([name]) => name.startsWith('out/')).map(([name, body]) => [name, body.length]).sort(([a], [b]) => (a! < b! ? -1 : 1)),
   );
   const deep = listed.find((o) => o.key.endsWith('part-00001.csv'))!;
   t.equal(await text(await source.open(deep)), '2\n3\n', 'a listed file opens with its listed version');
-  await t.rejects(source.list(ref(`${root}/nowhere/`), signal()), { code: 'SOURCE_NOT_FOUND' });
+  await t.rejects(listAll(source.list(ref(`${root}/nowhere/`), signal())), { code: 'SOURCE_NOT_FOUND' });
+});
+
+t.test('list walks in key order a page at a time (a folder sorts where its keys go), and a cancel stops it', async (t) => {
+  const { root, source, ref } = await setup(t);
+  // "b.csv" < "b/..." < "b0.csv" and "b-1.csv" < "b.csv": a walk of each folder before its siblings would get these wrong.
+  const names = ['k/b.csv', 'k/b-1.csv', 'k/b0.csv', 'k/b/x.csv', 'k/b/y/z.csv', 'k/a.csv', 'k/c/d.csv'];
+  for (const name of names) {
+    await mkdir(join(root, name, '..'), { recursive: true });
+    await writeFile(join(root, name), `${name}\n`);
+  }
+  const keys = (await listAll(source.list(ref(`${root}/k/`), signal()))).map((o) => o.key.slice(root.length + 1));
+  t.same(keys, [...names].sort(), 'the order of the keys themselves');
+
+  await mkdir(join(root, 'many'));
+  for (let i = 0; i < 2_500; i++) await writeFile(join(root, 'many', `p-${String(i).padStart(5, '0')}.csv`), '1\n');
+  const pages: number[] = [];
+  for await (const page of source.list(ref(`${root}/many/`), signal())) pages.push(page.length);
+  t.same(pages, [1000, 1000, 500], 'pages of 1,000 files');
+
+  const controller = new AbortController();
+  const it = source.list(ref(`${root}/k/`), controller.signal)[Symbol.asyncIterator]();
+  t.ok(!(await it.next()).done, 'a first page');
+  controller.abort(new Error('cancelled'));
+  await t.rejects(it.next(), { message: 'cancelled' }, 'the next page rejects with the cancel\'s reason');
 });
 
 t.test('roots: paths outside are refused before any file system call; a link leading outside is refused', async (t) => {
@@ -106,16 +131,16 @@ t.test('roots: paths outside are refused before any file system call; a link lea
   await t.rejects(source.head(ref(`${root}/escape.csv`)), { code: 'SOURCE_FORBIDDEN', message: /through a symbolic link, outside LOCAL_SOURCE_ROOTS/ });
   await t.rejects(source.head(ref(`${root}/escape-dir/secret.csv`)), { code: 'SOURCE_FORBIDDEN' });
   await t.rejects(source.readText(ref(`${root}/escape.csv`), signal()), { code: 'SOURCE_FORBIDDEN' });
-  await t.rejects(source.list(ref(`${root}/escape-dir/`), signal()), { code: 'SOURCE_FORBIDDEN' });
+  await t.rejects(listAll(source.list(ref(`${root}/escape-dir/`), signal())), { code: 'SOURCE_FORBIDDEN' });
   const forged = { scheme: 'file', container: '', key: `${root}/escape.csv`, size: 7, version: '1-7-1', contentEncoding: undefined };
   await t.rejects(source.open(forged), { code: 'SOURCE_FORBIDDEN' }, 'open checks too, whatever the listing said');
 
   await mkdir(join(root, 'links'));
   await writeFile(join(root, 'inside.csv'), 'inside\n');
   await symlink(join(root, 'inside.csv'), join(root, 'links', 'ok.csv'));
-  t.same((await source.list(ref(`${root}/links/`), signal())).map((o) => o.key), [`${root}/links/ok.csv`], 'a link inside the roots is listed under its own path');
+  t.same((await listAll(source.list(ref(`${root}/links/`), signal()))).map((o) => o.key), [`${root}/links/ok.csv`], 'a link inside the roots is listed under its own path');
   await symlink(join(outside, 'secret.csv'), join(root, 'links', 'bad.csv'));
-  await t.rejects(source.list(ref(`${root}/links/`), signal()), { code: 'SOURCE_FORBIDDEN' }, 'a listing holding a link outside fails whole');
+  await t.rejects(listAll(source.list(ref(`${root}/links/`), signal())), { code: 'SOURCE_FORBIDDEN' }, 'a listing holding a link outside fails whole');
 
   const off = new FileSource({ settings: fileSettings({}) });
   t.throws(() => off.checkAllowed(ref(`${root}/inside.csv`)), { code: 'SOURCE_FORBIDDEN', message: /LOCAL_SOURCE_ROOTS is empty/ });

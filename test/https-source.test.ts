@@ -10,6 +10,7 @@ import { HttpsSource } from '../src/sources/https/source.js';
 import { httpsSettings } from '../src/sources/https/settings.js';
 import { httpScheme, httpsScheme } from '../src/sources/https/url.js';
 import type { ObjectRef } from '../src/sources/source.js';
+import { listAll } from '../src/sources/listing.js';
 
 interface Served {
   body: Buffer;
@@ -213,7 +214,7 @@ t.test('the allow-list: unlisted hosts, plain http, and names resolving to speci
 t.test('list refuses: a web server cannot be listed', async (t) => {
   const { source, ref } = await setup(t);
   const prefix = ref('/data/');
-  await t.rejects(source.list(prefix, AbortSignal.timeout(1000)), { code: 'INVALID_SPEC', message: /load single objects/ });
+  await t.rejects(listAll(source.list(prefix, AbortSignal.timeout(1000))), { code: 'INVALID_SPEC', message: /load single objects/ });
 });
 
 t.test('the parser: host lower-cased, path kept, queries, fragments, credentials and dot segments refused', async (t) => {

@@ -115,7 +115,10 @@ const run = {
       items: { type: 'array', items: { type: 'number' } },
     },
     files: { type: 'array', items: runFile, description: 'The first 20 files of the run, in the order they started; GET /jobs/:id/files pages through all of them.' },
-    fileCount: { type: 'integer', description: 'How many files the run recorded.' },
+    fileCount: {
+      type: 'integer',
+      description: 'How many files the run has recorded (loaded, skipped or failed) so far: it grows while the run runs, and while the job\'s progress.listing is "in progress" more files are still to be listed.',
+    },
   },
 } as const;
 
@@ -138,7 +141,23 @@ const jobProperties = {
   cancelRequested: { type: 'boolean' },
   progress: {
     type: 'object',
-    properties: { bytesRead: { type: 'integer' }, bytesTotal: { type: ['integer', 'null'] }, rowsLoaded: { type: 'integer' } },
+    properties: {
+      bytesRead: { type: 'integer' },
+      bytesTotal: {
+        type: ['integer', 'null'],
+        description: 'The bytes of every object the run loads; null while the listing is in progress (a prefix is listed page by page as its first objects load), so a percentage is never taken of a partial total.',
+      },
+      rowsLoaded: { type: 'integer' },
+      listing: {
+        type: ['string', 'null'],
+        enum: ['in progress', 'complete', null],
+        description: 'Where the running (or last) attempt\'s listing is: "in progress" while later pages of a prefix are still being listed and the first objects load; "complete" once every object is known. null before a load lists anything, and for table operations.',
+      },
+      objectsListed: {
+        type: ['integer', 'null'],
+        description: 'Objects the attempt has listed so far (after bookkeeping and the pattern are left out); it grows while `listing` is "in progress" and is the total once it is "complete".',
+      },
+    },
   },
   error: errorBody,
   result: { type: ['object', 'null'], additionalProperties: true },

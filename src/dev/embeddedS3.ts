@@ -7,10 +7,23 @@ import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
 
+/** A ListObjectsV2 request as the embedded server received it. */
+export interface ListRequest {
+  bucket: string;
+  prefix: string;
+  /** The last key of the page before (from the continuation token or start-after); undefined for a first page. */
+  startAfter: string | undefined;
+}
+
 export interface EmbeddedS3 {
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /**
+   * Called with every ListObjectsV2 request before it is answered; the answer waits for it. Tests watch
+   * a listing's pages with it, and fail one by throwing (S3 then answers 500 InternalError).
+   */
+  onList?: (request: ListRequest) => void | Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -24,10 +37,8 @@ export async function startEmbeddedS3(options: { buckets?: string[]; port?: numb
     configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
   });
   readObjectsInLargePieces(server);
-  pageListingsWithoutDes(server);
-  const address = (await server.run()) as { port: number };
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+  const embedded: EmbeddedS3 = {
+    endpoint: '',
     // s3rver accepts these fixed credentials.
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
@@ -36,6 +47,10 @@ export async function startEmbeddedS3(options: { buckets?: string[]; port?: numb
       await rm(directory, { recursive: true, force: true });
     },
   };
+  pageListingsWithoutDes(server, (request) => embedded.onList?.(request));
+  const address = (await server.run()) as { port: number };
+  embedded.endpoint = `http://127.0.0.1:${address.port}`;
+  return embedded;
 }
 
 /** Bytes per read when the embedded server sends an object. */
@@ -102,7 +117,7 @@ const TOKEN_PREFIX = 'citus-ingest-embedded:';
  * truncation from s3rver's handler (which would otherwise try DES), and puts the truncation and the
  * next token back into the answer before it is encoded.
  */
-function pageListingsWithoutDes(server: S3rver): void {
+function pageListingsWithoutDes(server: S3rver, onList: (request: ListRequest) => void | Promise<void>): void {
   const app = server as unknown as { store: ObjectStore; middleware: KoaMiddleware[] };
   const listing = new AsyncLocalStorage<ListingState>();
   const listObjects = app.store.listObjects.bind(app.store);
@@ -128,6 +143,9 @@ function pageListingsWithoutDes(server: S3rver): void {
         ctx.query = { ...rest, 'start-after': decoded.slice(expected.length) };
       }
     }
+    const startAfter = ctx.query['start-after'];
+    const prefix = ctx.query.prefix;
+    await onList({ bucket, prefix: typeof prefix === 'string' ? prefix : '', startAfter: typeof startAfter === 'string' ? startAfter : undefined });
     const state: ListingState = { truncated: false, lastKey: undefined };
     await listing.run(state, next);
     const result = (ctx.body as { ListBucketResult?: Record<string, unknown> } | undefined)?.ListBucketResult;

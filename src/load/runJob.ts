@@ -10,19 +10,22 @@ import { finishRun } from '../sql/finishRun.js';
 import { getJobRow } from '../sql/getJob.js';
 import { recordProgress } from '../sql/recordProgress.js';
 import { markCancelled } from '../sql/requestCancel.js';
-import { recordRunFile } from '../sql/runFiles.js';
+import { recordRunFile, recordSkippedFiles } from '../sql/runFiles.js';
 import { startRun } from '../sql/startRun.js';
 import { loadFile, type FileProgress, type FileResult } from './loadFile.js';
 import { classify } from './classify.js';
 import { skippedResult } from './objectLoad.js';
-import { mapLimit } from './mapLimit.js';
+import { mapPages } from './mapPages.js';
+import { RunTotals } from './runTotals.js';
 import { LoadSessions } from './sessions.js';
 import type { Semaphore } from './semaphore.js';
 import { loadChunked } from './loadChunked.js';
 import { createStage, dropStageFor, publish } from './stagedLoad.js';
 import { startMerge, sumMergeCounts, type MergeRun } from './mergeRun.js';
 import { ledgerEntries, objectKey } from '../sql/fileLedger.js';
+import { Listing } from '../sources/listing.js';
 import type { Sources } from '../sources/registry.js';
+import type { ObjectInfo } from '../sources/source.js';
 import { resolveSources, sourceFor } from '../sources/resolveSources.js';
 import { connectionsPerWorker, shardLayout } from '../sink/citus.js';
 import { prepareTarget, tableOid } from '../sink/prepareTarget.js';
@@ -73,11 +76,16 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   const timer = new StageTimer();
   timer.add('queueWaitMs', started.queueWaitMs);
   const signal = controller.signal;
-  let bytesTotal: number | null = null;
+  // The run's objects, listed while it loads: totals are known once the listing is complete.
+  let listing: Listing | undefined;
+  const listingProgress = () => ({
+    bytesTotal: listing?.complete ? listing.bytes : null,
+    listing: listing ? { complete: listing.complete, objects: listing.listed } : null,
+  });
   let progress = { bytesRead: 0, rowsLoaded: 0 };
 
   const ticker = setInterval(() => {
-    recordProgress(ctx.pool, jobId, runId, timer.elapsed(), { ...progress, bytesTotal })
+    recordProgress(ctx.pool, jobId, runId, timer.elapsed(), { ...progress, ...listingProgress() })
       .then(({ cancelRequested }) => {
         if (cancelRequested && !signal.aborted) {
           controller.abort(new IngestError('CANCELLED', 'cancelled on request; the running COPY was aborted and rolled back'));
@@ -91,7 +99,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   let merge: MergeRun | undefined;
   try {
     log.info({ url: spec.source.url, target: job.target }, 'run started');
-    const listed = await timer.time('headMs', () =>
+    listing = await timer.time('headMs', () =>
       resolveSources(ctx.sources, spec.source, signal, {
         onMarker: (waitedMs, manifest) => {
           timer.add('markerWaitMs', waitedMs);
@@ -99,36 +107,55 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
         },
       }),
     );
-    bytesTotal = listed.reduce((a, o) => a + o.size, 0);
+    const listed = listing;
     const source = sourceFor(ctx.sources, spec.source.url);
     const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
     // mode "merge": one merge into a target at a time, its files in order, each merged in its own transaction.
+    // Its order (by name or lastModified) and the check that no file is older than one already merged
+    // need every file before the first merges: a merge collects its listing whole.
     if (spec.mode === 'merge') {
-      merge = await startMerge(ctx.pool, spec, { jobId, runId, target: job.target }, listed, signal);
+      merge = await startMerge(ctx.pool, spec, { jobId, runId, target: job.target }, await timer.time('headMs', () => listed.all()), signal);
       timer.add('mergeWaitMs', merge.waitedMs);
     }
-    const objects = merge ? merge.objects : listed;
+    const objects = merge ? Listing.collected(merge.objects) : listed;
     const loadSpec = merge ? { ...spec, target: { ...spec.target, columns: merge.stage.fileColumns } } : spec;
 
     // atomicity "job" (and replace, upsert): files load into a table aside and are published at the end.
     const staged = spec.atomicity === 'job';
     const stage = staged ? await timer.time('stageMs', () => createStage(ctx.pool, spec, jobId)) : undefined;
     const reloadAll = spec.reload === true || spec.mode === 'replace';
-    // One query tells which objects the ledger already holds for this target: those are skipped without
-    // opening a transaction (loadFile still claims each object it loads, so a race stays safe).
-    const known = reloadAll ? new Map() : await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, prepared.oid, objects));
+    const totals = new RunTotals();
+    // One query per listed page tells which of its objects the ledger already holds for this target:
+    // those are recorded as skipped (one statement a page) and never open a transaction; loadFile still
+    // claims each object it loads, so a race stays safe. The next page's query runs while this one loads.
+    const toLoad = async function* (pages: AsyncIterable<ObjectInfo[]>): AsyncGenerator<ObjectInfo[]> {
+      for await (const page of pages) {
+        if (reloadAll) {
+          yield page;
+          continue;
+        }
+        const known = await timer.time('ledgerMs', () => ledgerEntries(ctx.pool, job.target, prepared.oid, page));
+        const skipped = page.filter((o) => known.has(objectKey(o)));
+        if (skipped.length > 0) {
+          await recordSkippedFiles(ctx.pool, { runId, jobId }, skipped.map((object) => ({ object, loadedByRun: known.get(objectKey(object))!.runId })));
+          for (const object of skipped) totals.add(source.url(object), skippedResult(known.get(objectKey(object))!));
+          log.info({ files: skipped.length, first: skipped[0]!.key }, 'objects already in the file ledger for this target; skipped');
+        }
+        yield skipped.length > 0 ? page.filter((o) => !known.has(objectKey(o))) : page;
+      }
+    };
     // Many files, one COPY each: they share sessions that keep their Citus worker connections.
-    const sessions = objects.length > 1 && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? merge?.stage.name ?? job.target, connectionsPerWorker(spec)) : undefined;
-    const results = await mapLimit(objects, merge ? 1 : Math.max(1, spec.concurrency ?? specDefaults.concurrency), signal, async (object) => {
+    const single = objects.complete && objects.listed === 1;
+    const sessions = !single && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? merge?.stage.name ?? job.target, connectionsPerWorker(spec)) : undefined;
+    // atomicity "job" writes every loaded file's ledger row in its publish transaction: it keeps their results.
+    const toPublish: Array<{ object: ObjectInfo; result: FileResult }> = [];
+    await mapPages(toLoad(objects.pages()), merge ? 1 : Math.max(1, spec.concurrency ?? specDefaults.concurrency), signal, async (object) => {
       const fileLog = log.child({ key: object.key });
       await ctx.objectSlots?.acquire(signal);
       try {
-        const earlier = known.get(objectKey(object));
         const load = spec.atomicity === 'chunk' ? loadChunked : loadFile;
-        const result: FileResult = earlier
-          ? skippedResult(earlier)
-          : await load({
+        const result: FileResult = await load({
           ...(stage ? { stagingTable: stage.name } : {}),
           ...(merge ? { stagingTable: merge.stage.name, merge: merge.mergeFor(object) } : {}),
           ...(sessions ? { sessions } : {}),
@@ -141,21 +168,25 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
               bytes += f.bytes;
               records += f.records;
             }
-            progress = { bytesRead: bytes, rowsLoaded: committed.rows + records };
+            progress = { bytesRead: totals.bytesRead + bytes, rowsLoaded: committed.rows + records };
           },
         });
         files.delete(object.key);
         if (result.status === 'loaded' && !staged) committed = { rows: committed.rows + result.rowsLoaded, rejected: committed.rejected + result.rowsRejected, bytes: committed.bytes + result.bytesRead };
+        totals.add(source.url(object), result);
+        if (staged && result.status === 'loaded') toPublish.push({ object, result });
+        for (const [name, ms] of Object.entries(result.timings)) {
+          if (name !== 'totalMs' && typeof ms === 'number') timer.add(name as keyof typeof result.timings, ms);
+        }
         if (result.status === 'skipped') {
           await recordRunFile(ctx.pool, {
             runId, jobId, object,
             status: 'skipped', rowsLoaded: 0, bytesRead: 0, loadedByRun: result.loadedBy!.runId, timings: result.timings,
           });
-          fileLog.info({ loadedBy: result.loadedBy }, 'object already in the file ledger for this target; skipped');
+          fileLog.info({ loadedBy: result.loadedBy }, 'object loaded meanwhile by another job (its ledger row appeared); skipped');
         } else {
           fileLog.info({ rows: result.rowsLoaded, rejected: result.rowsRejected, bytes: result.bytesRead, timings: result.timings }, `object ${result.status}`);
         }
-        return { object, result };
       } catch (err) {
         if (!signal.aborted) {
           const e = classify(err, { url: source.url(object) });
@@ -170,25 +201,14 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       }
     }).finally(() => sessions?.close());
 
-    for (const { result } of results) {
-      for (const [name, ms] of Object.entries(result.timings)) {
-        if (name !== 'totalMs' && typeof ms === 'number') timer.add(name as keyof typeof result.timings, ms);
-      }
-    }
     const published = stage
       ? await timer.time('publishMs', () =>
-          publish(ctx.pool, log, spec, stage, results.filter(({ result }) => result.status === 'loaded'), { jobId, runId, target: job.target }),
+          publish(ctx.pool, log, spec, stage, toPublish, { jobId, runId, target: job.target }),
         )
       : undefined;
-    const sum = (f: (r: FileResult) => number) => results.reduce((a, { result }) => a + f(result), 0);
     const dryRun = spec.dryRun;
-    const rowsLoaded = dryRun ? 0 : sum((r) => r.rowsLoaded);
-    const rowsRejected = sum((r) => r.rowsRejected);
-    const bytesRead = sum((r) => r.bytesRead);
-    const firstRejects = results.flatMap(({ result }) => result.firstRejects).slice(0, 5);
-    const skipped = results
-      .filter(({ result }) => result.status === 'skipped')
-      .map(({ object, result }) => ({ url: source.url(object), ...result.loadedBy! }));
+    const rowsLoaded = dryRun ? 0 : totals.rowsLoaded;
+    const { rowsRejected, bytesRead } = totals;
     // The planner has no statistics for a new table until it is analyzed: a table this job created is, by default.
     if (!dryRun && (spec.afterLoad?.analyze ?? prepared.created)) await timer.time('analyzeMs', () => analyzeTable(ctx.pool, job.target));
     const oid = prepared.oid ?? (await tableOid(ctx.pool, job.target));
@@ -196,21 +216,21 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     clearInterval(ticker);
     const timings = timer.finish();
     await finishRun(ctx.pool, {
-      jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded, rowsRejected, bytesRead, bytesTotal, timings,
+      jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded, rowsRejected, bytesRead, ...listingProgress(), timings,
       ...(layout ? { shardLayout: layout } : {}),
       result: {
         target: { table: job.target, created: prepared.created, distributed: prepared.distributed },
         rowsLoaded,
         rowsRejected,
-        blankLines: sum((r) => r.blankLines),
+        blankLines: totals.blankLines,
         bytesRead,
-        filesLoaded: results.filter(({ result }) => result.status === 'loaded').length,
-        filesSkipped: skipped.length,
-        ...(dryRun ? { dryRun: { rowsValid: sum((r) => r.rowsLoaded), rowsRejected, filesValidated: results.length } } : {}),
-        ...(skipped.length ? { skipped } : {}),
+        filesLoaded: totals.filesLoaded,
+        filesSkipped: totals.filesSkipped,
+        ...(dryRun ? { dryRun: { rowsValid: totals.rowsLoaded, rowsRejected, filesValidated: totals.files } } : {}),
+        ...(totals.skipped.length ? { skipped: totals.skipped } : {}),
         ...(published ? { published } : {}),
-        ...(merge ? { merge: sumMergeCounts(results.map(({ result }) => result.merge)) } : {}),
-        rejects: { count: rowsRejected, first: firstRejects },
+        ...(merge ? { merge: totals.merge ?? sumMergeCounts([]) } : {}),
+        rejects: { count: rowsRejected, first: totals.firstRejects },
       },
     });
     observeRun({ status: 'succeeded', rowsLoaded, rowsRejected, bytesRead, timings });
@@ -224,7 +244,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const err = signal.aborted ? asIngestError(signal.reason) : classify(thrown, { url: spec.source.url });
     const timings = timer.finish();
     if (err.code === 'CANCELLED') {
-      await finishRun(ctx.pool, { jobId, runId, runStatus: 'cancelled', jobStatus: 'cancelled', rowsLoaded: committed.rows, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON() });
+      await finishRun(ctx.pool, { jobId, runId, runStatus: 'cancelled', jobStatus: 'cancelled', rowsLoaded: committed.rows, bytesRead: progress.bytesRead, ...listingProgress(), timings, error: err.toJSON() });
       observeRun({ status: 'cancelled', rowsLoaded: committed.rows, rowsRejected: committed.rejected, bytesRead: progress.bytesRead, timings });
       log.info('run cancelled and rolled back');
       return 'cancelled';
@@ -232,7 +252,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const willRetry = err.retryable && attempt.attemptsMade + 1 < attempt.attempts;
     await recordFailedRun(() => finishRun(ctx.pool, {
       jobId, runId, runStatus: 'failed', jobStatus: willRetry ? 'queued' : 'failed', rowsLoaded: committed.rows,
-      rowsRejected: committed.rejected, bytesRead: progress.bytesRead, bytesTotal, timings, error: err.toJSON(),
+      rowsRejected: committed.rejected, bytesRead: progress.bytesRead, ...listingProgress(), timings, error: err.toJSON(),
       result: { rowsLoaded: committed.rows, note: committed.rows > 0 ? 'files loaded before the failure stay loaded (file atomicity); a retry skips them' : undefined },
     }), signal).catch((e) => log.error({ err: e }, 'could not record the failed run'));
     observeRun({ status: 'failed', rowsLoaded: committed.rows, rowsRejected: committed.rejected, bytesRead: progress.bytesRead, timings });
@@ -241,6 +261,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   } finally {
     clearInterval(ticker);
     await merge?.end();
+    await listing?.close().catch(() => {});
   }
 }
 

@@ -43,8 +43,14 @@ export interface ObjectSource {
    * manifest, whose files are looked up one by one.
    */
   readonly listable: boolean;
-  /** Every object below a prefix (`ref.key` ends in "/"), in any order, paged through. */
-  list(prefix: ObjectRef, signal: AbortSignal): Promise<ObjectInfo[]>;
+  /**
+   * Every object below a prefix (`ref.key` ends in "/"), a page at a time as the store hands them out
+   * (S3 and gs://: up to 1,000 per request; az://: up to 5,000; file://: up to 1,000 of one directory),
+   * in key order. Nothing is requested before the first page is asked for, and each next page only when
+   * it is asked for: the caller holds as many pages as it takes, never the whole prefix. A page may be
+   * empty. Aborting `signal` stops the listing (the pending request rejects with the signal's reason).
+   */
+  list(prefix: ObjectRef, signal: AbortSignal): AsyncIterable<ObjectInfo[]>;
   /**
    * The object's bytes (or the range's) as a stream, pinned to `info.version`: an object rewritten
    * since it was listed fails (SOURCE_CHANGED or SOURCE_UNAVAILABLE) rather than loading bytes the

@@ -4,7 +4,7 @@ import { inTransaction } from '../db/transaction.js';
 import type { ErrorBody } from '../errors.js';
 import type { ShardLayout } from '../sink/citus.js';
 import type { JobStatus, RunStatus, Timings } from './jobRows.js';
-import { MAX_SAMPLES } from './recordProgress.js';
+import { MAX_SAMPLES, type ListingProgress } from './recordProgress.js';
 
 export interface RunOutcome {
   jobId: string;
@@ -16,6 +16,8 @@ export interface RunOutcome {
   rowsRejected?: number;
   bytesRead: number;
   bytesTotal: number | null;
+  /** How far the run's listing got (a load); left as it was when absent. */
+  listing?: ListingProgress | null;
   timings: Timings;
   error?: ErrorBody;
   result?: Record<string, unknown>;
@@ -43,6 +45,7 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
     await client.query(
       `UPDATE ingest.jobs SET status = $2, rows_loaded = $3, bytes_read = $4, bytes_total = coalesce($5, bytes_total),
               error = $6, result = coalesce($7, result), updated_at = clock_timestamp(),
+              objects_listed = coalesce($9, objects_listed), listing_complete = coalesce($10, listing_complete),
               finished_at = CASE WHEN $8 THEN clock_timestamp() ELSE NULL END
         WHERE id = $1`,
       [
@@ -54,6 +57,8 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
         o.error ? JSON.stringify(o.error) : null,
         o.result ? JSON.stringify(o.result) : null,
         terminal,
+        o.listing?.objects ?? null,
+        o.listing?.complete ?? null,
       ],
     );
   });

@@ -101,7 +101,16 @@ export interface Job {
   schedule: string | null;
   attempts: number;
   cancelRequested: boolean;
-  progress: { bytesRead: number; bytesTotal: number | null; rowsLoaded: number };
+  progress: {
+    bytesRead: number;
+    /** Null until the listing is complete (and for table operations). */
+    bytesTotal: number | null;
+    rowsLoaded: number;
+    /** A load's listing: "in progress" while later pages are listed as the first ones load; null before it starts. */
+    listing: 'in progress' | 'complete' | null;
+    /** Objects the running (or last) attempt has listed so far; the total once `listing` is "complete". */
+    objectsListed: number | null;
+  };
   error: ErrorBody | null;
   result: Record<string, unknown> | null;
   createdAt: string;
@@ -124,6 +133,8 @@ export interface JobRow {
   bytes_read: number;
   bytes_total: number | null;
   rows_loaded: number;
+  objects_listed: number | null;
+  listing_complete: boolean | null;
   error: ErrorBody | null;
   result: Record<string, unknown> | null;
   created_at: Date;
@@ -144,7 +155,13 @@ export function jobFromRow(r: JobRow): Job {
     schedule: r.schedule,
     attempts: r.attempts,
     cancelRequested: r.cancel_requested,
-    progress: { bytesRead: r.bytes_read, bytesTotal: r.bytes_total, rowsLoaded: r.rows_loaded },
+    progress: {
+      bytesRead: r.bytes_read,
+      bytesTotal: r.bytes_total,
+      rowsLoaded: r.rows_loaded,
+      listing: r.listing_complete == null ? null : r.listing_complete ? 'complete' : 'in progress',
+      objectsListed: r.objects_listed ?? null,
+    },
     error: r.error,
     result: r.result,
     createdAt: r.created_at.toISOString(),

@@ -38,3 +38,26 @@ export async function recordRunFile(db: Pool | PoolClient, f: RunFileRecord): Pr
     ],
   );
 }
+
+/**
+ * Records a listed page's files that the ledger already holds as skipped, in one statement (a re-run
+ * over a prefix of thousands of loaded objects writes a statement a page, not one a file).
+ */
+export async function recordSkippedFiles(
+  db: Pool | PoolClient,
+  ids: { runId: string; jobId: string },
+  files: ReadonlyArray<{ object: RunFileRecord['object']; loadedByRun: string }>,
+): Promise<void> {
+  if (files.length === 0) return;
+  await db.query(
+    `INSERT INTO ingest.run_files (run_id, job_id, scheme, container, key, version, size, status, loaded_by_run, finished_at)
+     SELECT $1, $2, f.scheme, f.container, f.key, f.version, f.size, 'skipped', f.loaded_by_run, clock_timestamp()
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::uuid[]) AS f(scheme, container, key, version, size, loaded_by_run)
+     ON CONFLICT (run_id, scheme, container, key) DO NOTHING`,
+    [
+      ids.runId, ids.jobId,
+      files.map((f) => f.object.scheme), files.map((f) => f.object.container), files.map((f) => f.object.key),
+      files.map((f) => f.object.version), files.map((f) => f.object.size), files.map((f) => f.loadedByRun),
+    ],
+  );
+}

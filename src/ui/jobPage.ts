@@ -61,6 +61,7 @@ ${fact('rows rejected', fmtInt(num(r, 'rowsRejected') ?? job.runs.at(-1)?.rowsRe
 ${fact('files loaded / skipped', `${fmtInt(num(r, 'filesLoaded'))} / ${fmtInt(num(r, 'filesSkipped'))}`, 'fact-files')}
 ${fact('blank lines', fmtInt(num(r, 'blankLines')), 'fact-blank-lines')}
 ${fact('bytes read', html`<span title="${fmtInt(job.progress.bytesRead)} bytes">${fmtBytes(num(r, 'bytesRead') ?? job.progress.bytesRead)}</span>${job.progress.bytesTotal !== null ? html` <span class="muted">of ${fmtBytes(job.progress.bytesTotal)}</span>` : ''}`)}
+${active && job.progress.listing === 'in progress' ? fact('listing', html`${fmtInt(job.progress.objectsListed)} objects so far <span class="muted">(the total is known once the listing ends)</span>`, 'fact-listing') : ''}
 </dl>
 ${active && pct !== undefined ? html`<div class="progress" id="progress" title="${pct.toFixed(1)}%"><span style="width:${pct.toFixed(1)}%"></span></div>` : ''}
 ${typeof r?.note === 'string' ? html`<p class="note">${r.note}</p>` : ''}`;

@@ -117,28 +117,31 @@ export class AzureSource implements ObjectSource {
     }
   }
 
-  async list(prefix: ObjectRef, signal: AbortSignal): Promise<ObjectInfo[]> {
+  async *list(prefix: ObjectRef, signal: AbortSignal): AsyncGenerator<ObjectInfo[]> {
     const t = this.target(prefix);
-    const out: ObjectInfo[] = [];
     const pages = t.container.listBlobsFlat({ prefix: prefix.key, includeMetadata: true, abortSignal: signal }).byPage({ maxPageSize: this.o.listPageSize ?? 5000 });
-    try {
-      for await (const page of pages) {
-        for (const b of page.segment.blobItems) {
-          // Directory placeholders: "dir/" blobs, and the directories of a hierarchical-namespace (ADLS Gen2) account.
-          if (b.name.endsWith('/') || b.metadata?.hdi_isfolder === 'true') continue;
-          out.push({
-            scheme: this.scheme, container: t.ref.container, key: b.name,
-            size: b.properties.contentLength ?? 0,
-            version: unquote(b.properties.etag),
-            contentEncoding: b.properties.contentEncoding || undefined,
-            lastModified: b.properties.lastModified,
-          });
-        }
+    for (;;) {
+      let page;
+      try {
+        page = await pages.next();
+      } catch (err) {
+        this.fail(err, t.ref, signal);
       }
-    } catch (err) {
-      this.fail(err, t.ref, signal);
+      if (page.done) return;
+      const objects: ObjectInfo[] = [];
+      for (const b of page.value.segment.blobItems) {
+        // Directory placeholders: "dir/" blobs, and the directories of a hierarchical-namespace (ADLS Gen2) account.
+        if (b.name.endsWith('/') || b.metadata?.hdi_isfolder === 'true') continue;
+        objects.push({
+          scheme: this.scheme, container: t.ref.container, key: b.name,
+          size: b.properties.contentLength ?? 0,
+          version: unquote(b.properties.etag),
+          contentEncoding: b.properties.contentEncoding || undefined,
+          lastModified: b.properties.lastModified,
+        });
+      }
+      yield objects;
     }
-    return out;
   }
 
   async open(info: ObjectInfo, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {

@@ -3,7 +3,7 @@
 // changes on a rewrite in place, the size catches an append within the clock's granularity (NFS may keep
 // whole seconds), and the inode changes when a writer replaces the file by renaming a new one over it.
 // Open re-checks the version on the descriptor before the first byte and after the last.
-import { constants, type BigIntStats } from 'node:fs';
+import { constants, type BigIntStats, type Dirent } from 'node:fs';
 import { access, lstat, open, readFile, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -17,6 +17,8 @@ const versionOf = (st: BigIntStats): string => `${st.mtimeNs}-${st.size}-${st.in
 
 // Stats in flight at once while listing a directory (an NFS round trip each).
 const STAT_CONCURRENCY = 16;
+// Files per listed page, as many as an S3 list request returns.
+const FILE_PAGE = 1000;
 
 export class FileSource implements ObjectSource {
   readonly listable = true;
@@ -72,41 +74,62 @@ export class FileSource implements ObjectSource {
 
   /**
    * Every regular file below the prefix, recursively, `_SUCCESS` and `.crc` files included (choosing is
-   * the caller's job). A symbolic link to a file inside the roots is listed under the link's path; one
-   * leading outside fails the listing (SOURCE_FORBIDDEN) rather than dropping files silently. Links to
-   * directories are not followed (they could loop), nor are dangling links, FIFOs or sockets listed.
+   * the caller's job), in key order, in pages of up to FILE_PAGE files. A symbolic link to a file inside
+   * the roots is listed under the link's path; one leading outside fails the listing (SOURCE_FORBIDDEN)
+   * when the walk reaches it, rather than dropping files silently. Links to directories are not followed
+   * (they could loop), nor are dangling links, FIFOs or sockets listed. The walk holds the entry names of
+   * the directories it is inside (readdir has no key order to page by), never the stats of the prefix.
    */
-  async list(prefix: ObjectRef, signal: AbortSignal): Promise<ObjectInfo[]> {
+  async *list(prefix: ObjectRef, signal: AbortSignal): AsyncGenerator<ObjectInfo[]> {
     this.checkAllowed(prefix);
-    const out: ObjectInfo[] = [];
-    const walk = async (dir: string, realDir: string): Promise<void> => {
-      signal.throwIfAborted();
-      const entries = await readdir(realDir, { withFileTypes: true });
-      const subdirs: string[] = [];
-      for (let i = 0; i < entries.length; i += STAT_CONCURRENCY) {
-        await Promise.all(entries.slice(i, i + STAT_CONCURRENCY).map(async (entry) => {
-          const key = `${dir}/${entry.name}`;
-          const real = join(realDir, entry.name);
-          if (entry.isDirectory()) subdirs.push(entry.name);
-          else if (entry.isFile()) {
-            const st = await lstat(real, { bigint: true });
-            if (st.isFile()) out.push(this.infoOf(key, st));
-          } else if (entry.isSymbolicLink()) {
-            const st = await this.linkedFile(real, key);
-            if (st) out.push(this.infoOf(key, st));
-          }
-        }));
-      }
-      // Resolved again: a directory swapped for a link since readdir must not lead outside the roots.
-      for (const name of subdirs.sort()) await walk(`${dir}/${name}`, await this.roots.resolve(join(realDir, name), this.url(prefix)));
-    };
     try {
-      await walk(prefix.key.replace(/\/+$/, ''), await this.roots.resolve(prefix.key, this.url(prefix)));
+      yield* this.walk(prefix.key.replace(/\/+$/, ''), await this.roots.resolve(prefix.key, this.url(prefix)), prefix, signal);
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw this.mapError(err, prefix);
     }
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** One directory's files in key order (a subdirectory sorts as its name + "/": where its keys go), in pages. */
+  private async *walk(dir: string, realDir: string, prefix: ObjectRef, signal: AbortSignal): AsyncGenerator<ObjectInfo[]> {
+    signal.throwIfAborted();
+    const sortName = (e: Dirent): string => (e.isDirectory() ? `${e.name}/` : e.name);
+    const entries = (await readdir(realDir, { withFileTypes: true })).sort((a, b) => (sortName(a) < sortName(b) ? -1 : 1));
+    let page: ObjectInfo[] = [];
+    for (let i = 0; i < entries.length; ) {
+      const entry = entries[i]!;
+      if (entry.isDirectory()) {
+        i += 1;
+        if (page.length > 0) yield page;
+        page = [];
+        // Resolved again: a directory swapped for a link since readdir must not lead outside the roots.
+        yield* this.walk(`${dir}/${entry.name}`, await this.roots.resolve(join(realDir, entry.name), this.url(prefix)), prefix, signal);
+        continue;
+      }
+      const batch: Dirent[] = [];
+      while (i < entries.length && !entries[i]!.isDirectory() && batch.length < Math.min(STAT_CONCURRENCY, FILE_PAGE - page.length)) batch.push(entries[i++]!);
+      for (const info of await Promise.all(batch.map((e) => this.entryInfo(`${dir}/${e.name}`, join(realDir, e.name), e)))) {
+        if (info) page.push(info);
+      }
+      if (page.length >= FILE_PAGE) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  /** A directory entry's ObjectInfo: a regular file, or a link to one inside the roots; else undefined. */
+  private async entryInfo(key: string, real: string, entry: Dirent): Promise<ObjectInfo | undefined> {
+    if (entry.isFile()) {
+      const st = await lstat(real, { bigint: true });
+      return st.isFile() ? this.infoOf(key, st) : undefined;
+    }
+    if (entry.isSymbolicLink()) {
+      const st = await this.linkedFile(real, key);
+      return st ? this.infoOf(key, st) : undefined;
+    }
+    return undefined;
   }
 
   /** The stats of the regular file a listed link points at; undefined for a dangling link or a directory. */

@@ -101,7 +101,7 @@ export class HttpsSource implements ObjectSource {
     );
   }
 
-  async list(prefix: ObjectRef, _signal?: AbortSignal): Promise<ObjectInfo[]> {
+  async *list(prefix: ObjectRef, _signal?: AbortSignal): AsyncGenerator<ObjectInfo[]> {
     throw this.notListable(prefix);
   }
 

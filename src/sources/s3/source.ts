@@ -80,26 +80,27 @@ export class S3Source implements ObjectSource {
     }
   }
 
-  async list(prefix: ObjectRef, signal: AbortSignal): Promise<ObjectInfo[]> {
-    const out: ObjectInfo[] = [];
+  async *list(prefix: ObjectRef, signal: AbortSignal): AsyncGenerator<ObjectInfo[]> {
     let token: string | undefined;
     do {
       let page;
       try {
         page = await this.o.client.send(new ListObjectsV2Command({ Bucket: prefix.container, Prefix: prefix.key, ContinuationToken: token, MaxKeys: 1000 }), { abortSignal: signal });
       } catch (err) {
+        if (signal.aborted) throw signal.reason;
         throw this.mapError(err, prefix);
       }
+      const objects: ObjectInfo[] = [];
       for (const o of page.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue;
-        out.push({
+        objects.push({
           scheme: this.scheme, container: prefix.container, key: o.Key, size: o.Size ?? 0, version: unquote(o.ETag), contentEncoding: undefined,
           ...(o.LastModified ? { lastModified: o.LastModified } : {}),
         });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      yield objects;
     } while (token);
-    return out;
   }
 
   async open(info: ObjectInfo, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
