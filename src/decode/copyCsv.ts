@@ -1,6 +1,6 @@
 // The COPY input that decoders of non-CSV formats (JSON Lines, Parquet) generate: one fixed CSV
-// dialect, a field helper, and the map from the line numbers COPY names in its errors back to the
-// source's lines (a quoted value may hold line breaks, and COPY counts those).
+// dialect (copyCsvWriter.ts writes it), and the map from the line numbers COPY names in its errors
+// back to the source's lines (a quoted value may hold line breaks, and COPY counts those).
 import type { FormatSpec } from '../jobs/spec.js';
 
 /**
@@ -16,12 +16,6 @@ export const generatedCsvFormat: FormatSpec = Object.freeze({
   null: '',
   encoding: 'UTF8',
 });
-
-/** A value's COPY text as a field of the generated dialect: null is NULL, any string is quoted. */
-export function csvField(text: string | null | undefined): string {
-  if (text === null || text === undefined) return '';
-  return text.includes('"') ? `"${text.replaceAll('"', '""')}"` : `"${text}"`;
-}
 
 const SKIPPED = -1;
 
@@ -94,13 +88,4 @@ export class CopyLineMap {
     }
     return line + before;
   }
-}
-
-/** LFs and CRs in `text`. */
-export function lineBreaks(text: string): { lf: number; cr: number } {
-  let lf = 0;
-  let cr = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lf++;
-  for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 1)) cr++;
-  return { lf, cr };
 }

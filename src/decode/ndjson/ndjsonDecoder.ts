@@ -19,7 +19,8 @@
 // text); booleans as true/false; objects and arrays as their JSON text (for json, jsonb or text).
 import { isUtf8 } from 'node:buffer';
 import { RecordPositions, type Cut } from '../positions.js';
-import { CopyLineMap, csvField, generatedCsvFormat, lineBreaks } from '../copyCsv.js';
+import { CopyLineMap, generatedCsvFormat } from '../copyCsv.js';
+import { CopyCsvWriter } from '../copyCsvWriter.js';
 import type { DecoderOptions, DecoderStats, RecordDecoder, SourcePosition } from '../decoder.js';
 
 const LF = 0x0a;
@@ -80,8 +81,6 @@ export class NdjsonDecoder implements RecordDecoder {
   private readonly indexOf = new Map<string, number>();
   private readonly values: unknown[];
   private readonly lineMap = new CopyLineMap();
-  /** Output offsets are needed per record (positions or cuts). */
-  private readonly measure: boolean;
   private bytesIn = 0;
   private recordCount = 0;
   private blankLines = 0;
@@ -89,19 +88,21 @@ export class NdjsonDecoder implements RecordDecoder {
   private lines = 0;
   /** File offset of the next byte pushed. */
   private inOffset = 0;
-  private outPos = 0;
+  /** Output offset where the pending output (`out`) starts. */
+  private outBase = 0;
   private nextCut: number;
   /** The start of an unfinished line: copies of its pieces, and its file offset. */
   private tail: Buffer[] = [];
   private tailOffset = 0;
-  /** Record texts of the push being decoded. */
-  private parts: string[] = [];
+  /** The records of the push being decoded. */
+  private out: CopyCsvWriter | undefined;
+  /** Output bytes per input byte so far, to size the next push's output. */
+  private ratio = 1.1;
 
   constructor(opts: NdjsonDecoderOptions) {
     this.opts = opts;
     this.width = opts.columns.length;
     this.values = new Array<unknown>(this.width);
-    this.measure = opts.trackRecords || opts.cutEvery !== undefined;
     this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
   }
 
@@ -163,11 +164,12 @@ export class NdjsonDecoder implements RecordDecoder {
   }
 
   private flush(out: Buffer[]): void {
-    if (this.parts.length === 0) return;
-    const bytes = Buffer.from(this.parts.join(''), 'utf8');
-    this.parts = [];
-    if (!this.measure) this.outPos += bytes.length;
-    out.push(bytes);
+    if (!this.out) return;
+    const bytes = this.out.take();
+    this.out = undefined;
+    this.outBase += bytes.length;
+    this.ratio = Math.max(this.ratio, this.bytesIn > 0 ? this.outBase / this.bytesIn : 0);
+    if (bytes.length > 0) out.push(bytes);
   }
 
   /**
@@ -189,25 +191,22 @@ export class NdjsonDecoder implements RecordDecoder {
       this.reject(line, offset, 'not valid UTF-8', data.toString('utf8', start, end));
     } else {
       const text = data.toString('utf8', start, end);
-      const record = this.record(text, line, offset);
-      if (record !== undefined) {
-        this.parts.push(record);
+      this.out ??= new CopyCsvWriter(Math.ceil((data.length - start) * this.ratio));
+      const recordEnd = this.record(this.out, text, line, offset);
+      if (recordEnd !== undefined) {
         this.recordCount++;
-        if (this.measure) {
-          this.outPos += Buffer.byteLength(record, 'utf8');
-          if (this.opts.trackRecords) this.records.push(this.outPos, line, offset);
-        }
+        if (this.opts.trackRecords) this.records.push(this.outBase + recordEnd, line, offset);
       }
     }
     if (terminated && lineEnd >= this.nextCut) {
-      this.cuts.push({ out: this.outPos, offset: lineEnd, line: line + 1, records: this.recordCount });
+      this.cuts.push({ out: this.outBase + (this.out?.length ?? 0), offset: lineEnd, line: line + 1, records: this.recordCount });
       const every = this.opts.cutEvery!;
       this.nextCut = (Math.floor(lineEnd / every) + 1) * every;
     }
   }
 
-  /** The record text of one line, or undefined when it is invalid (then reported). */
-  private record(text: string, line: number, offset: number): string | undefined {
+  /** Writes one line's record to `out`; returns its end there, or undefined when the line is invalid (then reported). */
+  private record(out: CopyCsvWriter, text: string, line: number, offset: number): number | undefined {
     let parsed: unknown;
     try {
       parsed = WIDE_NUMBER.test(text) ? json.parse(text, keepNumberText) : JSON.parse(text);
@@ -226,14 +225,9 @@ export class NdjsonDecoder implements RecordDecoder {
       const i = this.columnOf(key);
       if (i >= 0) values[i] = object[key];
     }
-    let record = fieldText(values[0]);
-    for (let i = 1; i < this.width; i++) record += ',' + fieldText(values[i]);
-    // Only an escape in the line can put a line break in a value (JSON text has none raw).
-    if (text.includes('\\')) {
-      const { lf, cr } = lineBreaks(record);
-      if (lf + cr > 0) this.lineMap.tall(line, lf, cr);
-    }
-    return record + '\n';
+    for (let i = 0; i < this.width; i++) out.field(fieldText(values[i]));
+    if (out.lf + out.cr > 0) this.lineMap.tall(line, out.lf, out.cr);
+    return out.endRecord();
   }
 
   private columnOf(key: string): number {
@@ -275,19 +269,19 @@ function isBlank(data: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-/** One value as a field of the generated dialect. */
-function fieldText(value: unknown): string {
+/** One value's COPY text (null for NULL). */
+function fieldText(value: unknown): string | null {
   switch (typeof value) {
     case 'string':
-      return csvField(value);
+      return value;
     case 'number':
-      return `"${value}"`;
+      return String(value);
     case 'boolean':
-      return value ? '"true"' : '"false"';
+      return value ? 'true' : 'false';
     case 'object':
       // Objects and arrays as JSON text; a number kept as its source text (JSON.rawJSON) too.
-      return value === null ? '' : csvField(JSON.stringify(value));
+      return value === null ? null : JSON.stringify(value);
     default:
-      return '';
+      return null;
   }
 }
