@@ -13,6 +13,7 @@ import type { MergeCounts, Timings } from '../sql/jobRows.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { CopyLoader, type Reject } from '../sink/copyLoader.js';
 import { recordProbe } from '../sink/recordProbe.js';
+import { batchStage } from '../sink/batchStage.js';
 import { copyStatement } from '../sink/copySql.js';
 import { beginLoad } from '../sink/citus.js';
 import { columnsFromHeader } from '../sink/headerColumns.js';
@@ -101,6 +102,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       textEncoding,
       statement: (header) => copyStatement(target, objectDecoder.copyFormat, columnsFor(header)),
       probe: (header) => recordProbe(target.sql, columnsFor(header), objectDecoder.copyFormat),
+      stage: (header) => batchStage(target, columnsFor(header), objectDecoder.copyFormat),
       onReject: (reject) => rejects.add(reject),
     });
 

@@ -15,11 +15,12 @@ import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 import { recordErrorKind, type RecordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
-import { trackCopy } from '../metrics.js';
+import { countIsolationCopy, trackCopy } from '../metrics.js';
 import type { RecordPositions } from '../decode/positions.js';
 import { copyErrorPosition } from './copySql.js';
 import type { RecordProbe } from './recordProbe.js';
-import { printable, type Reject } from './reject.js';
+import { recordBytes, recordReject, type Refusal } from './batchRecords.js';
+import type { Reject } from './reject.js';
 
 const SAVEPOINT = 'citus_ingest_batch';
 /** Bytes per write into a COPY, so that writing stops soon after the server refuses a record. */
@@ -29,16 +30,45 @@ const MIN_SPAN = 16;
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** A batch handed to the staged route: its records in memory, and where its rejects go. */
+export interface StagedBatch {
+  client: PoolClient;
+  data: Buffer;
+  base: number;
+  recs: RecordPositions;
+  textEncoding: BufferEncoding;
+  onReject: (reject: Reject, record: number) => Promise<void>;
+}
+
+/** The staged route for a failed batch (batchStage.ts). */
+export interface BatchStage {
+  /**
+   * Loads the batch through the stage. Returns the rows loaded and records rejected, or undefined when
+   * the batch was not loaded (nothing of it persists; the caller isolates its records another way).
+   */
+  load(batch: StagedBatch): Promise<{ loaded: number; rejected: number } | undefined>;
+}
+
 export interface BatchCopierOptions {
   client: PoolClient;
   statement: () => string;
-  onReject: (reject: Reject) => Promise<void>;
+  /** Called for every rejected record, with its index in the batch. */
+  onReject: (reject: Reject, record: number) => Promise<void>;
   textEncoding: BufferEncoding;
   /**
    * Sends one record by another route when its COPY failed with internal_error (Citus): the SQLSTATE
    * that route gives decides whether it is rejected. Without it, such a record fails the load.
    */
   probe?: () => RecordProbe;
+  /**
+   * The staged route (batchStage.ts) tried first for a batch whose COPY already failed; when it does
+   * not load the batch, its records are isolated here. Without it, always here.
+   */
+  stage?: () => BatchStage;
+  /** Called before each COPY with the index of its first record (the stage numbers records by it). */
+  beforeCopy?: (first: number) => Promise<void>;
+  /** Where the COPYs go, for the metrics: the load's target (default) or the stage. */
+  into?: 'target' | 'stage';
 }
 
 export class BatchCopier {
@@ -58,7 +88,23 @@ export class BatchCopier {
    */
   async load(data: Buffer, base: number, recs: RecordPositions, failure?: unknown): Promise<void> {
     if (recs.length === 0) return;
-    await this.o.client.query(`SAVEPOINT ${SAVEPOINT}`);
+    const o = this.o;
+    if (o.stage) {
+      if (failure === undefined) {
+        // One COPY of the whole batch first: a clean batch never sees the stage.
+        await o.client.query(`SAVEPOINT ${SAVEPOINT}`);
+        failure = await this.copyRange(data, base, recs, 0, recs.length);
+        await o.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        if (failure === undefined) return;
+      }
+      const staged = await o.stage().load({ client: o.client, data, base, recs, textEncoding: o.textEncoding, onReject: o.onReject });
+      if (staged) {
+        this.rowsLoaded += staged.loaded;
+        this.rejected += staged.rejected;
+        return;
+      }
+    }
+    await o.client.query(`SAVEPOINT ${SAVEPOINT}`);
     await this.loadAll(data, base, recs, failure);
     await this.o.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
   }
@@ -123,8 +169,7 @@ export class BatchCopier {
   }
 
   private slice(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Buffer {
-    const start = a === 0 ? 0 : recs.end(a - 1) - base;
-    return data.subarray(start, recs.end(b - 1) - base);
+    return recordBytes(data, base, recs, a, b);
   }
 
   /**
@@ -134,8 +179,10 @@ export class BatchCopier {
   private async copyRange(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Promise<unknown | undefined> {
     const client = this.o.client;
     const bytes = this.slice(data, base, recs, a, b);
+    await this.o.beforeCopy?.(a);
     const copy = client.query(copyStreams.from(this.o.statement()));
     this.copies++;
+    countIsolationCopy(this.o.into ?? 'target');
     let failed = false;
     const done = trackCopy(finished(copy)).then(
       () => undefined,
@@ -208,18 +255,8 @@ export class BatchCopier {
   }
 
   private async reject(data: Buffer, base: number, recs: RecordPositions, r: number, err: unknown): Promise<void> {
-    const raw = this.slice(data, base, recs, r, r + 1);
-    const text = raw.toString(this.o.textEncoding).replace(/\r?\n$|\r$/, '');
-    const pos = copyErrorPosition(err as { where?: string });
     this.rejected++;
-    await this.o.onReject({
-      line: recs.line(r),
-      byteOffset: recs.offset(r),
-      column: pos.column ?? null,
-      sqlstate: (err as { code: string }).code,
-      message: (err as Error).message,
-      record: printable(text),
-    });
+    await this.o.onReject(recordReject(data, base, recs, r, err as Refusal, this.o.textEncoding), r);
   }
 }
 

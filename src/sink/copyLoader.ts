@@ -15,7 +15,7 @@ import { hasSqlState, isDataError, recordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
 import { laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
-import { BatchCopier } from './batchCopier.js';
+import { BatchCopier, type BatchStage } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
 import { clientSocket, writeCorked } from './copyWrites.js';
 import type { RecordProbe } from './recordProbe.js';
@@ -37,6 +37,12 @@ export interface CopyLoaderOptions {
    * (Citus), whether the record is at fault (see RecordProbe). Without it such a record fails the load.
    */
   probe?: (header: Buffer | undefined) => RecordProbe;
+  /**
+   * Batch mode: builds the staged route a failed batch is tried by first (batchStage.ts): one COPY into
+   * a temporary table and set-based checks instead of a COPY into the target per bad record. Without
+   * it, every failed batch is isolated by BatchCopier.
+   */
+  stage?: (header: Buffer | undefined) => BatchStage;
   /** Called for every rejected record; throws to stop the load (error budget spent). */
   onReject: (reject: Reject) => Promise<void>;
   /** How raw records are decoded for reports (the file's encoding, as Node names it). */
@@ -304,6 +310,7 @@ export class CopyLoader extends Writable {
 
   private batcher: BatchCopier | undefined;
   private probe: RecordProbe | undefined;
+  private stage: BatchStage | undefined;
 
   private batchCopier(): BatchCopier {
     this.batcher ??= new BatchCopier({
@@ -312,6 +319,7 @@ export class CopyLoader extends Writable {
       onReject: this.o.onReject,
       textEncoding: this.o.textEncoding,
       ...(this.o.probe ? { probe: () => (this.probe ??= this.o.probe!(this.o.decoder.headerBytes)) } : {}),
+      ...(this.o.stage ? { stage: () => (this.stage ??= this.o.stage!(this.o.decoder.headerBytes)) } : {}),
     });
     return this.batcher;
   }

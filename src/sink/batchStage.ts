@@ -1,0 +1,142 @@
+// The staged route for a batch whose COPY failed: instead of finding its bad records one COPY into the
+// target at a time (BatchCopier), the batch goes by one COPY into a temporary stage table on this
+// session, shaped like the file's columns of the target (types, NOT NULL) with each record's index in
+// the batch. Type and NOT NULL errors there name their COPY line, and are cheap to isolate on a local
+// table. The records the target would refuse for a CHECK, a unique key (against the table and, first
+// in file order wins, within the batch) or a foreign key are then found by one query per rule, and the
+// rest goes in by one INSERT ... SELECT (on Citus, routed to the shards by the coordinator).
+//
+// It is an accelerator, not the ground truth: a table with rules it does not model is not staged
+// (targetConstraints.ts), and when the INSERT is refused anyway (a rule it missed, a concurrent
+// writer), the stage's savepoint is rolled back and the batch goes to BatchCopier as before.
+import type { PoolClient } from '../db/pool.js';
+import type { FormatSpec } from '../jobs/spec.js';
+import { countStagedBatch } from '../metrics.js';
+import { BatchCopier, type BatchStage, type StagedBatch } from './batchCopier.js';
+import { recordReject } from './batchRecords.js';
+import { copyInto } from './copySql.js';
+import type { Reject } from './reject.js';
+import * as sql from './stageSql.js';
+import { targetConstraints, type TargetConstraints } from './targetConstraints.js';
+
+const SAVEPOINT = 'citus_ingest_stage';
+
+interface Rule {
+  sqlstate: string;
+  message: string;
+}
+
+export function batchStage(target: { oid: number; sql: string }, columns: string[], format: FormatSpec): BatchStage {
+  const tables = sql.stageTables(target.oid);
+  let rules: TargetConstraints | undefined;
+  /** Set once the stage failed for a reason no batch will escape: later batches skip it. */
+  let off = false;
+  return {
+    async load(batch) {
+      if (off || rules?.covered === false) return undefined;
+      const { client } = batch;
+      await client.query(`SAVEPOINT ${SAVEPOINT}`);
+      try {
+        rules ??= await targetConstraints(client, target.oid, columns);
+        const found = rules;
+        if (!found.covered) {
+          await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+          return undefined;
+        }
+        await client.query(sql.createStage(tables, found.columns));
+        const done = await stageAndInsert(batch, found, target.sql, tables, copyInto(tables.stage, columns, format));
+        if (done) {
+          await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+          countStagedBatch('loaded');
+          // Rejects go out once the rows are in: a batch that falls back reports nothing twice.
+          for (const [r, reject] of done.rejects) await batch.onReject(reject, r);
+          return { loaded: done.loaded, rejected: done.rejects.length };
+        }
+      } catch (err) {
+        // A statement the stage sent failed: the batch goes the slow way. A connection that is gone
+        // fails this rollback too, and that error is the load's.
+        await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`);
+        if (!isRecordError(err)) off = true;
+        countStagedBatch('fell_back');
+        return undefined;
+      }
+      await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`);
+      countStagedBatch('fell_back');
+      return undefined;
+    },
+  };
+}
+
+function isRecordError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23]/.test(code);
+}
+
+/**
+ * Stages the batch, marks the records the target refuses, and inserts the rest. Returns undefined when
+ * the rules cannot tell which records to refuse (keys repeated under two unique rules at once).
+ */
+async function stageAndInsert(
+  batch: StagedBatch,
+  rules: Extract<TargetConstraints, { covered: true }>,
+  targetSql: string,
+  tables: sql.StageTables,
+  copySql: string,
+): Promise<{ loaded: number; rejects: [number, Reject][] } | undefined> {
+  const { client, data, base, recs, textEncoding } = batch;
+  await client.query(`TRUNCATE ${tables.stage}, ${tables.refused}`);
+  // Records the stage's own COPY refuses (types, NOT NULL), kept until the batch is in.
+  const rejects: [number, Reject][] = [];
+  const copier = new BatchCopier({
+    client,
+    statement: () => copySql,
+    textEncoding,
+    into: 'stage',
+    onReject: async (reject, r) => {
+      rejects.push([r, reject]);
+    },
+    // Record r gets index r, whichever span of the batch it is copied in.
+    beforeCopy: async (first) => {
+      await client.query(`SELECT setval('${sql.ORD_SEQUENCE}', $1, false)`, [first]);
+    },
+  });
+  await copier.load(data, base, recs);
+
+  // Reasons in the order PostgreSQL checks a row: CHECK constraints by name, unique indexes by OID,
+  // then foreign keys; a record that breaks several is reported for the first.
+  const reasons: Rule[] = [];
+  const steps: string[] = [];
+  for (const c of rules.checks) {
+    steps.push(sql.checkViolations(tables, c, reasons.length));
+    reasons.push({ sqlstate: '23514', message: `new row for relation "${rules.table}" violates check constraint "${c.name}"` });
+  }
+  const repeats: string[] = [];
+  for (const u of rules.uniques) {
+    steps.push(sql.keyConflicts(tables, targetSql, u, reasons.length));
+    repeats.push(sql.keyRepeats(tables, u, reasons.length));
+    reasons.push({ sqlstate: '23505', message: `duplicate key value violates unique constraint "${u.name}"` });
+  }
+  for (const f of rules.foreignKeys) {
+    steps.push(sql.missingReferences(tables, f, reasons.length));
+    reasons.push({ sqlstate: '23503', message: `insert or update on table "${rules.table}" violates foreign key constraint "${f.name}"` });
+  }
+  for (const step of [...steps, ...repeats]) await client.query(step);
+  // Under one unique rule, the first of a repeated key is kept. Under two at once, which records keep
+  // their keys depends on the order they are refused in: left to BatchCopier.
+  if (repeats.length > 1 && (await client.query<{ n: number }>(sql.repeatedRules(tables))).rows[0]!.n > 1) return undefined;
+
+  const refused = await client.query<{ ord: number; reason: number }>(sql.refusedRecords(tables));
+  const staged = copier.rowsLoaded;
+  const inserted = await client.query(sql.insertRest(tables, targetSql, rules.columns));
+  if (inserted.rowCount !== staged - refused.rows.length) return undefined;
+
+  const merged: [number, Reject][] = [];
+  let i = 0;
+  for (const { ord, reason } of refused.rows) {
+    while (i < rejects.length && rejects[i]![0] < ord) merged.push(rejects[i++]!);
+    const rule = reasons[reason]!;
+    merged.push([ord, recordReject(data, base, recs, ord, { code: rule.sqlstate, message: rule.message }, textEncoding)]);
+  }
+  while (i < rejects.length) merged.push(rejects[i++]!);
+  return { loaded: staged - refused.rows.length, rejects: merged };
+}
