@@ -235,7 +235,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
       let rows: number;
       let chunkRejected = 0;
       if (batch) {
-        const copier = new BatchCopier({ client, statement, onReject, textEncoding, probe: recordRoute, stage: stagedRoute });
+        const copier = new BatchCopier({ client, statement, onReject, onRejects: (list) => rejects.addAll(list), textEncoding, probe: recordRoute, stage: stagedRoute });
         await copier.load(chunk.data, chunk.base, chunk.meta);
         rows = copier.rowsLoaded;
         chunkRejected = copier.rejected;

@@ -104,6 +104,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       probe: (header) => recordProbe(target.sql, columnsFor(header), objectDecoder.copyFormat),
       stage: (header) => batchStage(target, columnsFor(header), objectDecoder.copyFormat),
       onReject: (reject) => rejects.add(reject),
+      onRejects: (list) => rejects.addAll(list),
     });
 
     const since = timer.elapsed();

@@ -37,7 +37,6 @@ export interface StagedBatch {
   base: number;
   recs: RecordPositions;
   textEncoding: BufferEncoding;
-  onReject: (reject: Reject, record: number) => Promise<void>;
 }
 
 /** The staged route for a failed batch (batchStage.ts). */
@@ -46,7 +45,7 @@ export interface BatchStage {
    * Loads the batch through the stage. Returns the rows loaded and records rejected, or undefined when
    * the batch was not loaded (nothing of it persists; the caller isolates its records another way).
    */
-  load(batch: StagedBatch): Promise<{ loaded: number; rejected: number } | undefined>;
+  load(batch: StagedBatch): Promise<{ loaded: number; rejects: [record: number, reject: Reject][] } | undefined>;
 }
 
 export interface BatchCopierOptions {
@@ -54,6 +53,8 @@ export interface BatchCopierOptions {
   statement: () => string;
   /** Called for every rejected record, with its index in the batch. */
   onReject: (reject: Reject, record: number) => Promise<void>;
+  /** Called instead of onReject, when given, for the rejects of a batch the stage loaded, in file order. */
+  onRejects?: (rejects: Reject[]) => Promise<void>;
   textEncoding: BufferEncoding;
   /**
    * Sends one record by another route when its COPY failed with internal_error (Citus): the SQLSTATE
@@ -97,10 +98,12 @@ export class BatchCopier {
         await o.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
         if (failure === undefined) return;
       }
-      const staged = await o.stage().load({ client: o.client, data, base, recs, textEncoding: o.textEncoding, onReject: o.onReject });
+      const staged = await o.stage().load({ client: o.client, data, base, recs, textEncoding: o.textEncoding });
       if (staged) {
         this.rowsLoaded += staged.loaded;
-        this.rejected += staged.rejected;
+        this.rejected += staged.rejects.length;
+        if (o.onRejects) await o.onRejects(staged.rejects.map(([, reject]) => reject));
+        else for (const [r, reject] of staged.rejects) await o.onReject(reject, r);
         return;
       }
     }

@@ -48,9 +48,8 @@ export function batchStage(target: { oid: number; sql: string }, columns: string
         if (done) {
           await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
           countStagedBatch('loaded');
-          // Rejects go out once the rows are in: a batch that falls back reports nothing twice.
-          for (const [r, reject] of done.rejects) await batch.onReject(reject, r);
-          return { loaded: done.loaded, rejected: done.rejects.length };
+          // The caller reports the rejects once the rows are in: a batch that falls back reports none twice.
+          return done;
         }
       } catch (err) {
         // A statement the stage sent failed: the batch goes the slow way. A connection that is gone

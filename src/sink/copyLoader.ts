@@ -45,6 +45,8 @@ export interface CopyLoaderOptions {
   stage?: (header: Buffer | undefined) => BatchStage;
   /** Called for every rejected record; throws to stop the load (error budget spent). */
   onReject: (reject: Reject) => Promise<void>;
+  /** Batch mode: called instead of onReject, when given, for many rejects at once (a staged batch's). */
+  onRejects?: (rejects: Reject[]) => Promise<void>;
   /** How raw records are decoded for reports (the file's encoding, as Node names it). */
   textEncoding: BufferEncoding;
 }
@@ -317,6 +319,7 @@ export class CopyLoader extends Writable {
       client: this.o.client,
       statement: () => this.statement(),
       onReject: this.o.onReject,
+      ...(this.o.onRejects ? { onRejects: this.o.onRejects } : {}),
       textEncoding: this.o.textEncoding,
       ...(this.o.probe ? { probe: () => (this.probe ??= this.o.probe!(this.o.decoder.headerBytes)) } : {}),
       ...(this.o.stage ? { stage: () => (this.stage ??= this.o.stage!(this.o.decoder.headerBytes)) } : {}),
