@@ -3,13 +3,23 @@
 // records and rejects exactly the bad ones, with their lines and SQLSTATEs, the same into a 32-shard
 // Citus table as into plain PostgreSQL; and the failed batch goes through the stage (one COPY into a
 // temporary table and set-based checks), not through a COPY into the target per bad record.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import t, { type Test } from 'tap';
+import { CsvFramer } from '../src/decode/csv/csvFramer.js';
+import { defaultFormat } from '../src/jobs/specSchema.js';
+import { processRegistry } from '../src/metrics.js';
+import { batchStage } from '../src/sink/batchStage.js';
+import { CopyLoader, type Reject } from '../src/sink/copyLoader.js';
+import { copyStatement } from '../src/sink/copySql.js';
+import { resolveTarget } from '../src/sink/resolveTarget.js';
 import { createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
 import { citusCluster } from './helpers/citus.js';
 
 const cluster = citusCluster();
 
 const RECORDS = 6000;
+const CSV = defaultFormat;
 const EXISTING = 200;
 
 interface Expected {
@@ -111,4 +121,62 @@ t.test('the same file into a 32-shard distributed Citus table: the same rejects 
   const h = await createHarness({ databaseUrl: cluster.url ?? '' });
   t.teardown(() => h.close());
   await loadDirty(t, h, true);
+});
+
+t.test('small batches of a file with every 10th key repeated from the line before: after the first failed batch every batch goes straight to the stage; keys repeated across batches are caught too', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const table = `${h.schema}.pairs`;
+  await h.db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int)`);
+  const lines: string[] = [];
+  const bad: number[] = [];
+  let sum = 0;
+  for (let line = 1; line <= 3000; line++) {
+    if (line % 10 === 0) {
+      lines.push(`${line - 1},${line}\n`);
+      bad.push(line);
+    } else {
+      lines.push(`${line},${line}\n`);
+      sum += line;
+    }
+  }
+  const client = await h.db.connect();
+  t.teardown(() => client.release());
+  const target = await resolveTarget(client, table);
+  // prom-client hands out its live values: each reading is taken as numbers at once.
+  const value = async (name: string, label: string, of: string) =>
+    (await processRegistry.getSingleMetric(name)!.get()).values.find((v) => v.labels[label] === of)?.value ?? 0;
+  const reading = async () => ({
+    staged: await value('citus_ingest_staged_batches_total', 'outcome', 'loaded'),
+    fellBack: await value('citus_ingest_staged_batches_total', 'outcome', 'fell_back'),
+    target: await value('citus_ingest_isolation_copies_total', 'into', 'target'),
+  });
+  const before = await reading();
+  await client.query('BEGIN');
+  const rejects: Reject[] = [];
+  const loader = new CopyLoader({
+    client,
+    decoder: new CsvFramer({ quote: '"', escape: '"', header: false, dropBom: true, trackRecords: true }),
+    mode: 'batch',
+    batchBytes: 2048, // about 230 records: the repeated keys fall within batches and across their edges
+    textEncoding: 'utf8',
+    statement: () => copyStatement(target, CSV),
+    stage: () => batchStage(target, target.columns, CSV),
+    onReject: async (r) => {
+      rejects.push(r);
+    },
+  });
+  const file = Buffer.from(lines.join(''));
+  const pieces = Array.from({ length: Math.ceil(file.length / 512) }, (_, i) => file.subarray(i * 512, (i + 1) * 512));
+  await pipeline(Readable.from(pieces), loader);
+  await client.query('COMMIT');
+  t.same(rejects.map((r) => [r.line, r.sqlstate]), bad.map((l) => [l, '23505']));
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n, sum(v)::int AS s FROM ${table}`);
+  t.same(rows[0], { n: 3000 - bad.length, s: sum });
+  const after = await reading();
+  // Batches end at the first piece past 2,048 bytes: about file.length / (2,048 + 256) of them.
+  const batches = Math.floor(file.length / (2048 + 512));
+  t.ok(after.staged - before.staged >= batches, `every batch through the stage (${after.staged - before.staged}, at least ${batches})`);
+  t.equal(after.fellBack - before.fellBack, 0);
+  t.equal(after.target - before.target, 0, 'no COPY into the target to isolate records');
 });

@@ -23,6 +23,9 @@ import { printable, type Reject } from './reject.js';
 
 export type { Reject } from './reject.js';
 
+/** Rejects in a staged batch that send the next batch straight to the stage. */
+const DIRTY_REJECTS = 16;
+
 export interface CopyLoaderOptions {
   client: PoolClient;
   /** Turns the source's bytes into COPY input (decode/decoder.ts). */
@@ -160,10 +163,11 @@ export class CopyLoader extends Writable {
     }
     // Batch mode: the batch streams into its own COPY under a savepoint as it is read, and is kept in
     // memory; only when that COPY fails is the batch replayed record by record from memory.
-    const copy = await this.startBatchCopy();
+    // A file that has shown many bad records sends its batches to the stage without this COPY.
+    const copy = this.dirty ? undefined : await this.startBatchCopy();
     for (const piece of pieces) {
       const p = this.keep(piece);
-      if (this.copyFailed) continue;
+      if (!copy || this.copyFailed) continue;
       try {
         if (!copy.write(p)) await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone!.catch(() => undefined)]);
       } catch (err) {
@@ -304,10 +308,23 @@ export class CopyLoader extends Writable {
       // A bad record in the batch (or, on Citus, maybe one): undo the batch and load it again from
       // memory, isolating the bad ones, starting from what this COPY's error said.
       await client.query('ROLLBACK TO SAVEPOINT citus_ingest_stream; RELEASE SAVEPOINT citus_ingest_stream');
-      await this.batchCopier().load(data, base, records, failure);
+      await this.watchDirt(() => this.batchCopier().load(data, base, records, failure));
       return;
     }
-    await this.batchCopier().load(data, base, records);
+    await this.watchDirt(() => (this.dirty ? this.batchCopier().loadDirty(data, base, records) : this.batchCopier().load(data, base, records)));
+  }
+
+  /**
+   * Set while the last batch went through the stage with at least DIRTY_REJECTS rejects: the next one
+   * goes there directly. A batch the stage finds clean, or a table it does not cover, clears it.
+   */
+  private dirty = false;
+
+  private async watchDirt(load: () => Promise<void>): Promise<void> {
+    const b = this.batchCopier();
+    const before = { staged: b.stagedBatches, rejected: b.rejected };
+    await load();
+    this.dirty = b.stagedBatches > before.staged && b.rejected - before.rejected >= DIRTY_REJECTS;
   }
 
   private batcher: BatchCopier | undefined;
