@@ -20,6 +20,13 @@ import * as sql from './stageSql.js';
 import { targetConstraints, type TargetConstraints } from './targetConstraints.js';
 
 const SAVEPOINT = 'citus_ingest_stage';
+const INSERT_SAVEPOINT = 'citus_ingest_stage_insert';
+
+/** What the stage learnt from the file's batches so far. */
+interface StageMemory {
+  /** The last batch had keys already in the table: the next looks them up before its INSERT. */
+  tableConflicts: boolean;
+}
 
 interface Rule {
   sqlstate: string;
@@ -31,6 +38,7 @@ export function batchStage(target: { oid: number; sql: string }, columns: string
   let rules: TargetConstraints | undefined;
   /** Set once the stage failed for a reason no batch will escape: later batches skip it. */
   let off = false;
+  const memory: StageMemory = { tableConflicts: false };
   return {
     async load(batch) {
       if (off || rules?.covered === false) return undefined;
@@ -44,7 +52,7 @@ export function batchStage(target: { oid: number; sql: string }, columns: string
           return undefined;
         }
         await client.query(sql.createStage(tables, found.columns));
-        const done = await stageAndInsert(batch, found, target.sql, tables, copyInto(tables.stage, columns, format));
+        const done = await stageAndInsert(batch, found, target.sql, tables, copyInto(tables.stage, columns, format), memory);
         if (done) {
           await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
           countStagedBatch('loaded');
@@ -81,6 +89,7 @@ async function stageAndInsert(
   targetSql: string,
   tables: sql.StageTables,
   copySql: string,
+  memory: StageMemory,
 ): Promise<{ loaded: number; rejects: [number, Reject][] } | undefined> {
   const { client, data, base, recs, textEncoding } = batch;
   await client.query(`TRUNCATE ${tables.stage}, ${tables.refused}`);
@@ -105,13 +114,14 @@ async function stageAndInsert(
   // then foreign keys; a record that breaks several is reported for the first.
   const reasons: Rule[] = [];
   const steps: string[] = [];
+  const conflicts: string[] = [];
+  const repeats: string[] = [];
   for (const c of rules.checks) {
     steps.push(sql.checkViolations(tables, c, reasons.length));
     reasons.push({ sqlstate: '23514', message: `new row for relation "${rules.table}" violates check constraint "${c.name}"` });
   }
-  const repeats: string[] = [];
   for (const u of rules.uniques) {
-    steps.push(sql.keyConflicts(tables, targetSql, u, reasons.length));
+    conflicts.push(sql.keyConflicts(tables, targetSql, u, reasons.length));
     repeats.push(sql.keyRepeats(tables, u, reasons.length));
     reasons.push({ sqlstate: '23505', message: `duplicate key value violates unique constraint "${u.name}"` });
   }
@@ -119,15 +129,41 @@ async function stageAndInsert(
     steps.push(sql.missingReferences(tables, f, reasons.length));
     reasons.push({ sqlstate: '23503', message: `insert or update on table "${rules.table}" violates foreign key constraint "${f.name}"` });
   }
-  for (const step of [...steps, ...repeats]) await client.query(step);
+  // Keys already in the table are looked up by a join that, on Citus, sends the batch's keys to every
+  // shard: about as dear as the INSERT. Under one unique rule, a batch whose keys are new (the last
+  // one's were) skips it: the INSERT goes first, and only when it skips a row is it undone and the join
+  // run. A key repeated within the batch is the same key in the table, so the order does not matter.
+  const insertFirst = rules.uniques.length === 1 && !memory.tableConflicts;
+  for (const step of steps) await client.query(step);
+  let conflicted = 0;
+  if (!insertFirst) for (const step of conflicts) conflicted += (await client.query(step)).rowCount ?? 0;
+  for (const step of repeats) await client.query(step);
   // Under one unique rule, the first of a repeated key is kept. Under two at once, which records keep
   // their keys depends on the order they are refused in: left to BatchCopier.
   if (repeats.length > 1 && (await client.query<{ n: number }>(sql.repeatedRules(tables))).rows[0]!.n > 1) return undefined;
 
-  const refused = await client.query<{ ord: number; reason: number }>(sql.refusedRecords(tables));
   const staged = copier.rowsLoaded;
-  const inserted = await client.query(sql.insertRest(tables, targetSql, rules.columns));
-  if (inserted.rowCount !== staged - refused.rows.length) return undefined;
+  let refused = await client.query<{ ord: number; reason: number }>(sql.refusedRecords(tables));
+  let loaded = false;
+  if (insertFirst) {
+    await client.query(`SAVEPOINT ${INSERT_SAVEPOINT}`);
+    const { rows } = await client.query<{ n: number }>(sql.insertNew(tables, targetSql, rules.columns));
+    loaded = rows[0]!.n === staged - refused.rows.length;
+    memory.tableConflicts = !loaded;
+    if (loaded) {
+      await client.query(`RELEASE SAVEPOINT ${INSERT_SAVEPOINT}`);
+    } else {
+      await client.query(`ROLLBACK TO SAVEPOINT ${INSERT_SAVEPOINT}; RELEASE SAVEPOINT ${INSERT_SAVEPOINT}`);
+      for (const step of conflicts) await client.query(step);
+      refused = await client.query<{ ord: number; reason: number }>(sql.refusedRecords(tables));
+    }
+  } else {
+    memory.tableConflicts = conflicted > 0;
+  }
+  if (!loaded) {
+    const inserted = await client.query(sql.insertRest(tables, targetSql, rules.columns));
+    if (inserted.rowCount !== staged - refused.rows.length) return undefined;
+  }
 
   const merged: [number, Reject][] = [];
   let i = 0;

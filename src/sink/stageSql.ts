@@ -80,6 +80,15 @@ export function insertRest(t: StageTables, targetSql: string, columns: StageColu
      WHERE NOT EXISTS (SELECT 1 FROM ${t.refused} r WHERE r.ord = s.${ORD}) ORDER BY s.${ORD}`;
 }
 
+/**
+ * The INSERT of the rest that skips a row whose key is in the table, and says how many went in: fewer
+ * than sent means keys already there. (Citus counts the rows an INSERT ... SELECT sent, not those that
+ * went in: the count comes from RETURNING.)
+ */
+export function insertNew(t: StageTables, targetSql: string, columns: StageColumn[]): string {
+  return `WITH inserted AS (${insertRest(t, targetSql, columns)} ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*)::int AS n FROM inserted`;
+}
+
 /** Each refused record once, in file order, with the first rule it breaks in PostgreSQL's order. */
 export function refusedRecords(t: StageTables): string {
   return `SELECT ord::int AS ord, min(reason) AS reason FROM ${t.refused} GROUP BY ord ORDER BY ord`;
