@@ -37,6 +37,8 @@ export interface StagedBatch {
   base: number;
   recs: RecordPositions;
   textEncoding: BufferEncoding;
+  /** The load's COPY statement into the target. */
+  statement: string;
 }
 
 /** The staged route for a failed batch (batchStage.ts). */
@@ -118,7 +120,7 @@ export class BatchCopier {
 
   private async staged(data: Buffer, base: number, recs: RecordPositions): Promise<boolean> {
     const o = this.o;
-    const staged = await o.stage!().load({ client: o.client, data, base, recs, textEncoding: o.textEncoding });
+    const staged = await o.stage!().load({ client: o.client, data, base, recs, textEncoding: o.textEncoding, statement: o.statement() });
     if (!staged) return false;
     this.stagedBatches++;
     this.rowsLoaded += staged.loaded;

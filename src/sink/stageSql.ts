@@ -1,7 +1,7 @@
 // The statements of the staged route for a failed batch (batchStage.ts), built from quoted identifiers
 // only: the stage table shaped like the file's columns of the target with each record's index in the
-// batch, the table of refused records (their index and the rule they break), one query per rule that
-// finds the records breaking it, and the INSERT of the rest.
+// batch, the table of refused records (their index and the rule they break), and one query per rule
+// that finds the records breaking it.
 import { quoteIdent } from './names.js';
 import type { CheckRule, ForeignKeyRule, StageColumn, UniqueRule } from './targetConstraints.js';
 
@@ -71,22 +71,6 @@ export function missingReferences(t: StageTables, rule: ForeignKeyRule, reason: 
 /** How many unique rules saw a key repeated within the batch. */
 export function repeatedRules(t: StageTables): string {
   return `SELECT count(DISTINCT reason)::int AS n FROM ${t.refused} WHERE dup`;
-}
-
-/** The records that go in, in file order. */
-export function insertRest(t: StageTables, targetSql: string, columns: StageColumn[]): string {
-  const cols = columns.map((c) => quoteIdent(c.name)).join(', ');
-  return `INSERT INTO ${targetSql} (${cols}) SELECT ${cols} FROM ${t.stage} s
-     WHERE NOT EXISTS (SELECT 1 FROM ${t.refused} r WHERE r.ord = s.${ORD}) ORDER BY s.${ORD}`;
-}
-
-/**
- * The INSERT of the rest that skips a row whose key is in the table, and says how many went in: fewer
- * than sent means keys already there. (Citus counts the rows an INSERT ... SELECT sent, not those that
- * went in: the count comes from RETURNING.)
- */
-export function insertNew(t: StageTables, targetSql: string, columns: StageColumn[]): string {
-  return `WITH inserted AS (${insertRest(t, targetSql, columns)} ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*)::int AS n FROM inserted`;
 }
 
 /** Each refused record once, in file order, with the first rule it breaks in PostgreSQL's order. */
