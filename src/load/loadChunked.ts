@@ -324,6 +324,9 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     queue.fail(err);
   }
   await Promise.all(lanes);
+  await rejects.flushed().catch((err: unknown) => {
+    failure ??= err;
+  });
   await sessions.close();
   timer.add('copyMs', timer.elapsed() - t0);
   if (failure !== undefined) {

@@ -120,6 +120,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     timer.add('copyWaitMs', loader.copyWaitMs);
     timer.add('sourceWaitMs', Math.max(0, (timer.timings.copyMs ?? 0) - loader.scanMs - loader.copyWaitMs));
 
+    await rejects.flushed();
     const stats = objectDecoder.stats;
     reconcile(url, 'the file', { sent: stats.records, loaded: loader.rowsLoaded, rejected: loader.rejected });
     // Records the decoder refused were never sent; they count against the budget like the rest.
@@ -142,6 +143,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   } catch (err) {
     broken = true;
     await client.query('ROLLBACK').catch(() => {});
+    await rejects.flushed().catch(() => {});
     if (signal.aborted) throw signal.reason;
     await rejects.recordFailed(err);
     throw classify(connection.first() ?? err, { url, ...(decoder ? { decoder } : {}), sourceError: source.error });
