@@ -13,7 +13,7 @@ import { batchStage } from '../src/sink/batchStage.js';
 import { CopyLoader, type Reject } from '../src/sink/copyLoader.js';
 import { copyStatement } from '../src/sink/copySql.js';
 import { resolveTarget } from '../src/sink/resolveTarget.js';
-import { createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
+import { allRejects, createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
 import { citusCluster } from './helpers/citus.js';
 
 const cluster = citusCluster();
@@ -82,13 +82,7 @@ async function loadDirty(t: Test, h: Harness, citus: boolean): Promise<void> {
   t.equal(job.status, 'succeeded', JSON.stringify(job.error));
   t.equal(job.result.rowsRejected, file.rejects.length);
 
-  const got: { line: number; sqlstate: string; message: string }[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = (await (await fetch(`${svc.url}/jobs/${res.body.id}/rejects?limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as any;
-    got.push(...page.rejects);
-    cursor = page.nextCursor;
-  } while (cursor);
+  const got: { line: number; sqlstate: string; message: string }[] = await allRejects(svc.url!, res.body.id);
   t.same(got.map((r) => [r.line, r.sqlstate]), file.rejects, 'every bad record, in file order, with its SQLSTATE');
   t.match(got.find((r) => r.sqlstate === '23505')?.message, /duplicate key value violates unique constraint "dirty_pkey"/);
   t.match(got.find((r) => r.sqlstate === '23514')?.message, /violates check constraint "dirty_v_check"/);

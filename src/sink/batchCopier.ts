@@ -10,14 +10,13 @@
 // or about log2 of the gap between bad records (without), never a resend of the rest of the batch.
 // One savepoint is held throughout: released and taken again after a success, rolled back to after a
 // failure, so the transaction's subtransactions (and the lock table) do not grow with the rejects.
-import { finished } from 'node:stream/promises';
-import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 import { recordErrorKind, type RecordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
-import { countIsolationCopy, trackCopy } from '../metrics.js';
+import { countIsolationCopy } from '../metrics.js';
 import type { RecordPositions } from '../decode/positions.js';
 import { copyErrorPosition } from './copySql.js';
+import { copyPieces } from './copyPieces.js';
 import type { RecordProbe } from './recordProbe.js';
 import { recordBytes, recordReject, type Refusal } from './batchRecords.js';
 import type { Reject } from './reject.js';
@@ -207,36 +206,22 @@ export class BatchCopier {
     const client = this.o.client;
     const bytes = this.slice(data, base, recs, a, b);
     await this.o.beforeCopy?.(a);
-    const copy = client.query(copyStreams.from(this.o.statement()));
     this.copies++;
     countIsolationCopy(this.o.into ?? 'target');
-    let failed = false;
-    const done = trackCopy(finished(copy)).then(
-      () => undefined,
-      (err: unknown) => {
-        failed = true;
-        return err ?? new Error('COPY failed');
-      },
-    );
-    try {
-      // Written piece by piece so that, once the server has refused a record, the rest is not sent.
-      for (let at = 0; at < bytes.length && !failed; at += PIECE) {
-        if (!copy.write(bytes.subarray(at, at + PIECE))) await Promise.race([new Promise((r) => copy.once('drain', r)), done]);
-      }
-      if (!failed) copy.end();
-    } catch (err) {
-      if (!copy.destroyed) copy.destroy(err as Error);
-    }
-    const err = await done;
+    // Written piece by piece so that, once the server has refused a record, the rest is not sent.
+    const pieces = function* () {
+      for (let at = 0; at < bytes.length; at += PIECE) yield bytes.subarray(at, at + PIECE);
+    };
+    const { err, rowCount } = await copyPieces(client, this.o.statement(), pieces());
     if (err !== undefined) {
       if (recordErrorKind(err) === 'system') throw err;
       await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       return err;
     }
-    if ((copy.rowCount ?? 0) !== b - a) {
-      throw new IngestError('RECORD_COUNT_MISMATCH', `a batch of ${b - a} records loaded ${copy.rowCount} rows; nothing was committed`, {
+    if (rowCount !== b - a) {
+      throw new IngestError('RECORD_COUNT_MISMATCH', `a batch of ${b - a} records loaded ${rowCount} rows; nothing was committed`, {
         recordsSent: b - a,
-        rowsLoaded: copy.rowCount,
+        rowsLoaded: rowCount,
       });
     }
     await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}`);

@@ -10,12 +10,11 @@
 // It is an accelerator, not the ground truth: a table with rules it does not model is not staged
 // (targetConstraints.ts), and when that COPY is refused anyway (a rule it missed, a concurrent
 // writer), the stage's savepoint is rolled back and the batch goes to BatchCopier as before.
-import { finished } from 'node:stream/promises';
-import copyStreams from 'pg-copy-streams';
 import type { FormatSpec } from '../jobs/spec.js';
-import { countStagedBatch, trackCopy } from '../metrics.js';
+import { countStagedBatch } from '../metrics.js';
 import { BatchCopier, type BatchStage, type StagedBatch } from './batchCopier.js';
 import { recordBytes, recordReject } from './batchRecords.js';
+import { copyPieces } from './copyPieces.js';
 import { copyInto } from './copySql.js';
 import type { Reject } from './reject.js';
 import * as sql from './stageSql.js';
@@ -185,29 +184,16 @@ function skipped(refused: { ord: number }[], rejects: [number, Reject][]): numbe
  */
 async function copyAccepted(batch: StagedBatch, skip: number[]): Promise<unknown | undefined> {
   const { client, data, base, recs } = batch;
-  const copy = client.query(copyStreams.from(batch.statement));
-  let failed = false;
-  const done = trackCopy(finished(copy)).then(
-    () => undefined,
-    (err: unknown) => {
-      failed = true;
-      return err ?? new Error('COPY failed');
-    },
-  );
-  try {
+  const runs = function* () {
     let from = 0;
     for (const r of [...skip, recs.length]) {
-      if (failed) break;
-      if (r > from && !copy.write(recordBytes(data, base, recs, from, r))) await Promise.race([new Promise((go) => copy.once('drain', go)), done]);
+      if (r > from) yield recordBytes(data, base, recs, from, r);
       from = r + 1;
     }
-    if (!failed) copy.end();
-  } catch (err) {
-    if (!copy.destroyed) copy.destroy(err as Error);
-  }
-  const err = await done;
+  };
+  const { err, rowCount } = await copyPieces(client, batch.statement, runs());
   if (err !== undefined) return err;
   const expected = recs.length - skip.length;
-  if (copy.rowCount !== expected) return new Error(`the stage's COPY of ${expected} records loaded ${copy.rowCount} rows`);
+  if (rowCount !== expected) return new Error(`the stage's COPY of ${expected} records loaded ${rowCount} rows`);
   return undefined;
 }
