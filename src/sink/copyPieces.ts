@@ -20,7 +20,12 @@ export async function copyPieces(client: PoolClient, statement: string, pieces: 
   try {
     for (const piece of pieces) {
       if (failed) break;
-      if (!copy.write(piece)) await Promise.race([new Promise((r) => copy.once('drain', r)), done]);
+      // A piece is written once the one before has gone to the socket. A piece still queued in the
+      // stream when the server ends the COPY with an error is flushed later into a query that is over,
+      // and throws where no caller catches it (pg-copy-streams issue #171).
+      // Its callback may come with an error after the COPY's own: that one is the COPY's to report.
+      const written = new Promise<void>((ok) => copy.write(piece, () => ok()));
+      await Promise.race([written, done]);
     }
     if (!failed) copy.end();
   } catch (err) {
