@@ -106,7 +106,7 @@ async function stageAndInsert(
     },
     // Record r gets index r, whichever span of the batch it is copied in.
     beforeCopy: async (first) => {
-      await client.query(`SELECT setval('${sql.ORD_SEQUENCE}', $1, false)`, [first]);
+      await client.query(sql.nextIndex(tables), [first]);
     },
   });
   await copier.load(data, base, recs);
