@@ -5,11 +5,13 @@
 // table. The records the target would refuse for a CHECK, a unique key (against the table and, first
 // in file order wins, within the batch) or a foreign key are then found by one query per rule, and the
 // rest goes in by one COPY into the target from the batch's bytes in memory, the refused records left
-// out (the stage's rows are never moved: an INSERT ... SELECT on Citus cost twice that COPY).
+// out (the stage's rows are never moved: an INSERT ... SELECT from it cost up to twice that COPY on
+// Citus).
 //
 // It is an accelerator, not the ground truth: a table with rules it does not model is not staged
 // (targetConstraints.ts), and when that COPY is refused anyway (a rule it missed, a concurrent
 // writer), the stage's savepoint is rolled back and the batch goes to BatchCopier as before.
+import { isDataError } from '../db/sqlstate.js';
 import type { FormatSpec } from '../jobs/spec.js';
 import { countStagedBatch } from '../metrics.js';
 import { BatchCopier, type BatchStage, type StagedBatch } from './batchCopier.js';
@@ -25,7 +27,7 @@ const COPY_SAVEPOINT = 'citus_ingest_stage_copy';
 
 /** What the stage learnt from the file's batches so far. */
 interface StageMemory {
-  /** The last batch had keys already in the table: the next looks them up before its INSERT. */
+  /** The last batch had keys already in the table: the next looks them up before its COPY. */
   tableConflicts: boolean;
 }
 
@@ -53,7 +55,7 @@ export function batchStage(target: { oid: number; sql: string }, columns: string
           return undefined;
         }
         await client.query(sql.createStage(tables, found.columns));
-        const done = await stageAndInsert(batch, found, target.sql, tables, copyInto(tables.stage, columns, format), memory);
+        const done = await stageAndCopy(batch, found, target.sql, tables, copyInto(tables.stage, columns, format), memory);
         if (done) {
           await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
           countStagedBatch('loaded');
@@ -64,7 +66,7 @@ export function batchStage(target: { oid: number; sql: string }, columns: string
         // A statement the stage sent failed: the batch goes the slow way. A connection that is gone
         // fails this rollback too, and that error is the load's.
         await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`);
-        if (!isRecordError(err)) off = true;
+        if (!isDataError(err)) off = true;
         countStagedBatch('fell_back');
         return undefined;
       }
@@ -75,16 +77,11 @@ export function batchStage(target: { oid: number; sql: string }, columns: string
   };
 }
 
-function isRecordError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^2[23]/.test(code);
-}
-
 /**
- * Stages the batch, marks the records the target refuses, and inserts the rest. Returns undefined when
+ * Stages the batch, marks the records the target refuses, and copies the rest into the target. Returns undefined when
  * the rules cannot tell which records to refuse (keys repeated under two unique rules at once).
  */
-async function stageAndInsert(
+async function stageAndCopy(
   batch: StagedBatch,
   rules: Extract<TargetConstraints, { covered: true }>,
   targetSql: string,
@@ -135,10 +132,10 @@ async function stageAndInsert(
   // were) skips it: the COPY goes first, and only when it fails is it undone and the join run. A key
   // repeated within the batch is the same key in the table, so the order they are found in does not
   // matter; under two rules it does, and the join goes first.
-  const insertFirst = rules.uniques.length === 1 && !memory.tableConflicts;
+  const copyFirst = rules.uniques.length === 1 && !memory.tableConflicts;
   for (const step of steps) await client.query(step);
   let conflicted = 0;
-  if (!insertFirst) for (const step of conflicts) conflicted += (await client.query(step)).rowCount ?? 0;
+  if (!copyFirst) for (const step of conflicts) conflicted += (await client.query(step)).rowCount ?? 0;
   for (const step of repeats) await client.query(step);
   // Under one unique rule, the first of a repeated key is kept. Under two at once, which records keep
   // their keys depends on the order they are refused in: left to BatchCopier.
@@ -149,7 +146,7 @@ async function stageAndInsert(
   // The rest goes in by the load's own COPY, from the batch's bytes, skipping the refused records.
   await client.query(`SAVEPOINT ${COPY_SAVEPOINT}`);
   let failure = await copyAccepted(batch, skipped(refused.rows, rejects));
-  if (failure !== undefined && insertFirst) {
+  if (failure !== undefined && copyFirst) {
     // Keys already in the table: found by the join, and the COPY sent again without them.
     await client.query(`ROLLBACK TO SAVEPOINT ${COPY_SAVEPOINT}`);
     for (const step of conflicts) conflicted += (await client.query(step)).rowCount ?? 0;
