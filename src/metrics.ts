@@ -27,6 +27,31 @@ const stageSeconds = new Histogram({
   buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600],
   registers,
 });
+const isolationCopies = new Counter({
+  name: 'citus_ingest_isolation_copies_total',
+  help: 'COPY statements sent to isolate the bad records of batches whose COPY failed, by where they went: `into` the target (BatchCopier) or the stage (batchStage.ts).',
+  labelNames: ['into'] as const,
+  registers,
+});
+const stagedBatches = new Counter({
+  name: 'citus_ingest_staged_batches_total',
+  help: 'Failed batches sent through the stage, by outcome: loaded there, or fell back to isolating record by record.',
+  labelNames: ['outcome'] as const,
+  registers,
+});
+for (const into of ['target', 'stage']) isolationCopies.inc({ into }, 0);
+for (const outcome of ['loaded', 'fell_back']) stagedBatches.inc({ outcome }, 0);
+
+/** Counts a COPY sent while isolating bad records. */
+export function countIsolationCopy(into: 'target' | 'stage'): void {
+  isolationCopies.inc({ into });
+}
+
+/** Counts a failed batch that went through the stage. */
+export function countStagedBatch(outcome: 'loaded' | 'fell_back'): void {
+  stagedBatches.inc({ outcome });
+}
+
 const copyStreams = new Gauge({ name: 'citus_ingest_copy_streams_active', help: 'COPY ... FROM STDIN streams open right now in this process.', registers });
 
 export type RunMetricStatus = 'succeeded' | 'failed' | 'cancelled';

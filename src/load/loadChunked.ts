@@ -18,7 +18,8 @@ import { decoderFor } from '../decode/registry.js';
 import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
 import { recordRunFile } from '../sql/runFiles.js';
-import { BatchCopier } from '../sink/batchCopier.js';
+import { BatchCopier, type BatchStage } from '../sink/batchCopier.js';
+import { batchStage } from '../sink/batchStage.js';
 import type { Reject } from '../sink/copyLoader.js';
 import { recordProbe, type RecordProbe } from '../sink/recordProbe.js';
 import { copyErrorPosition, copyStatement } from '../sink/copySql.js';
@@ -191,6 +192,8 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const statement = (): string => (sql ??= copyStatement(target, framer.copyFormat, columnsOfFile()));
   let probeRoute: RecordProbe | undefined;
   const recordRoute = (): RecordProbe => (probeRoute ??= recordProbe(target.sql, columnsOfFile(), framer.copyFormat));
+  let stageRoute: BatchStage | undefined;
+  const stagedRoute = (): BatchStage => (stageRoute ??= batchStage(target, columnsOfFile(), framer.copyFormat));
   const rejects = new ObjectRejects({ pool, spec, jobId: input.jobId, runId: input.runId, object, url, unit: 'chunk', dryRun: false });
   rejects.decoder = framer;
   let loadedRows = 0; // committed by this run
@@ -232,7 +235,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
       let rows: number;
       let chunkRejected = 0;
       if (batch) {
-        const copier = new BatchCopier({ client, statement, onReject, textEncoding, probe: recordRoute });
+        const copier = new BatchCopier({ client, statement, onReject, onRejects: (list) => rejects.addAll(list), textEncoding, probe: recordRoute, stage: stagedRoute });
         await copier.load(chunk.data, chunk.base, chunk.meta);
         rows = copier.rowsLoaded;
         chunkRejected = copier.rejected;
@@ -321,6 +324,9 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
     queue.fail(err);
   }
   await Promise.all(lanes);
+  await rejects.flushed().catch((err: unknown) => {
+    failure ??= err;
+  });
   await sessions.close();
   timer.add('copyMs', timer.elapsed() - t0);
   if (failure !== undefined) {

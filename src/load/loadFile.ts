@@ -13,6 +13,7 @@ import type { MergeCounts, Timings } from '../sql/jobRows.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { CopyLoader, type Reject } from '../sink/copyLoader.js';
 import { recordProbe } from '../sink/recordProbe.js';
+import { batchStage } from '../sink/batchStage.js';
 import { copyStatement } from '../sink/copySql.js';
 import { beginLoad } from '../sink/citus.js';
 import { columnsFromHeader } from '../sink/headerColumns.js';
@@ -101,7 +102,9 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
       textEncoding,
       statement: (header) => copyStatement(target, objectDecoder.copyFormat, columnsFor(header)),
       probe: (header) => recordProbe(target.sql, columnsFor(header), objectDecoder.copyFormat),
+      stage: (header) => batchStage(target, columnsFor(header), objectDecoder.copyFormat),
       onReject: (reject) => rejects.add(reject),
+      onRejects: (list) => rejects.addAll(list),
     });
 
     const since = timer.elapsed();
@@ -117,6 +120,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     timer.add('copyWaitMs', loader.copyWaitMs);
     timer.add('sourceWaitMs', Math.max(0, (timer.timings.copyMs ?? 0) - loader.scanMs - loader.copyWaitMs));
 
+    await rejects.flushed();
     const stats = objectDecoder.stats;
     reconcile(url, 'the file', { sent: stats.records, loaded: loader.rowsLoaded, rejected: loader.rejected });
     // Records the decoder refused were never sent; they count against the budget like the rest.
@@ -139,6 +143,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
   } catch (err) {
     broken = true;
     await client.query('ROLLBACK').catch(() => {});
+    await rejects.flushed().catch(() => {});
     if (signal.aborted) throw signal.reason;
     await rejects.recordFailed(err);
     throw classify(connection.first() ?? err, { url, ...(decoder ? { decoder } : {}), sourceError: source.error });

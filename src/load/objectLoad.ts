@@ -11,7 +11,10 @@ import type { Reject } from '../sink/reject.js';
 import type { ObjectInfo } from '../sources/source.js';
 import type { LedgerKey } from '../sql/fileLedger.js';
 import type { MergeCounts, Timings } from '../sql/jobRows.js';
-import { insertReject } from '../sql/rejects.js';
+import { insertReject, insertRejects } from '../sql/rejects.js';
+
+/** Rejects written by one INSERT. */
+const REJECTS_PER_INSERT = 1000;
 
 export interface FileProgress {
   /** Bytes read from object storage (compressed bytes for a gzip object). */
@@ -82,17 +85,52 @@ export class ObjectRejects {
 
   /** Records a reject; throws ERROR_BUDGET_EXCEEDED once more than maxErrors were rejected. */
   async add(raw: Reject): Promise<void> {
-    const reject = this.placed(raw);
-    this.count++;
-    if (this.first.length < 5) this.first.push(reject);
-    await insertReject(this.o.pool, this.o.jobId, this.o.runId, this.o.object, reject);
+    await this.addAll([raw]);
+    await this.flushed();
+  }
+
+  /** The rejects being written: addAll hands them over and the load goes on meanwhile. */
+  private writing: Promise<void> = Promise.resolve();
+  private writeError: unknown;
+
+  /**
+   * Records rejects in file order, in one statement per hundreds of them, written while the load goes
+   * on (one list at a time: this waits for the list before); throws ERROR_BUDGET_EXCEEDED once more
+   * than maxErrors were rejected (the rejects past the one that went over are not recorded).
+   */
+  async addAll(raws: Reject[]): Promise<void> {
+    if (raws.length === 0) return;
     const { maxErrors } = this.o.spec;
+    const room = this.o.dryRun ? raws.length : Math.max(0, Math.min(raws.length, maxErrors + 1 - this.count));
+    const list = raws.slice(0, Math.max(1, room)).map((r) => this.placed(r));
+    this.count += list.length;
+    for (const reject of list.slice(0, 5 - this.first.length)) this.first.push(reject);
+    const before = this.writing;
+    this.writing = before.then(() => this.write(list)).catch((err: unknown) => {
+      this.writeError ??= err;
+    });
+    await before;
+    if (this.writeError !== undefined) throw this.writeError;
+    const reject = list[list.length - 1]!;
     if (!this.o.dryRun && this.count > maxErrors) {
+      await this.flushed();
       throw new IngestError(
         'ERROR_BUDGET_EXCEEDED',
         `${this.o.url}: more than maxErrors=${maxErrors} records rejected (the last ${where(reject)}: ${reject.message}); ${rolledBack[this.o.unit]}. GET /jobs/:id/rejects lists them.`,
         { url: this.o.url, maxErrors, rejected: this.count, ...(reject.line !== null ? { line: reject.line } : {}), ...(reject.position ? { position: reject.position } : {}) },
       );
+    }
+  }
+
+  /** Waits for the rejects handed to addAll to be written; throws if writing them failed. */
+  async flushed(): Promise<void> {
+    await this.writing;
+    if (this.writeError !== undefined) throw this.writeError;
+  }
+
+  private async write(list: Reject[]): Promise<void> {
+    for (let at = 0; at < list.length; at += REJECTS_PER_INSERT) {
+      await insertRejects(this.o.pool, this.o.jobId, this.o.runId, this.o.object, list.slice(at, at + REJECTS_PER_INSERT));
     }
   }
 

@@ -10,16 +10,16 @@
 // or about log2 of the gap between bad records (without), never a resend of the rest of the batch.
 // One savepoint is held throughout: released and taken again after a success, rolled back to after a
 // failure, so the transaction's subtransactions (and the lock table) do not grow with the rejects.
-import { finished } from 'node:stream/promises';
-import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 import { recordErrorKind, type RecordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
-import { trackCopy } from '../metrics.js';
+import { countIsolationCopy } from '../metrics.js';
 import type { RecordPositions } from '../decode/positions.js';
 import { copyErrorPosition } from './copySql.js';
+import { copyPieces } from './copyPieces.js';
 import type { RecordProbe } from './recordProbe.js';
-import { printable, type Reject } from './reject.js';
+import { recordBytes, recordReject, type Refusal } from './batchRecords.js';
+import type { Reject } from './reject.js';
 
 const SAVEPOINT = 'citus_ingest_batch';
 /** Bytes per write into a COPY, so that writing stops soon after the server refuses a record. */
@@ -29,16 +29,48 @@ const MIN_SPAN = 16;
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** A batch handed to the staged route: its records in memory, and where its rejects go. */
+export interface StagedBatch {
+  client: PoolClient;
+  data: Buffer;
+  base: number;
+  recs: RecordPositions;
+  textEncoding: BufferEncoding;
+  /** The load's COPY statement into the target. */
+  statement: string;
+}
+
+/** The staged route for a failed batch (batchStage.ts). */
+export interface BatchStage {
+  /**
+   * Loads the batch through the stage. Returns the rows loaded and records rejected, or undefined when
+   * the batch was not loaded (nothing of it persists; the caller isolates its records another way).
+   */
+  load(batch: StagedBatch): Promise<{ loaded: number; rejects: [record: number, reject: Reject][] } | undefined>;
+}
+
 export interface BatchCopierOptions {
   client: PoolClient;
   statement: () => string;
-  onReject: (reject: Reject) => Promise<void>;
+  /** Called for every rejected record, with its index in the batch. */
+  onReject: (reject: Reject, record: number) => Promise<void>;
+  /** Called instead of onReject, when given, for the rejects of a batch the stage loaded, in file order. */
+  onRejects?: (rejects: Reject[]) => Promise<void>;
   textEncoding: BufferEncoding;
   /**
    * Sends one record by another route when its COPY failed with internal_error (Citus): the SQLSTATE
    * that route gives decides whether it is rejected. Without it, such a record fails the load.
    */
   probe?: () => RecordProbe;
+  /**
+   * The staged route (batchStage.ts) tried first for a batch whose COPY already failed; when it does
+   * not load the batch, its records are isolated here. Without it, always here.
+   */
+  stage?: () => BatchStage;
+  /** Called before each COPY with the index of its first record (the stage numbers records by it). */
+  beforeCopy?: (first: number) => Promise<void>;
+  /** Where the COPYs go, for the metrics: the load's target (default) or the stage. */
+  into?: 'target' | 'stage';
 }
 
 export class BatchCopier {
@@ -58,6 +90,46 @@ export class BatchCopier {
    */
   async load(data: Buffer, base: number, recs: RecordPositions, failure?: unknown): Promise<void> {
     if (recs.length === 0) return;
+    const o = this.o;
+    if (o.stage) {
+      if (failure === undefined) {
+        // One COPY of the whole batch first: a clean batch never sees the stage.
+        await o.client.query(`SAVEPOINT ${SAVEPOINT}`);
+        failure = await this.copyRange(data, base, recs, 0, recs.length);
+        await o.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        if (failure === undefined) return;
+      }
+      if (await this.staged(data, base, recs)) return;
+    }
+    await this.isolate(data, base, recs, failure);
+  }
+
+  /**
+   * Loads a batch of a file that has shown many bad records: through the stage without a COPY into the
+   * target first (on Citus that COPY costs about as much as a clean batch, to learn it fails).
+   */
+  async loadDirty(data: Buffer, base: number, recs: RecordPositions): Promise<void> {
+    if (recs.length === 0) return;
+    if (this.o.stage && (await this.staged(data, base, recs))) return;
+    await this.isolate(data, base, recs, undefined);
+  }
+
+  /** Batches the stage loaded (batchStage.ts). */
+  stagedBatches = 0;
+
+  private async staged(data: Buffer, base: number, recs: RecordPositions): Promise<boolean> {
+    const o = this.o;
+    const staged = await o.stage!().load({ client: o.client, data, base, recs, textEncoding: o.textEncoding, statement: o.statement() });
+    if (!staged) return false;
+    this.stagedBatches++;
+    this.rowsLoaded += staged.loaded;
+    this.rejected += staged.rejects.length;
+    if (o.onRejects) await o.onRejects(staged.rejects.map(([, reject]) => reject));
+    else for (const [r, reject] of staged.rejects) await o.onReject(reject, r);
+    return true;
+  }
+
+  private async isolate(data: Buffer, base: number, recs: RecordPositions, failure: unknown): Promise<void> {
     await this.o.client.query(`SAVEPOINT ${SAVEPOINT}`);
     await this.loadAll(data, base, recs, failure);
     await this.o.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
@@ -123,8 +195,7 @@ export class BatchCopier {
   }
 
   private slice(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Buffer {
-    const start = a === 0 ? 0 : recs.end(a - 1) - base;
-    return data.subarray(start, recs.end(b - 1) - base);
+    return recordBytes(data, base, recs, a, b);
   }
 
   /**
@@ -134,35 +205,23 @@ export class BatchCopier {
   private async copyRange(data: Buffer, base: number, recs: RecordPositions, a: number, b: number): Promise<unknown | undefined> {
     const client = this.o.client;
     const bytes = this.slice(data, base, recs, a, b);
-    const copy = client.query(copyStreams.from(this.o.statement()));
+    await this.o.beforeCopy?.(a);
     this.copies++;
-    let failed = false;
-    const done = trackCopy(finished(copy)).then(
-      () => undefined,
-      (err: unknown) => {
-        failed = true;
-        return err ?? new Error('COPY failed');
-      },
-    );
-    try {
-      // Written piece by piece so that, once the server has refused a record, the rest is not sent.
-      for (let at = 0; at < bytes.length && !failed; at += PIECE) {
-        if (!copy.write(bytes.subarray(at, at + PIECE))) await Promise.race([new Promise((r) => copy.once('drain', r)), done]);
-      }
-      if (!failed) copy.end();
-    } catch (err) {
-      if (!copy.destroyed) copy.destroy(err as Error);
-    }
-    const err = await done;
+    countIsolationCopy(this.o.into ?? 'target');
+    // Written piece by piece so that, once the server has refused a record, the rest is not sent.
+    const pieces = function* () {
+      for (let at = 0; at < bytes.length; at += PIECE) yield bytes.subarray(at, at + PIECE);
+    };
+    const { err, rowCount } = await copyPieces(client, this.o.statement(), pieces());
     if (err !== undefined) {
       if (recordErrorKind(err) === 'system') throw err;
       await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       return err;
     }
-    if ((copy.rowCount ?? 0) !== b - a) {
-      throw new IngestError('RECORD_COUNT_MISMATCH', `a batch of ${b - a} records loaded ${copy.rowCount} rows; nothing was committed`, {
+    if (rowCount !== b - a) {
+      throw new IngestError('RECORD_COUNT_MISMATCH', `a batch of ${b - a} records loaded ${rowCount} rows; nothing was committed`, {
         recordsSent: b - a,
-        rowsLoaded: copy.rowCount,
+        rowsLoaded: rowCount,
       });
     }
     await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}`);
@@ -208,18 +267,8 @@ export class BatchCopier {
   }
 
   private async reject(data: Buffer, base: number, recs: RecordPositions, r: number, err: unknown): Promise<void> {
-    const raw = this.slice(data, base, recs, r, r + 1);
-    const text = raw.toString(this.o.textEncoding).replace(/\r?\n$|\r$/, '');
-    const pos = copyErrorPosition(err as { where?: string });
     this.rejected++;
-    await this.o.onReject({
-      line: recs.line(r),
-      byteOffset: recs.offset(r),
-      column: pos.column ?? null,
-      sqlstate: (err as { code: string }).code,
-      message: (err as Error).message,
-      record: printable(text),
-    });
+    await this.o.onReject(recordReject(data, base, recs, r, err as Refusal, this.o.textEncoding), r);
   }
 }
 

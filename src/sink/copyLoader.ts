@@ -15,13 +15,16 @@ import { hasSqlState, isDataError, recordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
 import { laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
-import { BatchCopier } from './batchCopier.js';
+import { BatchCopier, type BatchStage } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
 import { clientSocket, writeCorked } from './copyWrites.js';
 import type { RecordProbe } from './recordProbe.js';
 import { printable, type Reject } from './reject.js';
 
 export type { Reject } from './reject.js';
+
+/** Rejects in a staged batch that send the next batch straight to the stage. */
+const DIRTY_REJECTS = 16;
 
 export interface CopyLoaderOptions {
   client: PoolClient;
@@ -37,8 +40,16 @@ export interface CopyLoaderOptions {
    * (Citus), whether the record is at fault (see RecordProbe). Without it such a record fails the load.
    */
   probe?: (header: Buffer | undefined) => RecordProbe;
+  /**
+   * Batch mode: builds the staged route a failed batch is tried by first (batchStage.ts): one COPY into
+   * a temporary table and set-based checks instead of a COPY into the target per bad record. Without
+   * it, every failed batch is isolated by BatchCopier.
+   */
+  stage?: (header: Buffer | undefined) => BatchStage;
   /** Called for every rejected record; throws to stop the load (error budget spent). */
   onReject: (reject: Reject) => Promise<void>;
+  /** Batch mode: called instead of onReject, when given, for many rejects at once (a staged batch's). */
+  onRejects?: (rejects: Reject[]) => Promise<void>;
   /** How raw records are decoded for reports (the file's encoding, as Node names it). */
   textEncoding: BufferEncoding;
 }
@@ -152,10 +163,11 @@ export class CopyLoader extends Writable {
     }
     // Batch mode: the batch streams into its own COPY under a savepoint as it is read, and is kept in
     // memory; only when that COPY fails is the batch replayed record by record from memory.
-    const copy = await this.startBatchCopy();
+    // A file that has shown many bad records sends its batches to the stage without this COPY.
+    const copy = this.dirty ? undefined : await this.startBatchCopy();
     for (const piece of pieces) {
       const p = this.keep(piece);
-      if (this.copyFailed) continue;
+      if (!copy || this.copyFailed) continue;
       try {
         if (!copy.write(p)) await Promise.race([new Promise((r) => copy.once('drain', r)), this.copyDone!.catch(() => undefined)]);
       } catch (err) {
@@ -296,22 +308,38 @@ export class CopyLoader extends Writable {
       // A bad record in the batch (or, on Citus, maybe one): undo the batch and load it again from
       // memory, isolating the bad ones, starting from what this COPY's error said.
       await client.query('ROLLBACK TO SAVEPOINT citus_ingest_stream; RELEASE SAVEPOINT citus_ingest_stream');
-      await this.batchCopier().load(data, base, records, failure);
+      await this.watchDirt(() => this.batchCopier().load(data, base, records, failure));
       return;
     }
-    await this.batchCopier().load(data, base, records);
+    await this.watchDirt(() => (this.dirty ? this.batchCopier().loadDirty(data, base, records) : this.batchCopier().load(data, base, records)));
+  }
+
+  /**
+   * Set while the last batch went through the stage with at least DIRTY_REJECTS rejects: the next one
+   * goes there directly. A batch the stage finds clean, or a table it does not cover, clears it.
+   */
+  private dirty = false;
+
+  private async watchDirt(load: () => Promise<void>): Promise<void> {
+    const b = this.batchCopier();
+    const before = { staged: b.stagedBatches, rejected: b.rejected };
+    await load();
+    this.dirty = b.stagedBatches > before.staged && b.rejected - before.rejected >= DIRTY_REJECTS;
   }
 
   private batcher: BatchCopier | undefined;
   private probe: RecordProbe | undefined;
+  private stage: BatchStage | undefined;
 
   private batchCopier(): BatchCopier {
     this.batcher ??= new BatchCopier({
       client: this.o.client,
       statement: () => this.statement(),
       onReject: this.o.onReject,
+      ...(this.o.onRejects ? { onRejects: this.o.onRejects } : {}),
       textEncoding: this.o.textEncoding,
       ...(this.o.probe ? { probe: () => (this.probe ??= this.o.probe!(this.o.decoder.headerBytes)) } : {}),
+      ...(this.o.stage ? { stage: () => (this.stage ??= this.o.stage!(this.o.decoder.headerBytes)) } : {}),
     });
     return this.batcher;
   }

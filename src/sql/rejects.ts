@@ -12,10 +12,23 @@ export interface RejectRow extends Reject {
 }
 
 export async function insertReject(pool: Pool, jobId: string, runId: string, object: ObjectRef, r: Reject): Promise<void> {
+  await insertRejects(pool, jobId, runId, object, [r]);
+}
+
+/** Several rejects in one statement, their ids in the order given. */
+export async function insertRejects(pool: Pool, jobId: string, runId: string, object: ObjectRef, list: Reject[]): Promise<void> {
+  if (list.length === 0) return;
   await pool.query(
     `INSERT INTO ingest.rejects (job_id, run_id, scheme, container, key, line, byte_offset, column_name, sqlstate, message, record, position)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [jobId, runId, object.scheme, object.container, object.key, r.line, r.byteOffset, r.column, r.sqlstate, r.message, r.record, r.position ? JSON.stringify(r.position) : null],
+     SELECT $1, $2, $3, $4, $5, u.line, u.byte_offset, u.column_name, u.sqlstate, u.message, u.record, u.position
+       FROM unnest($6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[])
+            WITH ORDINALITY AS u(line, byte_offset, column_name, sqlstate, message, record, position, n)
+      ORDER BY u.n`,
+    [
+      jobId, runId, object.scheme, object.container, object.key,
+      list.map((r) => r.line), list.map((r) => r.byteOffset), list.map((r) => r.column), list.map((r) => r.sqlstate),
+      list.map((r) => r.message), list.map((r) => r.record), list.map((r) => (r.position ? JSON.stringify(r.position) : null)),
+    ],
   );
 }
 

@@ -137,6 +137,18 @@ export async function waitForJob(url: string, id: string, states: string[] = END
   }
 }
 
+/** Every reject of a job, in the order GET /jobs/:id/rejects lists them, a page of 1,000 at a time. */
+export async function allRejects(url: string, id: string): Promise<any[]> {
+  const all: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = (await (await fetch(`${url}/jobs/${id}/rejects?limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as any;
+    all.push(...page.rejects);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}
+
 /**
  * POSTs a job. A 503 OVERLOADED (the shared test machine stalling the event loop, often right after the
  * service starts) is retried for up to a minute, as a client honouring Retry-After would.
