@@ -136,7 +136,10 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   }, config.reconcileIntervalMs);
   timer.unref();
 
-  void worker.run();
+  // A rejected run() is logged, as BullMQ's own autorun reports it: unhandled, it would end the process.
+  worker.run().catch((err: unknown) => {
+    if (!worker.closing) log.error({ err }, 'load worker stopped taking jobs');
+  });
   log.info({ workerId, queue: config.queueName, concurrency: config.workerConcurrency }, 'worker started');
 
   return {

@@ -35,7 +35,10 @@ export async function startNotifyWorker(deps: { config: Config; pool: Pool; log:
   worker.on('error', (err) => log.error({ err }, 'notify worker error'));
   worker.on('failed', (job, err) => log.warn({ jobId: job?.data.jobId, attempt: job?.attemptsMade, err: err.message }, 'completion callback failed'));
   await worker.waitUntilReady();
-  void worker.run();
+  // A rejected run() is logged, as BullMQ's own autorun reports it: unhandled, it would end the process.
+  worker.run().catch((err: unknown) => {
+    if (!worker.closing) log.error({ err }, 'notify worker stopped taking jobs');
+  });
   log.info({ queue: notifyQueueName(config), concurrency: config.notifyConcurrency }, 'notify worker started');
   return {
     worker,
