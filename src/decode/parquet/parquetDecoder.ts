@@ -48,8 +48,6 @@ export interface ParquetStats extends DecoderStats {
 /** A row group being given out: its columns' readers and the next row. */
 interface Emitting {
   group: Group;
-  /** The buffer the group's bytes were gathered in, when they spanned chunks (given back when it is out). */
-  owned: Buffer | undefined;
   index: number;
   texts: Array<(v: unknown) => string | null>;
   cursors: Array<PageCursor | undefined>;
@@ -95,17 +93,12 @@ export class ParquetDecoder implements RecordDecoder {
   private gi = 0;
   private pos = 0;
   /** Groups whose bytes are all in, not yet given out, and the one being given out. */
-  private readonly ready: Array<{ group: Group; bytes: Buffer; owned: Buffer | undefined }> = [];
+  private readonly ready: Array<{ group: Group; bytes: Buffer }> = [];
   private active: Emitting | undefined;
   /** The group whose bytes push() is taking in (gi: the group more() is giving out). */
   private ri = 0;
   /** The current group's bytes so far (when it spans chunks). */
   private buffer: Buffer | undefined;
-  /**
-   * A buffer gathered bytes were in and whose group is out, for the next group that spans chunks: a
-   * new one per group left the last one's (51 MB at 1,000,000 rows) to wait for a full collection.
-   */
-  private spare: Buffer | undefined;
   private filled = 0;
   private bytesIn = 0;
   private recordCount = 0;
@@ -187,18 +180,16 @@ export class ParquetDecoder implements RecordDecoder {
       const take = Math.min(need, chunk.length - at);
       if (this.buffer === undefined && take === group.end - group.start) {
         // The whole group in this chunk: decoded from it, no copy.
-        this.received(group, chunk.subarray(at, at + take), undefined);
+        this.received(group, chunk.subarray(at, at + take));
       } else {
-        const size = group.end - group.start;
-        this.buffer ??= this.spare && this.spare.length >= size ? this.spare : Buffer.allocUnsafeSlow(size);
-        if (this.buffer === this.spare) this.spare = undefined;
+        this.buffer ??= Buffer.allocUnsafe(group.end - group.start);
         chunk.copy(this.buffer, this.filled, at, at + take);
         this.filled += take;
-        if (this.filled === size) {
-          const owned = this.buffer;
+        if (this.filled === this.buffer.length) {
+          const bytes = this.buffer;
           this.buffer = undefined;
           this.filled = 0;
-          this.received(group, owned.subarray(0, size), owned);
+          this.received(group, bytes);
         }
       }
       at += take;
@@ -220,30 +211,29 @@ export class ParquetDecoder implements RecordDecoder {
       if (!this.active) {
         const next = this.ready.shift();
         if (!next) return undefined;
-        this.active = this.startGroup(next.group, next.bytes, next.owned);
+        this.active = this.startGroup(next.group, next.bytes);
       }
       const piece = this.nextSlice(this.active);
       if (piece) return piece;
       this.finishGroup(this.active.group);
-      if (this.active.owned && this.active.owned.length > (this.spare?.length ?? 0)) this.spare = this.active.owned;
       this.active = undefined;
     }
   }
 
-  private received(group: Group, bytes: Buffer, owned: Buffer | undefined): void {
-    this.ready.push({ group, bytes, owned });
+  private received(group: Group, bytes: Buffer): void {
+    this.ready.push({ group, bytes });
     this.ri++;
   }
 
   /** Row groups without bytes (no columns) are complete without any. */
   private receiveEmpty(): void {
     while (this.ri < this.groups.length && this.groups[this.ri]!.end === this.groups[this.ri]!.start && this.pos >= this.groups[this.ri]!.start) {
-      this.received(this.groups[this.ri]!, Buffer.alloc(0), undefined);
+      this.received(this.groups[this.ri]!, Buffer.alloc(0));
     }
   }
 
   /** Sets up the reading of group `gi` from its bytes. */
-  private startGroup(group: Group, bytes: Buffer, owned: Buffer | undefined): Emitting {
+  private startGroup(group: Group, bytes: Buffer): Emitting {
     const meta = this.metadata!.row_groups[this.gi]!;
     const texts: Array<(v: unknown) => string | null> = [];
     // Flat columns are read a page at a time as rows go out; a nested one is assembled for the whole group.
@@ -254,7 +244,7 @@ export class ParquetDecoder implements RecordDecoder {
       else cursors[column.target] = new PageCursor(bytes, group.start, meta, column);
       texts[column.target] = column.text;
     }
-    return { group, owned, index: this.gi, texts, cursors, whole, row: 0 };
+    return { group, index: this.gi, texts, cursors, whole, row: 0 };
   }
 
   /** Up to SLICE_ROWS more rows of the group as one Buffer; undefined once the group is out. */
