@@ -2,6 +2,8 @@ import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHarness, postJob, slowTable, waitForJob, type Harness } from './helpers/harness.js';
 import { pricePaidCsv } from '../src/gen/pricePaid.js';
+import { startService } from '../src/service.js';
+import { createLogger } from '../src/log.js';
 
 function startProcess(h: Harness, role: string, extra: Record<string, string> = {}): ChildProcess {
   return spawn('node_modules/.bin/tsx', ['src/entry.ts', role], {
@@ -73,4 +75,16 @@ t.test('SIGTERM past the shutdown timeout rolls the COPY back; the next worker l
   t.equal(job.runs.length, 2);
   const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.rollback`);
   t.equal(rows[0].n, 2_000);
+});
+
+t.test('a worker stopped the moment it started ends cleanly, forty times over', async (t) => {
+  // Its Redis connections still initialising when it was closed once failed with "Connection is closed"
+  // as an 'error' event nobody heard, which ends a process (and failed this test on the first start).
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  for (let i = 0; i < 40; i++) {
+    const svc = await startService({ role: 'worker', config: h.config, log: createLogger('error') });
+    await svc.stop();
+  }
+  t.pass('forty starts and stops');
 });

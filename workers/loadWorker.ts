@@ -113,6 +113,10 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   );
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   worker.on('failed', (job, err) => log.debug({ jobId: job?.id, err: err.message }, 'queue attempt failed'));
+  // Connected before anything can close it: a worker closed while its connections still initialise has
+  // them fail with "Connection is closed" as an 'error' event nobody hears (BullMQ's RedisConnection),
+  // which ends the process. A stop right after the start did that (test/notify.test.ts, under load).
+  await worker.waitUntilReady();
 
   const reconcile = async (): Promise<number> => {
     let enqueued = 0;
