@@ -4,8 +4,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
-import { CsvFramer } from '../src/decode/csv/csvFramer.js';
-import { CopyLoader, type Reject } from '../src/sink/copyLoader.js';
+import { csvBatchLoader } from './helpers/csvBatchLoader.js';
 import { createHarness } from './helpers/harness.js';
 
 t.test('batch mode over many small batches loads every good row once and rejects the bad ones by line', async (t) => {
@@ -36,17 +35,9 @@ t.test('batch mode over many small batches loads every good row once and rejects
   const client = await h.db.connect();
   t.teardown(() => client.release());
   await client.query('BEGIN');
-  const rejects: Reject[] = [];
-  const loader = new CopyLoader({
-    client,
-    decoder: new CsvFramer({ quote: '"', escape: '"', header: false, dropBom: true, trackRecords: true }),
-    mode: 'batch',
+  const { loader, rejects } = csvBatchLoader(client, {
     batchBytes: 64 * 1024,
-    textEncoding: 'utf8',
     statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`,
-    onReject: async (r) => {
-      rejects.push(r);
-    },
   });
   await pipeline(Readable.from(chunks), loader);
   await client.query('COMMIT');

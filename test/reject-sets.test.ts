@@ -6,13 +6,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t, { type Test } from 'tap';
-import { CsvFramer } from '../src/decode/csv/csvFramer.js';
 import { defaultFormat } from '../src/jobs/specSchema.js';
 import { processRegistry } from '../src/metrics.js';
 import { batchStage } from '../src/sink/batchStage.js';
-import { CopyLoader, type Reject } from '../src/sink/copyLoader.js';
 import { copyStatement } from '../src/sink/copySql.js';
 import { resolveTarget } from '../src/sink/resolveTarget.js';
+import { csvBatchLoader } from './helpers/csvBatchLoader.js';
 import { allRejects, createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
 import { citusCluster } from './helpers/citus.js';
 
@@ -147,18 +146,10 @@ t.test('small batches of a file with every 10th key repeated from the line befor
   });
   const before = await reading();
   await client.query('BEGIN');
-  const rejects: Reject[] = [];
-  const loader = new CopyLoader({
-    client,
-    decoder: new CsvFramer({ quote: '"', escape: '"', header: false, dropBom: true, trackRecords: true }),
-    mode: 'batch',
+  const { loader, rejects } = csvBatchLoader(client, {
     batchBytes: 2048, // about 230 records: the repeated keys fall within batches and across their edges
-    textEncoding: 'utf8',
     statement: () => copyStatement(target, CSV),
     stage: () => batchStage(target, target.columns, CSV),
-    onReject: async (r) => {
-      rejects.push(r);
-    },
   });
   const file = Buffer.from(lines.join(''));
   const pieces = Array.from({ length: Math.ceil(file.length / 512) }, (_, i) => file.subarray(i * 512, (i + 1) * 512));
