@@ -1,6 +1,6 @@
 // Pieces every load path shares: the watch on a COPY connection's own error, and the object's bytes
 // piped from its source (counted, gunzipped when the decoder takes gzip) into a sink.
-import { Transform, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -58,17 +58,17 @@ export async function pipeObject(o: {
   body.once('error', (err) => {
     o.state.error = err;
   });
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (o.state.bytes === 0) o.timer.add('firstByteMs', o.timer.elapsed() - o.since);
-      o.state.bytes += chunk.length;
-      o.onBytes(o.state.bytes);
-      noteBytesRead(chunk.length);
-      done(null, chunk);
-    },
-  });
   // After the open: a listed object learns its Content-Encoding from the response.
   const gunzip = o.decoder.acceptsGzip && isGzip(o.object);
-  const stages = (gunzip ? [body, counter, createGunzip(), o.sink] : [body, counter, o.sink]) as unknown as NodeJS.ReadWriteStream[];
-  await pipeline(stages, { signal: o.signal });
+  const stages = (gunzip ? [body, createGunzip(), o.sink] : [body, o.sink]) as unknown as NodeJS.ReadWriteStream[];
+  const piped = pipeline(stages, { signal: o.signal });
+  // The bytes are counted as they leave the source, beside the pipe (a Transform stage for it cost a
+  // Writable and a Readable per read). Added after pipeline() has piped the body, so no read is missed.
+  body.on('data', (chunk: Buffer) => {
+    if (o.state.bytes === 0) o.timer.add('firstByteMs', o.timer.elapsed() - o.since);
+    o.state.bytes += chunk.length;
+    o.onBytes(o.state.bytes);
+    noteBytesRead(chunk.length);
+  });
+  await piped;
 }

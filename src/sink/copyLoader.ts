@@ -17,7 +17,7 @@ import { trackCopy } from '../metrics.js';
 import { laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { BatchCopier, type BatchStage } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
-import { clientSocket, writeCorked } from './copyWrites.js';
+import { clientSocket, CopyFrames } from './copyFrames.js';
 import type { RecordProbe } from './recordProbe.js';
 import { printable, type Reject } from './reject.js';
 
@@ -96,6 +96,21 @@ export class CopyLoader extends Writable {
     }
     const t1 = performance.now();
     this.scanMs += t1 - t0;
+    if (this.o.mode === 'single' && !this.o.decoder.more && !this.o.decoder.invalid?.length) {
+      // The fast path: a read's records are copied into the COPY's frames with no promise made unless
+      // the frames ask the loader to wait.
+      const wait = this.takeSingle(out);
+      if (!wait) {
+        this.copyWaitMs += performance.now() - t1;
+        done();
+        return;
+      }
+      wait.then(() => {
+        this.copyWaitMs += performance.now() - t1;
+        done();
+      }, done);
+      return;
+    }
     const later = { ms: 0 };
     this.refuse().then(() => this.take(out)).then(() => this.takeLater(later)).then(() => {
       this.scanMs += later.ms;
@@ -149,16 +164,7 @@ export class CopyLoader extends Writable {
   private async take(pieces: Buffer[]): Promise<void> {
     if (pieces.length === 0) return;
     if (this.o.mode === 'single') {
-      const copy = this.startSingle();
-      try {
-        // The server may end the COPY with an error while bytes are still coming: stop writing then.
-        await writeCorked(copy, this.socket, pieces, () => this.copyFailed, this.copyDone!);
-        if (this.copyFailed) await this.copyDone;
-      } catch (err) {
-        // Whatever the write ran into, the COPY's own outcome (the server's error) is the one to report.
-        if (!copy.destroyed) copy.destroy(err as Error);
-        throw this.singleFailure(await this.copyDone!.then(() => err, (copyErr: unknown) => copyErr));
-      }
+      await this.takeSingle(pieces);
       return;
     }
     // Batch mode: the batch streams into its own COPY under a savepoint as it is read, and is kept in
@@ -214,17 +220,41 @@ export class CopyLoader extends Writable {
     });
   }
 
-  /** Single mode: the connection's socket, corked while a read's pieces are written (copyWrites.ts). */
-  private socket: ReturnType<typeof clientSocket>;
+  /** Single mode: the COPY's input gathered into large CopyData messages (copyFrames.ts). */
+  private frames: CopyFrames | undefined;
 
-  private startSingle(): ReturnType<typeof copyStreams.from> {
-    if (!this.copy) {
-      this.socket = clientSocket(this.o.client);
+  private startSingle(): CopyFrames {
+    if (!this.frames) {
       const copy = this.o.client.query(copyStreams.from(this.statement()));
       this.copy = copy;
-      this.watchCopy(copy); // its outcome is observed in take() and finish()
+      this.watchCopy(copy); // its outcome is observed in takeSingle() and finish()
+      this.frames = new CopyFrames(copy, clientSocket(this.o.client), this.copyDone!);
     }
-    return this.copy;
+    return this.frames;
+  }
+
+  /**
+   * Single mode: hands pieces to the frames. Undefined when the loader may go on at once, else a promise
+   * to wait for (backpressure). The server may end the COPY with an error while bytes are still coming:
+   * nothing more is written then, and the COPY's error is thrown.
+   */
+  private takeSingle(pieces: Buffer[]): Promise<void> | undefined {
+    if (pieces.length === 0) return undefined;
+    const frames = this.startSingle();
+    if (this.copyFailed) return this.failSingle(undefined);
+    const wait = frames.add(pieces);
+    if (!wait) return undefined;
+    return wait.then(
+      () => (this.copyFailed ? this.failSingle(undefined) : undefined),
+      (err: unknown) => this.failSingle(err),
+    );
+  }
+
+  /** Whatever the writes ran into, the COPY's own outcome (the server's error) is the one to report. */
+  private async failSingle(err: unknown): Promise<never> {
+    const copy = this.copy!;
+    if (err !== undefined && !copy.destroyed) copy.destroy(err as Error);
+    throw this.singleFailure(await this.copyDone!.then(() => err ?? new Error('the COPY ended before its input did'), (copyErr: unknown) => copyErr));
   }
 
   private async finish(): Promise<void> {
@@ -233,14 +263,20 @@ export class CopyLoader extends Writable {
       return;
     }
     this.statement(); // checks the header's columns even when there is no data
-    if (!this.copy) return;
-    this.copy.end();
+    if (!this.frames) return;
+    try {
+      await this.frames.end();
+    } catch (err) {
+      await this.failSingle(err);
+    }
+    if (this.copyFailed) await this.failSingle(undefined);
+    this.copy!.end();
     try {
       await this.copyDone;
     } catch (err) {
       throw this.singleFailure(err);
     }
-    this.singleRows = this.copy.rowCount ?? 0;
+    this.singleRows = this.copy!.rowCount ?? 0;
   }
 
   /** The single COPY failed: one reject, reported with the line mapped back to the file. */
