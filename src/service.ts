@@ -14,6 +14,7 @@ export type { Services } from './services.js';
 import { startLoadWorker, type LoadWorker } from '../workers/loadWorker.js';
 import { startNotifyWorker } from '../workers/notifyWorker.js';
 import { withTimeout } from './timeout.js';
+import { collectOldGenerationAtLimit } from './load/youngGc.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -57,6 +58,7 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
     const running: RunningService = { ...services, stop: stopAll };
 
     if (opts.role === 'worker' || opts.role === 'all') {
+      collectOldGenerationAtLimit();
       if (config.notifySecret === undefined) {
         log.warn('NOTIFY_SECRET is not set: completion callbacks (notify.url) go out unsigned, and receivers cannot tell them from forgeries');
       }
