@@ -2,6 +2,7 @@
 // dist/src/entry.js all`, built by the benchmark with `npm run build`), started on a free port with the
 // benchmark's database, Redis, S3 and queue, and stopped with SIGTERM. Its memory is what is measured.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { track } from './live.js';
@@ -69,6 +70,12 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  // BENCH_SERVICE_LOG: every line the service prints is appended to this file too (e.g. with --trace-gc).
+  if (process.env.BENCH_SERVICE_LOG) {
+    const log = createWriteStream(process.env.BENCH_SERVICE_LOG, { flags: 'a' });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+  }
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const done = new Promise<void>((resolve) => (gone() ? resolve() : child.once('exit', () => resolve())));
   const killBoth = async (): Promise<void> => {
