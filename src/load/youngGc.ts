@@ -9,6 +9,9 @@
 // The collection is V8's `gc({type: 'minor'})`, exposed with --expose-gc. A process started without
 // that flag turns it on here (the flag only adds the `gc` function to new contexts); where that fails,
 // nothing is collected by hand and V8 goes on as before.
+//
+// A worker also turns V8's incremental marking off (collectOldGenerationAtLimit, below): with the young
+// generation collected this way, V8's trigger for marking the old generation fired over and over.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -30,6 +33,16 @@ function findGc(): Gc | undefined {
 }
 
 let gc: Gc | undefined | null = null;
+let sinceLast = 0;
+
+/** Counts bytes a load read; collects the young generation when COLLECT_EVERY have been read since the last time. */
+export function noteBytesRead(bytes: number): void {
+  sinceLast += bytes;
+  if (sinceLast < COLLECT_EVERY) return;
+  sinceLast = 0;
+  if (gc === null) gc = findGc();
+  gc?.({ type: 'minor' });
+}
 
 /**
  * Turns V8's incremental marking off for a process that loads files. The collections above keep the
@@ -44,14 +57,4 @@ let gc: Gc | undefined | null = null;
  */
 export function collectOldGenerationAtLimit(): void {
   v8.setFlagsFromString('--no-incremental-marking');
-}
-let sinceLast = 0;
-
-/** Counts bytes a load read; collects the young generation when COLLECT_EVERY have been read since the last time. */
-export function noteBytesRead(bytes: number): void {
-  sinceLast += bytes;
-  if (sinceLast < COLLECT_EVERY) return;
-  sinceLast = 0;
-  if (gc === null) gc = findGc();
-  gc?.({ type: 'minor' });
 }

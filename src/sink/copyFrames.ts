@@ -4,8 +4,8 @@
 // Why not a write into pg-copy-streams per piece: it sends each write as one CopyData message, a 5-byte
 // header then the bytes, every one through its own Writable and the socket's, and the framer gives out two
 // or three pieces per 64 KiB socket read. Over 1,000,000 rows (167 MB) that was about 5,000 messages and
-// as many header buffers, and the stream machinery around them was the largest part of the loader's own
-// CPU (`npm run bench -- --profile`, issue #19). Here the pieces of many reads are copied (a memcpy) into
+// as many header buffers; `writev` alone was 12-25% of the loader's sampled CPU (`npm run bench --
+// --profile`, issue #19). Here the pieces of many reads are copied (a memcpy) into
 // a frame of FRAME_BYTES whose first five bytes are kept for the message header; a full frame goes out
 // as one socket write: about 160 messages and writes per 167 MB, and no buffer allocated for any.
 //
@@ -73,9 +73,6 @@ export class CopyFrames {
     ended.then(stop, stop);
   }
 
-  /** CopyData messages written so far. */
-  messages = 0;
-
   add(pieces: readonly Buffer[]): Promise<void> | undefined {
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
@@ -114,7 +111,6 @@ export class CopyFrames {
     const length = this.used;
     this.frame = undefined;
     this.used = HEADER;
-    this.messages++;
     this.inFlight++;
     const done = (err: Error | null | undefined, reusable: boolean): void => {
       this.inFlight--;
