@@ -215,7 +215,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const layout = oid === undefined || dryRun ? undefined : await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
     clearInterval(ticker);
     const timings = timer.finish();
-    await finishRun(ctx.pool, {
+    await recordRunEnd(() => finishRun(ctx.pool, {
       jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded, rowsRejected, bytesRead, ...listingProgress(), timings,
       ...(layout ? { shardLayout: layout } : {}),
       result: {
@@ -232,7 +232,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
         ...(merge ? { merge: totals.merge ?? sumMergeCounts([]) } : {}),
         rejects: { count: rowsRejected, first: totals.firstRejects },
       },
-    });
+    }), signal);
     observeRun({ status: 'succeeded', rowsLoaded, rowsRejected, bytesRead, timings });
     log.info({ rows: rowsLoaded, rejected: rowsRejected, timings }, 'run succeeded');
     return 'succeeded';
@@ -250,7 +250,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
       return 'cancelled';
     }
     const willRetry = err.retryable && attempt.attemptsMade + 1 < attempt.attempts;
-    await recordFailedRun(() => finishRun(ctx.pool, {
+    await recordRunEnd(() => finishRun(ctx.pool, {
       jobId, runId, runStatus: 'failed', jobStatus: willRetry ? 'queued' : 'failed', rowsLoaded: committed.rows,
       rowsRejected: committed.rejected, bytesRead: progress.bytesRead, ...listingProgress(), timings, error: err.toJSON(),
       result: { rowsLoaded: committed.rows, note: committed.rows > 0 ? 'files loaded before the failure stay loaded (file atomicity); a retry skips them' : undefined },
@@ -265,17 +265,20 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   }
 }
 
-/** How long recording a failed run waits for the database to come back (a failover takes ttl + loop_wait + a few s). */
-const RECORD_FAILURE_BUDGET_MS = 60_000;
+/** How long recording a run's end waits for the database to come back (a failover takes ttl + loop_wait + a few s). */
+const RECORD_END_BUDGET_MS = 60_000;
 
 /**
- * Writes a failed run's row, trying again every second while the database is away (the failure was
- * often that very loss: a failover, a pooler restart). Unrecorded, the run would stay 'running' and the
- * next attempt would close it as SHUTTING_DOWN, losing its real error code. Gives up after the budget,
- * at once on a non-retryable error, and when the worker is shutting down.
+ * Writes a run's end (its row and its job's), trying again every second while the database is away.
+ * A failed run's failure was often that very loss (a failover, a pooler restart): unrecorded, the run
+ * would stay 'running' and the next attempt would close it as SHUTTING_DOWN, losing its real error
+ * code. A run that succeeded has committed its files: a lost connection (or any transient error) in
+ * writing that down must not turn it into a failed run whose retry finds every file in the ledger and
+ * reports none loaded. Gives up after the budget, at once on a non-retryable error, and when the
+ * worker is shutting down.
  */
-async function recordFailedRun(write: () => Promise<void>, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + RECORD_FAILURE_BUDGET_MS;
+async function recordRunEnd(write: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + RECORD_END_BUDGET_MS;
   for (;;) {
     try {
       return await write();

@@ -26,21 +26,9 @@ export interface RunOutcome {
 
 export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
   await inTransaction(pool, async (client) => {
-    // A run that succeeded gets a last sample with its final counts, so its chart ends where the run did.
-    await client.query(
-      `UPDATE ingest.runs SET status = $2, finished_at = clock_timestamp(), rows_loaded = $3, bytes_read = $4,
-              timings = timings || $5::jsonb, error = $6, shard_layout = $7, rows_rejected = $8,
-              samples = CASE WHEN $2 = 'succeeded' AND jsonb_array_length(samples) < ${MAX_SAMPLES}
-                THEN samples || jsonb_build_array(jsonb_build_array(
-                  round(extract(epoch FROM clock_timestamp() - started_at) * 1000)::int, $3::bigint, $4::bigint))
-                ELSE samples END
-        WHERE id = $1`,
-      [
-        o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, JSON.stringify(o.timings),
-        o.error ? JSON.stringify(o.error) : null, o.shardLayout ? JSON.stringify(o.shardLayout) : null,
-        o.rowsRejected ?? 0,
-      ],
-    );
+    // The job's row first, then its run's: the order startRun and recordProgress lock them in. Run's
+    // first, a progress write still in flight when the run ended (it locks the job, then the run)
+    // deadlocked with this transaction; the run then failed after its files had committed.
     const terminal = o.jobStatus !== 'queued' && o.jobStatus !== 'running';
     await client.query(
       `UPDATE ingest.jobs SET status = $2, rows_loaded = $3, bytes_read = $4, bytes_total = coalesce($5, bytes_total),
@@ -59,6 +47,21 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
         terminal,
         o.listing?.objects ?? null,
         o.listing?.complete ?? null,
+      ],
+    );
+    // A run that succeeded gets a last sample with its final counts, so its chart ends where the run did.
+    await client.query(
+      `UPDATE ingest.runs SET status = $2, finished_at = clock_timestamp(), rows_loaded = $3, bytes_read = $4,
+              timings = timings || $5::jsonb, error = $6, shard_layout = $7, rows_rejected = $8,
+              samples = CASE WHEN $2 = 'succeeded' AND jsonb_array_length(samples) < ${MAX_SAMPLES}
+                THEN samples || jsonb_build_array(jsonb_build_array(
+                  round(extract(epoch FROM clock_timestamp() - started_at) * 1000)::int, $3::bigint, $4::bigint))
+                ELSE samples END
+        WHERE id = $1`,
+      [
+        o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, JSON.stringify(o.timings),
+        o.error ? JSON.stringify(o.error) : null, o.shardLayout ? JSON.stringify(o.shardLayout) : null,
+        o.rowsRejected ?? 0,
       ],
     );
   });

@@ -19,6 +19,11 @@ export interface ListingProgress {
 /** Samples kept per run: at the default 500 ms tick, the first 16 minutes and 40 seconds. */
 export const MAX_SAMPLES = 2000;
 
+/**
+ * One statement: the job's row is updated, and only then (the sample reads the job's result) its run's,
+ * the order every transaction that writes both takes (finishRun.ts). WITH's sub-statements otherwise run
+ * in no promised order.
+ */
 export async function recordProgress(pool: Pool, jobId: string, runId: string, elapsedMs: number, p: Progress): Promise<{ cancelRequested: boolean }> {
   const { rows } = await pool.query<{ cancel_requested: boolean }>(
     `WITH job AS (
@@ -27,7 +32,7 @@ export async function recordProgress(pool: Pool, jobId: string, runId: string, e
         WHERE id = $1 AND status = 'running' RETURNING cancel_requested
      ), sample AS (
        UPDATE ingest.runs SET samples = samples || jsonb_build_array(jsonb_build_array($6::int, $4::bigint, $2::bigint))
-        WHERE id = $5 AND status = 'running' AND jsonb_array_length(samples) < ${MAX_SAMPLES}
+        WHERE id = $5 AND status = 'running' AND jsonb_array_length(samples) < ${MAX_SAMPLES} AND EXISTS (SELECT FROM job)
      )
      SELECT cancel_requested FROM job`,
     [jobId, p.bytesRead, p.bytesTotal, p.rowsLoaded, runId, Math.round(elapsedMs), p.listing?.objects ?? null, p.listing?.complete ?? null],

@@ -1,0 +1,76 @@
+// A job's row and its run's row are written together by three statements: startRun, recordProgress (the
+// progress ticker) and finishRun. A progress write may still be in flight when the run ends; the two
+// must not deadlock, and the end's counts must stand.
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { createPool, type Pool } from '../src/db/pool.js';
+import { finishRun } from '../src/sql/finishRun.js';
+import { recordProgress } from '../src/sql/recordProgress.js';
+import { startRun } from '../src/sql/startRun.js';
+import { createHarness, postJob, testDatabaseUrl } from './helpers/harness.js';
+
+/** Resolves once a backend with this application_name waits on a lock (or after `ms`, with false). */
+async function waitsOnLock(db: Pool, applicationName: string, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const { rows } = await db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [applicationName]);
+    if (rows.length > 0) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+t.test('a progress write in flight when the run ends: neither fails, the end counts stand', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.target (a int)`);
+  const api = await h.start('api'); // no worker: the job stays queued until this test runs it
+  const url = await h.put('one.csv', '1\n');
+  const { body } = await postJob(api.url!, { source: { url }, target: { table: `${h.schema}.target` } });
+  const jobId: string = body.id;
+  const runId = randomUUID();
+
+  const ending = createPool(testDatabaseUrl, { max: 1, applicationName: `run-rows-end-${h.schema}` });
+  const progressName = `run-rows-progress-${h.schema}`;
+  const progressing = createPool(testDatabaseUrl, { max: 1, applicationName: progressName });
+  t.teardown(() => Promise.all([ending.end(), progressing.end()]));
+  t.ok(await startRun(ending, jobId, runId, 'test-worker'), 'the run started');
+
+  // finishRun's transaction is held after its first write (BEGIN, then one UPDATE) until the progress
+  // write waits on a lock it holds: the interleaving the ticker meets when it fires as the run ends.
+  let statements = 0;
+  let firstWritten!: () => void;
+  const afterFirstWrite = new Promise<void>((r) => (firstWritten = r));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const held = {
+    connect: async () => {
+      const client = await ending.connect();
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        if (++statements !== 3) return query(...args);
+        firstWritten();
+        return gate.then(() => query(...args));
+      };
+      return client;
+    },
+  } as unknown as Pool;
+
+  const ended = finishRun(held, {
+    jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded: 1575, bytesRead: 212083, bytesTotal: 212083, timings: {},
+  });
+  await afterFirstWrite;
+  const progress = recordProgress(progressing, jobId, runId, 50, { bytesRead: 100, bytesTotal: null, rowsLoaded: 10 });
+  t.ok(await waitsOnLock(h.db, progressName), 'the progress write waits on the ending transaction');
+  release();
+  const [end, tick] = await Promise.allSettled([ended, progress]);
+  t.equal(end.status, 'fulfilled', end.status === 'rejected' ? `the run's end failed: ${String(end.reason)}` : 'the run ended');
+  t.equal(tick.status, 'fulfilled', tick.status === 'rejected' ? `the progress write failed: ${String(tick.reason)}` : 'the progress write returned');
+
+  const job = (await h.db.query(`SELECT status, rows_loaded::int AS rows, bytes_read::int AS bytes FROM ingest.jobs WHERE id = $1`, [jobId])).rows[0];
+  t.same(job, { status: 'succeeded', rows: 1575, bytes: 212083 }, "the job keeps the end's counts, not the late progress");
+  const run = (await h.db.query(`SELECT status, rows_loaded::int AS rows, samples FROM ingest.runs WHERE id = $1`, [runId])).rows[0];
+  t.equal(run.status, 'succeeded', 'the run succeeded');
+  t.equal(run.rows, 1575, "the run keeps the end's rows");
+  t.same(run.samples.at(-1).slice(1), [1575, 212083], "the run's last sample is its end");
+});
