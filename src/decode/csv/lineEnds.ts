@@ -3,7 +3,7 @@
 // A scanner reports every CR and LF byte of the bytes it is given as an event (the byte's position
 // times two, plus one when it is inside a quoted field), and carries the quote state from one call to
 // the next. When the escape character is the quote character (CSV's own rule, and COPY's default),
-// only the parity of the quotes matters and a WebAssembly SIMD module does the work 16 bytes at a
+// only the parity of the quotes matters and a WebAssembly SIMD module does the work 64 bytes at a
 // time (wasm/lineEnds.ts). A distinct escape character needs a byte-by-byte walk, done here.
 import { LINE_ENDS_WASM } from './lineEndsWasm.js';
 
