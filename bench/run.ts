@@ -14,6 +14,8 @@
 //          --merge [--changes N (100000)]: instead, mode "merge" of a monthly change file of N records into a
 //          --rows table against appending the same file (bench/merge.ts)
 //          --profile (the service under --cpu-prof: a profile per load beside the results, its top functions printed)
+//          --warm (also "service x1 warm": the same load timed in a service process that has loaded the file once
+//          before, into a scratch table: V8 has compiled the load path, as in a worker that runs job after job)
 //          --format parquet [--row-group-rows N (1000000)]: also the same rows as a Parquet object (snappy, Spark's
 //          types), loaded by the service beside the CSV one; prints the ratio and the decoder's own rate
 import { randomUUID } from 'node:crypto';
@@ -75,6 +77,7 @@ try {
       merge: { type: 'boolean', default: false },
       changes: { type: 'string', default: '100000' },
       profile: { type: 'boolean', default: false },
+      warm: { type: 'boolean', default: false },
       format: { type: 'string', default: 'csv' },
       'row-group-rows': { type: 'string', default: '1000000' },
     },
@@ -100,6 +103,7 @@ const options = {
   concurrency: positiveInt('concurrency', parsed.concurrency),
   via: parsed.via as Via,
   profile: parsed.profile === true,
+  warm: parsed.warm === true,
   parquet: parsed.format === 'parquet' ? { rowGroupRows: positiveInt('row-group-rows', parsed['row-group-rows']) } : null,
 };
 
@@ -128,6 +132,7 @@ let contenders: Contender[] = [
   psqlCopy(),
   pgloader(),
   ...options.streams.map((n) => service(n)),
+  ...(options.warm ? [service(1, { warmUp: true, name: 'service x1 warm' })] : []),
   ...(options.objects
     ? [service(1, { sourceUrl: () => prefixUrl, concurrency: options.concurrency, name: `service ${options.objects} objects` })]
     : []),
