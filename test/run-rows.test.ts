@@ -4,6 +4,7 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { createPool, type Pool } from '../src/db/pool.js';
+import { recordRunEnd } from '../src/load/runEnd.js';
 import { finishRun } from '../src/sql/finishRun.js';
 import { recordProgress } from '../src/sql/recordProgress.js';
 import { startRun } from '../src/sql/startRun.js';
@@ -73,4 +74,55 @@ t.test('a progress write in flight when the run ends: neither fails, the end cou
   t.equal(run.status, 'succeeded', 'the run succeeded');
   t.equal(run.rows, 1575, "the run keeps the end's rows");
   t.same(run.samples.at(-1).slice(1), [1575, 212083], "the run's last sample is its end");
+});
+
+t.test("a succeeded run's end that loses a deadlock is written again: the run does not fail after its files committed", async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(`CREATE TABLE ${h.schema}.target (a int)`);
+  const api = await h.start('api');
+  const url = await h.put('one.csv', '1\n');
+  const { body } = await postJob(api.url!, { source: { url }, target: { table: `${h.schema}.target` } });
+  const jobId: string = body.id;
+  const runId = randomUUID();
+  const endName = `run-end-${h.schema}`;
+  const ending = createPool(testDatabaseUrl, { max: 1, applicationName: endName });
+  const other = await h.db.connect();
+  t.teardown(async () => {
+    other.release();
+    await ending.end();
+  });
+  t.ok(await startRun(ending, jobId, runId, 'test-worker'), 'the run started');
+
+  // Another transaction takes the two rows in the opposite order: the run's, then (once the end waits
+  // on it) the job's. The end waited first, so its deadlock check runs first and it is the one killed.
+  await other.query('BEGIN');
+  await other.query(`UPDATE ingest.runs SET timings = timings WHERE id = $1`, [runId]);
+  let attempts = 0;
+  const ended = recordRunEnd(() => {
+    attempts++;
+    return finishRun(ending, { jobId, runId, runStatus: 'succeeded', jobStatus: 'succeeded', rowsLoaded: 7, bytesRead: 70, bytesTotal: 70, timings: {} });
+  }, new AbortController().signal, 50);
+  t.ok(await waitsOnLock(h.db, endName), "the end waits on the other transaction's lock");
+  // The other transaction goes on once the end is killed; while it holds its locks the end's next try waits.
+  await t.resolves(other.query(`UPDATE ingest.jobs SET updated_at = updated_at WHERE id = $1`, [jobId]), 'the end, not the other transaction, lost the deadlock');
+  await other.query('ROLLBACK');
+  await t.resolves(ended, 'the end is written');
+  t.equal(attempts, 2, 'after losing the deadlock once');
+  const job = (await h.db.query(`SELECT status, rows_loaded::int AS rows FROM ingest.jobs WHERE id = $1`, [jobId])).rows[0];
+  t.same(job, { status: 'succeeded', rows: 7 }, 'the job succeeded with its counts');
+  const run = (await h.db.query(`SELECT status, rows_loaded::int AS rows FROM ingest.runs WHERE id = $1`, [runId])).rows[0];
+  t.same(run, { status: 'succeeded', rows: 7 }, 'and so did the run');
+});
+
+t.test('a run end that fails for a reason of its own (not the database being away) is not tried again', async (t) => {
+  let attempts = 0;
+  await t.rejects(
+    recordRunEnd(async () => {
+      attempts++;
+      throw new TypeError('a bug, not an outage');
+    }, new AbortController().signal, 10),
+    TypeError,
+  );
+  t.equal(attempts, 1);
 });

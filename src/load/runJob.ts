@@ -2,7 +2,6 @@
 // (retry, fail, or cancel). This is the BullMQ processor's body; it knows nothing of BullMQ itself.
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../db/pool.js';
-import { isRetryableDbError } from '../db/sqlstate.js';
 import { IngestError, asIngestError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { specDefaults } from '../jobs/spec.js';
@@ -16,6 +15,7 @@ import { loadFile, type FileProgress, type FileResult } from './loadFile.js';
 import { classify } from './classify.js';
 import { skippedResult } from './objectLoad.js';
 import { mapPages } from './mapPages.js';
+import { recordRunEnd } from './runEnd.js';
 import { RunTotals } from './runTotals.js';
 import { LoadSessions } from './sessions.js';
 import type { Semaphore } from './semaphore.js';
@@ -262,29 +262,5 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     clearInterval(ticker);
     await merge?.end();
     await listing?.close().catch(() => {});
-  }
-}
-
-/** How long recording a run's end waits for the database to come back (a failover takes ttl + loop_wait + a few s). */
-const RECORD_END_BUDGET_MS = 60_000;
-
-/**
- * Writes a run's end (its row and its job's), trying again every second while the database is away.
- * A failed run's failure was often that very loss (a failover, a pooler restart): unrecorded, the run
- * would stay 'running' and the next attempt would close it as SHUTTING_DOWN, losing its real error
- * code. A run that succeeded has committed its files: a lost connection (or any transient error) in
- * writing that down must not turn it into a failed run whose retry finds every file in the ledger and
- * reports none loaded. Gives up after the budget, at once on a non-retryable error, and when the
- * worker is shutting down.
- */
-async function recordRunEnd(write: () => Promise<void>, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + RECORD_END_BUDGET_MS;
-  for (;;) {
-    try {
-      return await write();
-    } catch (err) {
-      if (!isRetryableDbError(err) || signal.aborted || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
   }
 }
