@@ -4,7 +4,7 @@
 // lies inside quotes, 64 bytes at a time.
 //
 // Inside quotes or not is the parity of the quote bytes seen since the last record boundary. For a
-// 16-byte block the quote bytes form a 16-bit mask; its prefix XOR has bit k set when an odd number of
+// 64-byte block the quote bytes form a 64-bit mask; its prefix XOR has bit k set when an odd number of
 // quotes lies at or before byte k, and the parity carried in from earlier blocks flips it. A line-end
 // byte is never a quote, so its bit is exactly "inside quotes at this byte".
 //
@@ -21,12 +21,13 @@ export function scan(input: usize, len: i32, events: usize, inQuote: i32, quote:
   const crs = i8x16.splat(0x0d);
   let count: i32 = 0;
   let i: i32 = 0;
-  // 64 bytes at a time: four blocks' masks joined in one i64, so a record's worth of bytes (most are
-  // longer than 64) takes one branch on "any line end here" instead of four, each hard to predict.
+  // 64 bytes at a time: four 16-byte vectors' masks joined in one i64, so a record's worth of bytes
+  // (most are longer than 64) takes one branch on "any line end here" instead of four, each hard to
+  // predict.
   // All ones while inside quotes, so it can flip a whole prefix mask.
-  let carry64: i64 = inQuote != 0 ? -1 : 0;
-  const whole64 = len & ~63;
-  while (i < whole64) {
+  let carry: i64 = inQuote != 0 ? -1 : 0;
+  const whole = len & ~63;
+  while (i < whole) {
     const at = input + <usize>i;
     const v0 = v128.load(at);
     const v1 = v128.load(at, 16);
@@ -50,7 +51,7 @@ export function scan(input: usize, len: i32, events: usize, inQuote: i32, quote:
       inside ^= inside << 8;
       inside ^= inside << 16;
       inside ^= inside << 32;
-      inside ^= carry64;
+      inside ^= carry;
       let m = ends;
       while (m != 0) {
         const b = <i32>ctz(m);
@@ -59,35 +60,11 @@ export function scan(input: usize, len: i32, events: usize, inQuote: i32, quote:
         m &= m - 1;
       }
     }
-    if ((popcnt(q) & 1) != 0) carry64 = ~carry64;
+    if ((popcnt(q) & 1) != 0) carry = ~carry;
     i += 64;
   }
-  // Then 16 bytes at a time, then byte by byte.
-  let carry: i32 = carry64 != 0 ? 0xffff : 0;
-  const whole = len & ~15;
-  while (i < whole) {
-    const v = v128.load(input + <usize>i);
-    const q = i8x16.bitmask(i8x16.eq(v, quotes));
-    const ends = i8x16.bitmask(v128.or(i8x16.eq(v, lfs), i8x16.eq(v, crs)));
-    if (ends != 0) {
-      let inside = q;
-      inside ^= inside << 1;
-      inside ^= inside << 2;
-      inside ^= inside << 4;
-      inside ^= inside << 8;
-      inside ^= carry;
-      let m = ends;
-      while (m != 0) {
-        const b = ctz(m);
-        store<i32>(events + (<usize>count << 2), ((base + i + b) << 1) | ((inside >>> b) & 1));
-        count++;
-        m &= m - 1;
-      }
-    }
-    if ((popcnt(q) & 1) != 0) carry ^= 0xffff;
-    i += 16;
-  }
-  let inside = carry & 1;
+  // The last bytes (fewer than 64), one at a time.
+  let inside: i32 = carry != 0 ? 1 : 0;
   while (i < len) {
     const c = <i32>load<u8>(input + <usize>i);
     if (c == quote) {
