@@ -39,6 +39,15 @@ export interface ServiceOptions {
   name?: string;
 }
 
+/** GET /jobs/:id?wait= until the job ends (succeeded, failed or cancelled); throws JOB_TIMEOUT_MS after `since`. */
+async function jobEnd(url: string, id: string, since: number): Promise<JobView> {
+  for (;;) {
+    const job = (await (await fetch(`${url}/jobs/${id}?wait=${WAIT_SECONDS}`)).json()) as JobView;
+    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
+    if (performance.now() - since > JOB_TIMEOUT_MS) throw new Error(`job ${id} still ${job.status} after ${JOB_TIMEOUT_MS / 60_000} min`);
+  }
+}
+
 function jobSpec(ctx: RunContext, table: string, streams: number, opts: ServiceOptions): Record<string, unknown> {
   const spec: Record<string, unknown> = { source: { url: opts.sourceUrl?.() ?? ctx.sourceUrl }, target: { table } };
   if (streams > 1) Object.assign(spec, { atomicity: 'chunk', streams });
@@ -55,13 +64,8 @@ async function loadOnce(url: string, ctx: RunContext, table: string, opts: Servi
     const res = await fetch(`${url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(jobSpec(ctx, table, 1, opts)) });
     const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };
     if (res.status !== 202 || !body.id) throw new Error(`warm-up: POST /jobs answered ${res.status}: ${JSON.stringify(body)}`);
-    const deadline = performance.now() + JOB_TIMEOUT_MS;
-    for (;;) {
-      const job = (await (await fetch(`${url}/jobs/${body.id}?wait=${WAIT_SECONDS}`)).json()) as JobView;
-      if (job.status === 'succeeded') break;
-      if (job.status === 'failed' || job.status === 'cancelled') throw new Error(`warm-up job ${job.id} ${job.status}: ${job.error?.code ?? ''} ${job.error?.message ?? ''}`);
-      if (performance.now() > deadline) throw new Error(`warm-up job ${body.id} still ${job.status} after ${JOB_TIMEOUT_MS / 60_000} min`);
-    }
+    const job = await jobEnd(url, body.id, performance.now());
+    if (job.status !== 'succeeded') throw new Error(`warm-up job ${job.id} ${job.status}: ${job.error?.code ?? ''} ${job.error?.message ?? ''}`);
   } finally {
     await ctx.target.db.query(`DROP TABLE IF EXISTS ${table}`);
   }
@@ -94,12 +98,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
         }
         if (res.status !== 202 || !body.id) throw new Error(`POST /jobs answered ${res.status}: ${JSON.stringify(body)}`);
 
-        let job: JobView;
-        for (;;) {
-          job = (await (await fetch(`${svc.url}/jobs/${body.id}?wait=${WAIT_SECONDS}`)).json()) as JobView;
-          if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
-          if (performance.now() - t0 > JOB_TIMEOUT_MS) throw new Error(`job ${body.id} still ${job.status} after ${JOB_TIMEOUT_MS / 60_000} min`);
-        }
+        const job = await jobEnd(svc.url, body.id, t0);
         const seconds = (performance.now() - t0) / 1000;
         const toUs = monotonicMicros();
         const clientCpuS = await cpu();
