@@ -1,7 +1,7 @@
 // A job's row and its run's row are written together by three statements: startRun, recordProgress (the
 // progress ticker) and finishRun. A progress write may still be in flight when the run ends; the two
 // must not deadlock, and the end's counts must stand.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { randomUUID } from 'node:crypto';
 import { createPool, type Pool } from '../src/db/pool.js';
 import { recordRunEnd } from '../src/load/runEnd.js';
@@ -21,21 +21,31 @@ async function waitsOnLock(db: Pool, applicationName: string, ms = 10_000): Prom
   return false;
 }
 
-t.test('a progress write in flight when the run ends: neither fails, the end counts stand', async (t) => {
+/**
+ * A job submitted to an API with no worker, and a run started for it by hand on `ending`, a pool of one
+ * connection named `endName` (so a test can see it wait on a lock): the state a worker is in as it loads.
+ */
+async function runningJob(t: Test, endName: (schema: string) => string) {
   const h = await createHarness();
   t.teardown(() => h.close());
   await h.db.query(`CREATE TABLE ${h.schema}.target (a int)`);
-  const api = await h.start('api'); // no worker: the job stays queued until this test runs it
+  const api = await h.start('api'); // no worker: the job stays queued until the test runs it
   const url = await h.put('one.csv', '1\n');
   const { body } = await postJob(api.url!, { source: { url }, target: { table: `${h.schema}.target` } });
   const jobId: string = body.id;
   const runId = randomUUID();
+  const name = endName(h.schema);
+  const ending = createPool(testDatabaseUrl, { max: 1, applicationName: name });
+  t.teardown(() => ending.end());
+  t.ok(await startRun(ending, jobId, runId, 'test-worker'), 'the run started');
+  return { h, jobId, runId, ending, endName: name };
+}
 
-  const ending = createPool(testDatabaseUrl, { max: 1, applicationName: `run-rows-end-${h.schema}` });
+t.test('a progress write in flight when the run ends: neither fails, the end counts stand', async (t) => {
+  const { h, jobId, runId, ending } = await runningJob(t, (schema) => `run-rows-end-${schema}`);
   const progressName = `run-rows-progress-${h.schema}`;
   const progressing = createPool(testDatabaseUrl, { max: 1, applicationName: progressName });
-  t.teardown(() => Promise.all([ending.end(), progressing.end()]));
-  t.ok(await startRun(ending, jobId, runId, 'test-worker'), 'the run started');
+  t.teardown(() => progressing.end());
 
   // finishRun's transaction is held after its first write (BEGIN, then one UPDATE) until the progress
   // write waits on a lock it holds: the interleaving the ticker meets when it fires as the run ends.
@@ -77,22 +87,9 @@ t.test('a progress write in flight when the run ends: neither fails, the end cou
 });
 
 t.test("a succeeded run's end that loses a deadlock is written again: the run does not fail after its files committed", async (t) => {
-  const h = await createHarness();
-  t.teardown(() => h.close());
-  await h.db.query(`CREATE TABLE ${h.schema}.target (a int)`);
-  const api = await h.start('api');
-  const url = await h.put('one.csv', '1\n');
-  const { body } = await postJob(api.url!, { source: { url }, target: { table: `${h.schema}.target` } });
-  const jobId: string = body.id;
-  const runId = randomUUID();
-  const endName = `run-end-${h.schema}`;
-  const ending = createPool(testDatabaseUrl, { max: 1, applicationName: endName });
+  const { h, jobId, runId, ending, endName } = await runningJob(t, (schema) => `run-end-${schema}`);
   const other = await h.db.connect();
-  t.teardown(async () => {
-    other.release();
-    await ending.end();
-  });
-  t.ok(await startRun(ending, jobId, runId, 'test-worker'), 'the run started');
+  t.teardown(() => other.release());
 
   // Another transaction takes the two rows in the opposite order: the run's, then (once the end waits
   // on it) the job's. The end waited first, so its deadlock check runs first and it is the one killed.
