@@ -1,6 +1,8 @@
 import t from 'tap';
+import net from 'node:net';
 import { createHarness, postJob, SIXTEEN_TEXT_COLUMNS, slowTable, waitForJob } from './helpers/harness.js';
 import { pricePaidCsv, ukPriceTableSql } from '../src/gen/pricePaid.js';
+import { LARGE_BODY_BYTES } from '../src/sources/s3/source.js';
 
 t.test('a job whose object does not exist fails at once with a clear error and no retries', async (t) => {
   const h = await createHarness();
@@ -178,4 +180,55 @@ t.test('a bad record early in a large file fails with its line, though bytes wer
   t.equal(lenient.status, 'succeeded', JSON.stringify(lenient.error));
   t.equal(lenient.result.rowsRejected, 1_000);
   t.equal((await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.uk_price`)).rows[0].n, 200_000);
+});
+
+t.test('an S3 connection cut mid-body fails the run with the bytes it got, and the retry loads each row once', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  await h.db.query(ukPriceTableSql(`${h.schema}.uk_price`));
+  // Over LARGE_BODY_BYTES, so the body comes through the project's own HTTP/1.1 GET.
+  const csv = Buffer.from(pricePaidCsv(60_000, 5));
+  t.ok(csv.length >= LARGE_BODY_BYTES);
+  const url = await h.put('cut.csv', csv);
+  // A TCP proxy in front of the store: the first GET of cut.csv gets its head and 300,000 bytes, then
+  // the store's side of the connection ends; every other connection passes whole.
+  let cuts = 0;
+  const proxy = net.createServer((client) => {
+    const store = net.connect(Number(new URL(h.s3.endpoint).port), '127.0.0.1');
+    let cutting = false;
+    let sent = 0;
+    client.on('error', () => store.destroy());
+    store.on('error', () => client.destroy());
+    client.on('data', (b) => {
+      if (cuts === 0 && /^GET \/landing\/cut\.csv/.test(b.toString('latin1'))) {
+        cuts++;
+        cutting = true;
+      }
+      store.write(b);
+    });
+    store.on('data', (b) => {
+      if (!cutting) return void client.write(b);
+      const n = Math.min(b.length, 300_000 - sent);
+      client.write(b.subarray(0, n));
+      sent += n;
+      if (sent === 300_000) {
+        client.end();
+        store.destroy();
+      }
+    });
+    store.on('end', () => client.end());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => proxy.close());
+  const svc = await h.start('all', { s3Endpoint: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, jobAttempts: 2 });
+  const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.uk_price` } })).body.id);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  t.equal(cuts, 1);
+  const [first, second] = job.runs;
+  t.equal(first.status, 'failed');
+  t.equal(first.error.code, 'SOURCE_UNAVAILABLE');
+  t.match(first.error.message, new RegExp(`reading ${url} failed mid-stream: .*closed the connection after \\d+ of ${csv.length} body bytes`));
+  t.equal(second.status, 'succeeded');
+  const { rows: [table] } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT transaction_unique_identifier)::int AS d FROM ${h.schema}.uk_price`);
+  t.same(table, { n: 60_000, d: 60_000 }, 'every row, once');
 });

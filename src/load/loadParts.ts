@@ -55,12 +55,14 @@ export async function pipeObject(o: {
   const readRange = async (range: ByteRange): Promise<Buffer> => buffer(await o.source.open(o.object, range, o.signal));
   const range = o.decoder.prepare ? await o.decoder.prepare(readRange, o.object.size) : undefined;
   const body = await o.source.open(o.object, range, o.signal);
-  body.once('error', (err) => {
-    o.state.error = err;
-  });
   // After the open: a listed object learns its Content-Encoding from the response.
-  const gunzip = o.decoder.acceptsGzip && isGzip(o.object);
-  const stages = (gunzip ? [body, createGunzip(), o.sink] : [body, o.sink]) as unknown as NodeJS.ReadWriteStream[];
+  const gunzip = o.decoder.acceptsGzip && isGzip(o.object) ? createGunzip() : undefined;
+  body.once('error', (err) => {
+    // pipeline() destroys every stage with the first error; one raised by a later stage (the COPY, the
+    // gunzip) and passed back to the body is not the source's own.
+    if (err !== o.sink.errored && err !== gunzip?.errored) o.state.error = err;
+  });
+  const stages = (gunzip ? [body, gunzip, o.sink] : [body, o.sink]) as unknown as NodeJS.ReadWriteStream[];
   const piped = pipeline(stages, { signal: o.signal });
   // The bytes are counted as they leave the source, beside the pipe (a Transform stage for it cost a
   // Writable and a Readable per read). Added after pipeline() has piped the body, so no read is missed.

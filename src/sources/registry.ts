@@ -45,10 +45,12 @@ export function sourcesOf(list: readonly ObjectSource[]): Sources {
 
 /** The sources the configuration enables. S3 is always there (its settings default to AWS). */
 export function createSources(config: Config): Sources {
+  const s3 = s3Settings(config);
   const list: ObjectSource[] = [
     new S3Source({
       parser: schemeParser('s3'),
-      client: createS3Client(s3Settings(config)),
+      client: createS3Client(s3),
+      bodyClient: createS3Client(s3, { largeBodies: true }),
       allowedBuckets: config.s3AllowedBuckets,
       allowSetting: 'S3_ALLOWED_BUCKETS',
       credentialsHint: 'check S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY and the bucket policy',
@@ -56,11 +58,13 @@ export function createSources(config: Config): Sources {
   ];
   const { gcs } = config.sources;
   if (gcs) {
+    // Cloud Storage's XML API: HMAC keys sign like S3's; its region is "auto"; buckets are virtual hosts
+    // on storage.googleapis.com, path-style on any other endpoint (an emulator, a proxy).
+    const gcsSettings = { endpoint: gcs.endpoint, region: 'auto', accessKeyId: gcs.accessId, secretAccessKey: gcs.secret, forcePathStyle: gcs.endpoint !== defaultGcsEndpoint };
     list.push(new S3Source({
       parser: gsScheme,
-      // Cloud Storage's XML API: HMAC keys sign like S3's; its region is "auto"; buckets are virtual hosts
-      // on storage.googleapis.com, path-style on any other endpoint (an emulator, a proxy).
-      client: createS3Client({ endpoint: gcs.endpoint, region: 'auto', accessKeyId: gcs.accessId, secretAccessKey: gcs.secret, forcePathStyle: gcs.endpoint !== defaultGcsEndpoint }),
+      client: createS3Client(gcsSettings),
+      bodyClient: createS3Client(gcsSettings, { largeBodies: true }),
       allowedBuckets: gcs.allowedBuckets,
       allowSetting: 'GCS_ALLOWED_BUCKETS',
       credentialsHint: 'check GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET (a service account HMAC key) and the bucket\'s IAM',

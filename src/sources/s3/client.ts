@@ -1,6 +1,7 @@
 // The AWS SDK client for S3 and for the S3-compatible APIs (MinIO, Cloud Storage's XML API, s3rver).
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../config.js';
+import { S3RequestHandler } from './requestHandler.js';
 
 export interface S3Settings {
   endpoint: string | undefined;
@@ -10,7 +11,12 @@ export interface S3Settings {
   forcePathStyle: boolean;
 }
 
-export function createS3Client(settings: S3Settings): S3Client {
+/**
+ * `largeBodies`: the client's GETs go through the project's own HTTP/1.1 GET (requestHandler.ts), a
+ * connection each and the body read with no copy, for objects of megabytes (S3Source sends those
+ * through it); every other request keeps the SDK's node:http handler and its kept-alive connections.
+ */
+export function createS3Client(settings: S3Settings, options: { largeBodies?: boolean } = {}): S3Client {
   return new S3Client({
     region: settings.region,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -22,6 +28,7 @@ export function createS3Client(settings: S3Settings): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    ...(options.largeBodies ? { requestHandler: new S3RequestHandler() } : {}),
   });
 }
 

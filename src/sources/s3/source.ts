@@ -9,6 +9,8 @@ import type { ByteRange, ObjectInfo, ObjectRef, ObjectSource, SchemeParser } fro
 export interface S3SourceOptions {
   parser: SchemeParser;
   client: S3Client;
+  /** The client for bodies of LARGE_BODY_BYTES or more (createS3Client's `largeBodies`); `client` without it. */
+  bodyClient?: S3Client;
   /** Buckets jobs may read; empty means any. */
   allowedBuckets: readonly string[];
   /** The setting that holds the allow-list, for messages. */
@@ -16,6 +18,9 @@ export interface S3SourceOptions {
   /** What to tell a user whose credentials were refused. */
   credentialsHint: string;
 }
+
+/** Bodies this long or longer are read through `bodyClient`: a connection of their own pays for itself. */
+export const LARGE_BODY_BYTES = 8 << 20;
 
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g, '');
 
@@ -107,8 +112,10 @@ export class S3Source implements ObjectSource {
     // Listed keys and manifest entries come here without passing the URL parser.
     checkKey(info.key, '/source/url');
     if (range && range.end <= range.start) return Readable.from([]);
+    const length = range ? range.end - range.start : info.size;
+    const client = length >= LARGE_BODY_BYTES && this.o.bodyClient ? this.o.bodyClient : this.o.client;
     try {
-      const out = await this.o.client.send(
+      const out = await client.send(
         new GetObjectCommand({
           Bucket: info.container,
           Key: info.key,
@@ -144,6 +151,7 @@ export class S3Source implements ObjectSource {
 
   close(): void {
     this.o.client.destroy();
+    this.o.bodyClient?.destroy();
   }
 
   async ping(signal: AbortSignal): Promise<void> {
