@@ -1,8 +1,12 @@
 import t from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { createHarness, postJob, SIXTEEN_TEXT_COLUMNS, slowTable, waitForJob } from './helpers/harness.js';
 import { pricePaidCsv, ukPriceTableSql } from '../src/gen/pricePaid.js';
 import { LARGE_BODY_BYTES } from '../src/sources/s3/source.js';
+import { readSourceSettings } from '../src/sources/settings.js';
 
 t.test('a job whose object does not exist fails at once with a clear error and no retries', async (t) => {
   const h = await createHarness();
@@ -231,4 +235,23 @@ t.test('an S3 connection cut mid-body fails the run with the bytes it got, and t
   t.equal(second.status, 'succeeded');
   const { rows: [table] } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT transaction_unique_identifier)::int AS d FROM ${h.schema}.uk_price`);
   t.same(table, { n: 60_000, d: 60_000 }, 'every row, once');
+});
+
+t.test('a bad record early in a large file:// file fails with its line, not as a failure of the file system', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const root = await mkdtemp(path.join(os.tmpdir(), 'failures-file-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  await h.db.query(ukPriceTableSql(`${h.schema}.uk_price`));
+  const svc = await h.start('all', { sources: readSourceSettings({ LOCAL_SOURCE_ROOTS: root }) });
+  await writeFile(path.join(root, 'head.csv'), pricePaidCsv(1_000, 77));
+  await writeFile(path.join(root, 'big.csv'), pricePaidCsv(200_000, 77));
+  const load = async (name: string): Promise<any> =>
+    waitForJob(svc.url!, (await postJob(svc.url!, { source: { url: `file://${root}/${name}` }, target: { table: `${h.schema}.uk_price` } })).body.id);
+  t.equal((await load('head.csv')).status, 'succeeded');
+  const job = await load('big.csv');
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'DATA_REJECTED', job.error.message);
+  t.equal(job.error.details.line, 1);
+  t.equal((await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.uk_price`)).rows[0].n, 1_000, 'nothing of the failed file');
 });
