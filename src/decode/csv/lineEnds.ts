@@ -54,7 +54,9 @@ class WasmScanner implements LineEndScanner {
   /** Room for `len` input bytes at 0 and `len` events after them. */
   private reserve(len: number): void {
     if (len <= this.capacity) return;
-    const capacity = Math.max(len, 64 * 1024);
+    // A multiple of 64: the events that follow the input are an Int32Array, which must start 4-aligned
+    // (a 70,001-byte read once made it throw), and the scan takes 64 bytes a step.
+    const capacity = Math.max(Math.ceil(len / 64) * 64, 64 * 1024);
     const need = capacity * 5;
     const have = this.fn.memory.buffer.byteLength;
     if (need > have) this.fn.memory.grow(Math.ceil((need - have) / PAGE));
