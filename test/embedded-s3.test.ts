@@ -1,6 +1,8 @@
 // The embedded S3 endpoint (demo, tests, benchmark) serves objects with reads larger than s3rver's
 // own; whatever the read size, the bytes of a GET, a ranged GET, a HEAD and an empty object are S3's.
 import { createHash, randomBytes } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import t from 'tap';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mapLimit } from '../src/load/mapLimit.js';
@@ -62,4 +64,28 @@ t.test('ListObjectsV2 pages past 1,000 keys (s3rver alone fails with ERR_OSSL_EV
   t.same(small.Contents?.map((o) => o.Key), keys.slice(11, 18), 'MaxKeys and StartAfter still work');
   const bad = await client.send(new ListObjectsV2Command({ Bucket: 'box', ContinuationToken: 'bm9wZQ' })).then(() => undefined, (e) => e);
   t.ok(bad, 'a token it did not make is refused');
+});
+
+t.test('the client for large bodies: its GETs (whole, ranged, a key to encode, a listing, a missing key) through the project\'s own GET; a PUT and a HEAD still through node:http', async (t) => {
+  const s3 = await startEmbeddedS3({ buckets: ['box'] });
+  t.teardown(() => s3.stop());
+  const settings = s3Settings({ s3Endpoint: s3.endpoint, s3Region: 'us-east-1', s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, s3ForcePathStyle: true });
+  const client = createS3Client(settings, { largeBodies: true });
+  t.teardown(() => client.destroy());
+  const body = randomBytes(EMBEDDED_READ_BYTES * 3 + 777);
+  const key = 'dir/a key+with ü & ?.bin';
+  await client.send(new PutObjectCommand({ Bucket: 'box', Key: key, Body: body }));
+  const whole = await client.send(new GetObjectCommand({ Bucket: 'box', Key: key }));
+  t.ok(whole.Body instanceof Readable && !(whole.Body instanceof IncomingMessage), 'the body is not node:http\'s');
+  t.equal(sha(await whole.Body!.transformToByteArray()), sha(body), 'every byte of a key that needs encoding');
+  const ranged = await client.send(new GetObjectCommand({ Bucket: 'box', Key: key, Range: 'bytes=100-2000099' }));
+  t.equal(sha(await ranged.Body!.transformToByteArray()), sha(body.subarray(100, 2_000_100)), 'a range');
+  t.equal(ranged.ContentRange, `bytes 100-2000099/${body.length}`);
+  const head = await client.send(new HeadObjectCommand({ Bucket: 'box', Key: key }));
+  t.equal(head.ContentLength, body.length, 'HEAD');
+  const listed = await client.send(new ListObjectsV2Command({ Bucket: 'box', Prefix: 'dir/' }));
+  t.same(listed.Contents?.map((o) => o.Key), [key], 'a listing parsed from its XML');
+  const missing = await client.send(new GetObjectCommand({ Bucket: 'box', Key: 'dir/none.bin' })).then(() => undefined, (e: { name?: string; $metadata?: { httpStatusCode?: number } }) => e);
+  t.equal(missing?.name, 'NoSuchKey', 'the store\'s error, read from the body');
+  t.equal(missing?.$metadata?.httpStatusCode, 404);
 });
