@@ -21,8 +21,8 @@ async function listen(t: Test, server: net.Server): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
-/** A server that answers each connection with `answer(socket, request head)`. */
-async function rawServer(t: Test, answer: (socket: net.Socket, head: string) => void): Promise<number> {
+/** A server that answers each connection with `answer(socket)` once the request's head has come. */
+async function rawServer(t: Test, answer: (socket: net.Socket) => void): Promise<number> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -32,7 +32,7 @@ async function rawServer(t: Test, answer: (socket: net.Socket, head: string) => 
     socket.on('data', (b) => {
       if (head.includes('\r\n\r\n')) return;
       head += b.toString('latin1');
-      if (head.includes('\r\n\r\n')) answer(socket, head);
+      if (head.includes('\r\n\r\n')) answer(socket);
     });
   });
   t.teardown(() => sockets.forEach((s) => s.destroy()));

@@ -71,9 +71,10 @@ function requestHead(req: GetRequest): string {
   const defaultPort = req.protocol === 'https:' ? 443 : 80;
   fields.host ??= req.port === defaultPort ? bracketed : `${bracketed}:${req.port}`;
   fields.connection ??= 'close';
+  if (/\s/.test(req.target)) throw new TypeError(`the request target holds a space or line break: ${JSON.stringify(req.target)}`);
   let head = `GET ${req.target} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(fields)) {
-    if (/[\r\n]/.test(name + value) || /[\s\r\n]/.test(req.target)) throw new TypeError(`a request line or header field holds a line break or space: ${name}`);
+    if (/[\r\n]/.test(name + value)) throw new TypeError(`header field ${name} holds a line break`);
     head += `${name}: ${value}\r\n`;
   }
   return `${head}\r\n`;
@@ -121,23 +122,16 @@ class Exchange {
   ) {
     const request = requestHead(req);
     const options = { host: req.hostname, port: req.port, ...req.connect };
-    const onBytes = (bytes: Buffer): void => {
-      try {
-        this.take(bytes);
-      } catch (err) {
-        this.fail(err as Error);
-      }
-    };
     if (req.protocol === 'https:') {
       this.socket = tls.connect({ ...options, ...(net.isIP(req.hostname) ? {} : { servername: req.hostname }) });
-      this.socket.on('data', onBytes);
+      this.socket.on('data', (bytes: Buffer) => this.receive(bytes));
     } else {
       const onread = {
         buffer: () => this.nextReadBuffer(),
         // The reader's backpressure pauses the socket itself (push() below), so the read always says go on.
         callback: (n: number, into: Uint8Array): boolean => {
           this.slabUsed += n;
-          onBytes((into as Buffer).subarray(0, n));
+          this.receive((into as Buffer).subarray(0, n));
           return true;
         },
       };
@@ -172,11 +166,7 @@ class Exchange {
     const held = this.held;
     this.held = undefined;
     if (held) {
-      try {
-        this.bodyBytes(held);
-      } catch (err) {
-        return this.fail(err as Error);
-      }
+      this.receive(held);
       if (this.complete || this.full) return;
     }
     this.socket.setTimeout(this.req.idleTimeoutMs);
@@ -187,6 +177,15 @@ class Exchange {
   close(): void {
     this.req.signal?.removeEventListener('abort', this.onAbort);
     this.socket.destroy();
+  }
+
+  /** Bytes from the socket (or held since the head): a response that breaks the protocol fails the exchange. */
+  private receive(bytes: Buffer): void {
+    try {
+      this.take(bytes);
+    } catch (err) {
+      this.fail(err as Error);
+    }
   }
 
   private take(bytes: Buffer): void {
