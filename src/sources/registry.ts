@@ -4,7 +4,7 @@ export { parseSourceUrl, sourceUrl } from './schemes.js';
 import type { Config } from '../config.js';
 import { IngestError } from '../errors.js';
 import { schemeParser } from './schemes.js';
-import { createS3Client, s3Settings } from './s3/client.js';
+import { createS3Clients, s3Settings } from './s3/client.js';
 import { S3Source } from './s3/source.js';
 import { gsScheme } from './s3/url.js';
 import { createAzureClient } from './azure/client.js';
@@ -45,12 +45,10 @@ export function sourcesOf(list: readonly ObjectSource[]): Sources {
 
 /** The sources the configuration enables. S3 is always there (its settings default to AWS). */
 export function createSources(config: Config): Sources {
-  const s3 = s3Settings(config);
   const list: ObjectSource[] = [
     new S3Source({
       parser: schemeParser('s3'),
-      client: createS3Client(s3),
-      bodyClient: createS3Client(s3, { largeBodies: true }),
+      ...createS3Clients(s3Settings(config)),
       allowedBuckets: config.s3AllowedBuckets,
       allowSetting: 'S3_ALLOWED_BUCKETS',
       credentialsHint: 'check S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY and the bucket policy',
@@ -63,8 +61,7 @@ export function createSources(config: Config): Sources {
     const gcsSettings = { endpoint: gcs.endpoint, region: 'auto', accessKeyId: gcs.accessId, secretAccessKey: gcs.secret, forcePathStyle: gcs.endpoint !== defaultGcsEndpoint };
     list.push(new S3Source({
       parser: gsScheme,
-      client: createS3Client(gcsSettings),
-      bodyClient: createS3Client(gcsSettings, { largeBodies: true }),
+      ...createS3Clients(gcsSettings),
       allowedBuckets: gcs.allowedBuckets,
       allowSetting: 'GCS_ALLOWED_BUCKETS',
       credentialsHint: 'check GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET (a service account HMAC key) and the bucket\'s IAM',

@@ -32,6 +32,11 @@ export function createS3Client(settings: S3Settings, options: { largeBodies?: bo
   });
 }
 
+/** The two clients an S3Source reads through: `client` for everything, `bodyClient` for large bodies. */
+export function createS3Clients(settings: S3Settings): { client: S3Client; bodyClient: S3Client } {
+  return { client: createS3Client(settings), bodyClient: createS3Client(settings, { largeBodies: true }) };
+}
+
 /** The S3 settings of the service's configuration (S3_*). */
 export function s3Settings(config: Pick<Config, 's3Endpoint' | 's3Region' | 's3AccessKeyId' | 's3SecretAccessKey' | 's3ForcePathStyle'>): S3Settings {
   return {
