@@ -14,7 +14,7 @@ export type { Services } from './services.js';
 import { startLoadWorker, type LoadWorker } from '../workers/loadWorker.js';
 import { startNotifyWorker } from '../workers/notifyWorker.js';
 import { withTimeout } from './timeout.js';
-import { collectOldGenerationAtLimit } from './load/youngGc.js';
+import { collectOldGenerationAtLimit, collectStartupGarbage } from './load/youngGc.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -84,6 +84,8 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
       running.url = listenUrl(config.host, app, config.port);
       log.info({ url: running.url }, 'API listening');
     }
+    // Start-up's garbage is collected now, not in a worker's first load.
+    if (running.worker) collectStartupGarbage();
     return running;
   } catch (err) {
     await stopAll();
