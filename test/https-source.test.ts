@@ -248,3 +248,38 @@ t.test('settings: off without HTTPS_ALLOWED_HOSTS; entries normalized like URL h
   t.throws(() => httpsSettings({ HTTPS_ALLOWED_HOSTS: 'example.org/path' }), /HTTPS_ALLOWED_HOSTS entry "example.org\/path"/);
   t.throws(() => httpsSettings({ HTTPS_ALLOWED_HOSTS: 'a', HTTPS_ALLOW_PLAIN_HTTP: 'yes' }), /HTTPS_ALLOW_PLAIN_HTTP/);
 });
+
+t.test('the idle limit counts only time spent waiting on the server: a reader that pauses longer still gets every byte, a server that stalls fails', async (t) => {
+  const big = Buffer.alloc(8 << 20, 'y');
+  const served = await listen((req, res) => {
+    res.writeHead(200, { etag: '"big"', 'content-length': big.length });
+    if (req.method === 'HEAD') return void res.end();
+    if (req.url === '/stall/a.csv') return void res.write(big.subarray(0, 1000)); // and nothing more
+    res.end(big);
+  });
+  t.teardown(() => new Promise<void>((resolve) => {
+    served.server.closeAllConnections();
+    served.server.close(() => resolve());
+  }));
+  const settings = httpsSettings({ HTTPS_ALLOWED_HOSTS: served.host, HTTPS_ALLOW_PLAIN_HTTP: 'true' })!;
+  const source = new HttpsSource({ parser: httpScheme, settings, timeoutMs: 300 });
+  const ref = (path: string): ObjectRef => httpScheme.parse(`http://${served.host}${path}`, '/source/url');
+
+  const body = await source.open(await source.head(ref('/big/a.csv')));
+  let bytes = 0;
+  let paused = false;
+  for await (const chunk of body) {
+    bytes += (chunk as Buffer).length;
+    if (!paused) {
+      // The loader's COPY is slow for four times the idle limit; the socket sits idle meanwhile.
+      paused = true;
+      await new Promise((r) => setTimeout(r, 1200));
+    }
+  }
+  t.equal(bytes, big.length, 'every byte after a 1.2 s pause under a 300 ms idle limit');
+
+  const stalled = await source.open(await source.head(ref('/stall/a.csv')));
+  const started = Date.now();
+  await t.rejects(text(stalled), { code: 'SOURCE_UNAVAILABLE', message: /reading .*stall\/a\.csv failed/ });
+  t.ok(Date.now() - started < 5000, `a stalled server failed the read after ${Date.now() - started} ms`);
+});

@@ -36,6 +36,18 @@ function forbidden(message: string, details: Record<string, unknown>): IngestErr
   return new IngestError('SOURCE_FORBIDDEN', message, { field: '/source/url', ...details });
 }
 
+/**
+ * The idle limit counts the time a body waits on the server, not the time its reader is not reading:
+ * while a reader holds the body paused (a COPY slower than the network, a database failing over), the
+ * socket reads nothing either, and node's socket timeout would fail a healthy download after
+ * `timeoutMs`. The limit is off while the body is paused and starts again when it resumes.
+ */
+function idleOnlyWhileReading(body: IncomingMessage, timeoutMs: number): void {
+  const socket = body.socket;
+  body.on('pause', () => socket.setTimeout(0));
+  body.on('resume', () => socket.setTimeout(timeoutMs));
+}
+
 export class WebClient {
   private readonly maxRedirects: number;
   private readonly timeoutMs: number;
@@ -145,7 +157,10 @@ export class WebClient {
         const code = (err as NodeJS.ErrnoException).code;
         reject(new IngestError('SOURCE_UNAVAILABLE', `${url.host} could not be reached for ${url.href}: ${err.message}`, { url: url.href, ...(code ? { errno: code } : {}) }, { cause: err }));
       });
-      req.once('response', (body) => resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url }));
+      req.once('response', (body) => {
+        idleOnlyWhileReading(body, this.timeoutMs);
+        resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url });
+      });
       req.end();
     });
   }
