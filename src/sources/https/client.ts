@@ -3,21 +3,25 @@
 // checked at connect time (a DNS answer that changes between a check and the connect cannot slip a
 // loopback or link-local address in). Redirects are followed by hand, to allowed hosts only.
 //
-// node:http(s) rather than fetch: fetch decodes any Content-Encoding with no way to turn it off, which
-// would break sizes and byte ranges and gunzip a .csv.gz twice; and it takes no lookup hook without the
-// undici package.
+// GETs go through the project's own HTTP/1.1 GET (net/http1.ts): the body is the socket's reads, not
+// node:http's copies of them, and its idle limit counts only the time the loader waits on the server.
+// HEADs go through node:http(s). Not fetch: fetch decodes any Content-Encoding with no way to turn it
+// off, which would break sizes and byte ranges and gunzip a .csv.gz twice; and it takes no lookup hook
+// without the undici package.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import type { Readable } from 'node:stream';
 import { IngestError } from '../../errors.js';
+import { getOnce } from '../../net/http1.js';
 import { isSpecialAddress } from '../../net/specialAddresses.js';
 import type { HttpsSettings } from './settings.js';
 
 export interface WebClientOptions extends HttpsSettings {
   /** Most redirects one request follows. Default 3. */
   maxRedirects?: number;
-  /** Idle time on a connection (connecting, waiting for headers, between body bytes) before it fails. Default 30000 ms. */
+  /** Time without a byte while waiting on the server (connecting, the head, body bytes the reader asked for) before a request fails. Default 30000 ms. */
   timeoutMs?: number;
 }
 
@@ -25,7 +29,7 @@ export interface WebResponse {
   status: number;
   headers: IncomingHttpHeaders;
   /** The body; the caller reads it or destroys it. */
-  body: IncomingMessage;
+  body: Readable;
   /** Where the answer came from, after redirects. */
   url: URL;
 }
@@ -34,18 +38,6 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 function forbidden(message: string, details: Record<string, unknown>): IngestError {
   return new IngestError('SOURCE_FORBIDDEN', message, { field: '/source/url', ...details });
-}
-
-/**
- * The idle limit counts the time a body waits on the server, not the time its reader is not reading:
- * while a reader holds the body paused (a COPY slower than the network, a database failing over), the
- * socket reads nothing either, and node's socket timeout would fail a healthy download after
- * `timeoutMs`. The limit is off while the body is paused and starts again when it resumes.
- */
-function idleOnlyWhileReading(body: IncomingMessage, timeoutMs: number): void {
-  const socket = body.socket;
-  body.on('pause', () => socket.setTimeout(0));
-  body.on('resume', () => socket.setTimeout(timeoutMs));
 }
 
 export class WebClient {
@@ -140,27 +132,33 @@ export class WebClient {
     const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
     if (isIP(literal) !== 0 && !this.addressPermitted(literal, url)) return Promise.reject(this.refuseAddress(literal, url));
     let refusal: IngestError | undefined;
-    const transport = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = transport.request(url, {
-        method,
-        headers: { 'user-agent': 'citus-ingest', ...headers },
-        lookup: this.checkedLookup(url, (err) => (refusal = err)),
-        agent: false,
-        timeout: this.timeoutMs,
+    const lookup = this.checkedLookup(url, (err) => (refusal = err));
+    const failed = (err: Error): unknown => {
+      if (refusal) return refusal;
+      if (signal?.aborted) return signal.reason;
+      const code = (err as NodeJS.ErrnoException).code;
+      return new IngestError('SOURCE_UNAVAILABLE', `${url.host} could not be reached for ${url.href}: ${err.message}`, { url: url.href, ...(code ? { errno: code } : {}) }, { cause: err });
+    };
+    const sent = { 'user-agent': 'citus-ingest', ...headers };
+    if (method === 'GET') {
+      const request = getOnce({
+        protocol: url.protocol === 'https:' ? 'https:' : 'http:',
+        hostname: literal,
+        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+        target: `${url.pathname}${url.search}`,
+        headers: sent,
+        idleTimeoutMs: this.timeoutMs,
+        connect: { lookup },
         ...(signal ? { signal } : {}),
       });
+      return request.then((res) => ({ status: res.status, headers: res.headers, body: res.body, url }), (err: Error) => Promise.reject(failed(err)));
+    }
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(url, { method, headers: sent, lookup, agent: false, timeout: this.timeoutMs, ...(signal ? { signal } : {}) });
       req.once('timeout', () => req.destroy(new Error(`no answer for ${this.timeoutMs} ms`)));
-      req.on('error', (err) => {
-        if (refusal) return reject(refusal);
-        if (signal?.aborted) return reject(signal.reason);
-        const code = (err as NodeJS.ErrnoException).code;
-        reject(new IngestError('SOURCE_UNAVAILABLE', `${url.host} could not be reached for ${url.href}: ${err.message}`, { url: url.href, ...(code ? { errno: code } : {}) }, { cause: err }));
-      });
-      req.once('response', (body) => {
-        idleOnlyWhileReading(body, this.timeoutMs);
-        resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url });
-      });
+      req.on('error', (err) => reject(failed(err)));
+      req.once('response', (body: IncomingMessage) => resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url }));
       req.end();
     });
   }
