@@ -19,7 +19,7 @@ import vm from 'node:vm';
 /** Bytes read (by every load of the process together) between two young-generation collections. */
 export const COLLECT_EVERY = 8 << 20;
 /** After a full collection, the old generation may grow by this share of what it kept before the next. */
-export const OLD_GENERATION_GROWTH_PERCENT = 100;
+const OLD_GENERATION_GROWTH_PERCENT = 100;
 
 type Gc = (options: { type: 'minor' | 'major' }) => void;
 
@@ -77,10 +77,9 @@ export function collectStartupGarbage(): void {
  * the old generation; a load allocates there slowly (about 24 KB promoted per young collection, and
  * some compiled code), `--trace-gc-verbose` printed a factor of 1.1, and warm 1,000,000-row loads
  * reached the limit once per load: a 33-70 ms mark-compact of a 45 MB heap that freed 1-1.5 MB, plus
- * V8's helper threads (issue #19). A fixed factor of 2 (the old
- * generation may grow to about twice what the last full collection kept, as Go's default GOGC=100 has
- * it) left one mark-compact in 5 to 8 warm loads, for about 10 MB more peak RSS. Called once when the
- * worker starts.
+ * V8's helper threads (issue #19). A fixed factor of 2 (the old generation may grow to about twice what
+ * the last full collection kept, as Go's default GOGC=100 has it) left one mark-compact in 5 to 8 warm
+ * loads, for about 10 MB more peak RSS. Called once when the worker starts.
  */
 export function collectOldGenerationAtLimit(): void {
   v8.setFlagsFromString('--no-incremental-marking');

@@ -22,7 +22,8 @@ export interface GetRequest {
   protocol: 'http:' | 'https:';
   /** A name or an IP address (an IPv6 address without brackets). */
   hostname: string;
-  port: number;
+  /** The scheme's default (80, 443) when absent. */
+  port?: number;
   /** The request target: the path and query, already percent-encoded. */
   target: string;
   /** Header fields to send; `host` and `connection` are added unless given. */
@@ -64,12 +65,16 @@ function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('the request was aborted', { cause: signal.reason }), { name: 'AbortError' });
 }
 
-function requestHead(req: GetRequest): string {
+/** A request with its port filled in. */
+type Addressed = GetRequest & { port: number };
+
+const defaultPort = (protocol: GetRequest['protocol']): number => (protocol === 'https:' ? 443 : 80);
+
+function requestHead(req: Addressed): string {
   const fields: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) fields[name.toLowerCase()] = value;
   const bracketed = net.isIPv6(req.hostname) ? `[${req.hostname}]` : req.hostname;
-  const defaultPort = req.protocol === 'https:' ? 443 : 80;
-  fields.host ??= req.port === defaultPort ? bracketed : `${bracketed}:${req.port}`;
+  fields.host ??= req.port === defaultPort(req.protocol) ? bracketed : `${bracketed}:${req.port}`;
   fields.connection ??= 'close';
   if (/\s/.test(req.target)) throw new TypeError(`the request target holds a space or line break: ${JSON.stringify(req.target)}`);
   let head = `GET ${req.target} HTTP/1.1\r\n`;
@@ -116,7 +121,7 @@ class Exchange {
   private slabUsed = 0;
 
   constructor(
-    private readonly req: GetRequest,
+    private readonly req: Addressed,
     private readonly resolve: (res: GetResponse) => void,
     private readonly reject: (err: Error) => void,
   ) {
@@ -278,7 +283,7 @@ export function getOnce(req: GetRequest): Promise<GetResponse> {
   if (req.signal?.aborted) return Promise.reject(abortError(req.signal));
   return new Promise((resolve, reject) => {
     try {
-      new Exchange(req, resolve, reject);
+      new Exchange({ ...req, port: req.port ?? defaultPort(req.protocol) }, resolve, reject);
     } catch (err) {
       reject(err as Error);
     }

@@ -144,7 +144,7 @@ export class WebClient {
       const request = getOnce({
         protocol: url.protocol === 'https:' ? 'https:' : 'http:',
         hostname: literal,
-        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+        port: url.port ? Number(url.port) : undefined,
         target: `${url.pathname}${url.search}`,
         headers: sent,
         idleTimeoutMs: this.timeoutMs,

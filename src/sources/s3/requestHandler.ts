@@ -25,7 +25,7 @@ export class S3RequestHandler implements HttpHandler<NodeHttpHandlerOptions> {
     const res = await getOnce({
       protocol: https ? 'https:' : 'http:',
       hostname: request.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: request.port ?? (https ? 443 : 80),
+      port: request.port,
       target: query ? `${request.path}?${query}` : request.path,
       headers: request.headers,
       ...(options.abortSignal ? { signal: options.abortSignal as AbortSignal } : {}),
