@@ -13,7 +13,7 @@ import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
 import { specDefaults } from '../jobs/spec.js';
 import { inTransaction } from '../db/transaction.js';
-import { laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
+import { doneWithInput, laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { decoderFor } from '../decode/registry.js';
 import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
 import { claimChunk, claimLedgerEntry, completeChunk, completeLedgerEntry, ledgerEntry, loadedChunks, type ChunkKey, type LedgerKey } from '../sql/fileLedger.js';
@@ -92,7 +92,11 @@ class Chunker extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     const out: Buffer[] = [];
     this.framer.push(chunk, out);
-    this.onRefused(takeRefused(this.framer)).then(() => this.take(out, false)).then(() => done(), done);
+    // take() copies the output into the chunk's buffer first: then the chunk is done with.
+    this.onRefused(takeRefused(this.framer)).then(() => this.take(out, false)).then(() => {
+      doneWithInput(this.framer, chunk);
+      done();
+    }, done);
   }
 
   override _final(done: (err?: Error | null) => void): void {

@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { ChunkedBody } from './chunkedBody.js';
 import { bodyFraming, headEnd, parseHead, type BodyFraming, type ResponseHead } from './responseHead.js';
+import { lend, SlabReads } from './slabs.js';
 
 export interface GetRequest {
   protocol: 'http:' | 'https:';
@@ -46,15 +47,6 @@ export interface GetResponse extends ResponseHead {
 
 /** Bytes the body buffers before the socket stops reading. */
 const BODY_HIGH_WATER = 256 * 1024;
-/**
- * A plain connection reads into slabs of this size, each read into the part of the current slab that no
- * read has used yet: one allocation per MiB instead of node's one per 64 KiB read, and as many bytes
- * per read as the kernel holds (up to the rest of the slab). A slab is never written twice, so the body's
- * chunks (views of it) stay valid for as long as a reader keeps them.
- */
-const SLAB_BYTES = 1 << 20;
-/** A read gets a fresh slab when less than this is left of the current one. */
-const MIN_READ_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 function networkError(message: string, code: string, name = 'Error'): Error {
@@ -117,8 +109,8 @@ class Exchange {
   private full = false;
   private readonly socket: net.Socket;
   private readonly onAbort: () => void;
-  private slab: Buffer | undefined;
-  private slabUsed = 0;
+  /** A plain connection's reads (slabs.ts); TLS connections read through 'data' events. */
+  private readonly reads = new SlabReads();
 
   constructor(
     private readonly req: Addressed,
@@ -132,11 +124,10 @@ class Exchange {
       this.socket.on('data', (bytes: Buffer) => this.receive(bytes));
     } else {
       const onread = {
-        buffer: () => this.nextReadBuffer(),
+        buffer: () => this.reads.next(),
         // The reader's backpressure pauses the socket itself (push() below), so the read always says go on.
-        callback: (n: number, into: Uint8Array): boolean => {
-          this.slabUsed += n;
-          this.receive((into as Buffer).subarray(0, n));
+        callback: (n: number): boolean => {
+          this.receive(this.reads.filled(n));
           return true;
         },
       };
@@ -153,15 +144,6 @@ class Exchange {
     this.onAbort = () => this.fail(abortError(req.signal!));
     req.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.socket.write(request);
-  }
-
-  /** Where the next read of a plain connection goes: the unused rest of the slab, or a new slab. */
-  private nextReadBuffer(): Buffer {
-    if (!this.slab || this.slab.length - this.slabUsed < MIN_READ_BYTES) {
-      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-      this.slabUsed = 0;
-    }
-    return this.slab.subarray(this.slabUsed);
   }
 
   /** The reader wants more: read again, and wait on the network with the idle limit. */
@@ -182,6 +164,8 @@ class Exchange {
   close(): void {
     this.req.signal?.removeEventListener('abort', this.onAbort);
     this.socket.destroy();
+    this.held = undefined;
+    this.reads.close();
   }
 
   /** Bytes from the socket (or held since the head): a response that breaks the protocol fails the exchange. */
@@ -197,7 +181,11 @@ class Exchange {
     if (this.body) return this.bodyBytes(bytes);
     this.head = this.head.length === 0 ? bytes : Buffer.concat([this.head, bytes]);
     const end = headEnd(this.head);
-    if (end < 0) return;
+    if (end < 0) {
+      // Kept across reads: a copy, as the read's slab may be read over (slabs.ts).
+      if (this.head === bytes) this.head = Buffer.from(bytes);
+      return;
+    }
     const head = parseHead(this.head.subarray(0, end));
     const rest = this.head.subarray(end);
     this.head = EMPTY;
@@ -239,6 +227,8 @@ class Exchange {
 
   private push(data: Buffer): void {
     this.received += data.length;
+    // The reader may give the view back once done with it (slabs.ts: giveBack).
+    lend(data);
     if (!this.body!.push(data)) {
       // The wait is the reader's now, not the network's.
       this.full = true;

@@ -14,7 +14,7 @@ import type { PoolClient } from '../db/pool.js';
 import { hasSqlState, isDataError, recordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
-import { laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
+import { doneWithInput, laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { BatchCopier, type BatchStage } from './batchCopier.js';
 import { copyErrorPosition } from './copySql.js';
 import { clientSocket, CopyFrames } from './copyFrames.js';
@@ -96,18 +96,23 @@ export class CopyLoader extends Writable {
     }
     const t1 = performance.now();
     this.scanMs += t1 - t0;
+    // Once the pieces are copied on (into frames, or the batch's buffer), the chunk is done with.
+    const taken = (): void => {
+      doneWithInput(this.o.decoder, chunk);
+      done();
+    };
     if (this.o.mode === 'single' && !this.o.decoder.more && !this.o.decoder.invalid?.length) {
       // The fast path: a read's records are copied into the COPY's frames with no promise made unless
       // the frames ask the loader to wait.
       const wait = this.takeSingle(out);
       if (!wait) {
         this.copyWaitMs += performance.now() - t1;
-        done();
+        taken();
         return;
       }
       wait.then(() => {
         this.copyWaitMs += performance.now() - t1;
-        done();
+        taken();
       }, done);
       return;
     }
@@ -115,7 +120,7 @@ export class CopyLoader extends Writable {
     this.refuse().then(() => this.take(out)).then(() => this.takeLater(later)).then(() => {
       this.scanMs += later.ms;
       this.copyWaitMs += performance.now() - t1 - later.ms;
-      done();
+      taken();
     }, done);
   }
 
