@@ -153,6 +153,30 @@ t.test('frames: backpressure after FRAMES_IN_FLIGHT, reuse only after the write 
   t.ok(pending.every((p) => p.copy[0] === 0x64 && p.copy.readUInt32BE(1) === p.copy.length - 1), 'each a CopyData message with its length');
 });
 
+t.test('frames of the usual size go to the next COPY once written, never while still in the socket', async (t) => {
+  const pending: Array<{ bytes: Buffer; copy: Buffer; done: (err?: Error | null) => void }> = [];
+  const socket: FrameSocket = {
+    write(chunk, cb) {
+      pending.push({ bytes: chunk, copy: Buffer.from(chunk), done: cb });
+      return true;
+    },
+  };
+  // A COPY in copy-in mode at once: the first write (the empty one) is called back.
+  const copy = { write: (_chunk: Buffer, cb: () => void) => setImmediate(cb) } as unknown as import('node:stream').Writable;
+  const first = new CopyFrames(copy, socket, new Promise(() => {}));
+  await first.add([Buffer.alloc(2 * FRAME_BYTES, 1)]);
+  t.equal(pending.length, 2);
+  pending[0]!.done();
+  // The first COPY's second frame is still in the socket when the next COPY starts.
+  const second = new CopyFrames(copy, socket, new Promise(() => {}));
+  await second.add([Buffer.alloc(FRAME_BYTES, 2)]);
+  await second.add([Buffer.alloc(FRAME_BYTES, 3)]);
+  t.equal(pending.length, 4);
+  t.equal(pending[2]!.bytes.buffer, pending[0]!.bytes.buffer, 'the written frame went to the next COPY');
+  t.not(pending[3]!.bytes.buffer, pending[1]!.bytes.buffer, 'the frame still in the socket did not');
+  t.same(pending[1]!.bytes, pending[1]!.copy, 'and still holds what was written');
+});
+
 t.test('a bad record ends the COPY with its line', async (t) => {
   const h = await createHarness();
   t.teardown(() => h.close());

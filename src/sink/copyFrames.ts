@@ -25,6 +25,14 @@ const HEADER = 5;
 const COPY_DATA = 0x64; // 'd'
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Frames of the usual size that no COPY is using, kept for the next (a worker's loads one after another,
+ * or a few at once): a fresh 1 MiB buffer costs a page fault per 4 KiB as it is first written, 768 per
+ * load for three frames (issue #19; net/slabs.ts has the same for reads). At most this many are kept.
+ */
+const SPARE_FRAMES = 2 * FRAMES_IN_FLIGHT;
+const spareFrames: Buffer[] = [];
+
 /** What the fast path needs of the connection's socket: writes with a completion callback. */
 export interface FrameSocket {
   write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
@@ -47,7 +55,8 @@ export function clientSocket(client: unknown): FrameSocket | undefined {
  * back its write: then the kernel holds its bytes.
  */
 export class CopyFrames {
-  private readonly free: Buffer[] = [];
+  /** Where written frames wait to be reused: the process's spare ones, or for frames of another size than FRAME_BYTES (tests) this COPY's own. */
+  private readonly free: Buffer[];
   private frame: Buffer | undefined;
   private used = HEADER;
   private inFlight = 0;
@@ -66,6 +75,7 @@ export class CopyFrames {
     ended: Promise<unknown>,
     private readonly frameBytes = FRAME_BYTES,
   ) {
+    this.free = frameBytes === FRAME_BYTES ? spareFrames : [];
     const stop = (): void => {
       this.over = true;
       this.wakeUp();
@@ -116,7 +126,7 @@ export class CopyFrames {
       this.inFlight--;
       // A frame whose write failed may still be referenced by the socket's queue: it is not reused.
       if (err) this.error ??= err;
-      else if (reusable) this.free.push(frame);
+      else if (reusable && this.free.length < SPARE_FRAMES) this.free.push(frame);
       this.wakeUp();
     };
     if (!this.socket) {
