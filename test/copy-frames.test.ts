@@ -116,8 +116,8 @@ t.test('a frame is written over only after the socket has written it, while the 
   t.same(got, want, 'the same bytes, in the same rows');
 });
 
-t.test('frames: backpressure after FRAMES_IN_FLIGHT, reuse only after the write is called back', async (t) => {
-  // Pure logic over a socket that holds every write until told: what a full kernel buffer does.
+/** A socket that holds every write (and a copy of its bytes) until its callback is called: what a full kernel buffer does. */
+function holdingSocket(): { pending: Array<{ bytes: Buffer; copy: Buffer; done: (err?: Error | null) => void }>; socket: FrameSocket } {
   const pending: Array<{ bytes: Buffer; copy: Buffer; done: (err?: Error | null) => void }> = [];
   const socket: FrameSocket = {
     write(chunk, cb) {
@@ -125,6 +125,12 @@ t.test('frames: backpressure after FRAMES_IN_FLIGHT, reuse only after the write 
       return false;
     },
   };
+  return { pending, socket };
+}
+
+t.test('frames: backpressure after FRAMES_IN_FLIGHT, reuse only after the write is called back', async (t) => {
+  // Pure logic over a socket that holds every write until told.
+  const { pending, socket } = holdingSocket();
   let started: (() => void) | undefined;
   const copy = { write: (_chunk: Buffer, cb: () => void) => (started = cb) } as unknown as import('node:stream').Writable;
   const frames = new CopyFrames(copy, socket, new Promise(() => {}), 8);
@@ -154,13 +160,7 @@ t.test('frames: backpressure after FRAMES_IN_FLIGHT, reuse only after the write 
 });
 
 t.test('frames of the usual size go to the next COPY once written, never while still in the socket', async (t) => {
-  const pending: Array<{ bytes: Buffer; copy: Buffer; done: (err?: Error | null) => void }> = [];
-  const socket: FrameSocket = {
-    write(chunk, cb) {
-      pending.push({ bytes: chunk, copy: Buffer.from(chunk), done: cb });
-      return true;
-    },
-  };
+  const { pending, socket } = holdingSocket();
   // A COPY in copy-in mode at once: the first write (the empty one) is called back.
   const copy = { write: (_chunk: Buffer, cb: () => void) => setImmediate(cb) } as unknown as import('node:stream').Writable;
   const first = new CopyFrames(copy, socket, new Promise(() => {}));
