@@ -1,11 +1,12 @@
 // Frees the buffers a load reads, as it goes. A read that does not go into a reused slab (net/slabs.ts:
 // a file's reads, TLS, gunzip's output, reads for a decoder that keeps them) allocates a buffer of its
-// own (64 KiB for a socket), which dies as soon as its bytes are in COPY; but V8 releases a buffer's memory only when it collects,
-// and a load allocates so few JavaScript objects that young-generation collections are rare. Dead read
-// buffers piled up to tens of MB until the external memory pushed V8 into a full mark-compact of the
-// whole heap, ten or more times per 167 MB read, which was half of the loader's CPU (measured here:
-// 0.2 s of 0.45 s per 1,000,000 rows). A young-generation collection every COLLECT_EVERY bytes read by
-// the process frees them for a fraction of that, and keeps the memory they hold flat.
+// own (64 KiB for a socket), which dies as soon as its bytes are in COPY; but V8 releases a buffer's
+// memory only when it collects, and a load allocates so few JavaScript objects that young-generation
+// collections are rare. Dead read buffers piled up to tens of MB until the external memory pushed V8
+// into a full mark-compact of the whole heap, ten or more times per 167 MB read, which was half of the
+// loader's CPU (measured here: 0.2 s of 0.45 s per 1,000,000 rows). A young-generation collection every
+// COLLECT_EVERY bytes read by the process frees them for a fraction of that, and keeps the memory they
+// hold flat.
 //
 // The collection is V8's `gc({type: 'minor'})`, exposed with --expose-gc. A process started without
 // that flag turns it on here (the flag only adds the `gc` function to new contexts); where that fails,

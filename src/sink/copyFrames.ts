@@ -55,7 +55,10 @@ export function clientSocket(client: unknown): FrameSocket | undefined {
  * back its write: then the kernel holds its bytes.
  */
 export class CopyFrames {
-  /** Where written frames wait to be reused: the process's spare ones, or for frames of another size than FRAME_BYTES (tests) this COPY's own. */
+  /**
+   * Where written frames wait to be reused: the process's spare ones, or this COPY's own for frames of
+   * another size than FRAME_BYTES (tests).
+   */
   private readonly free: Buffer[];
   private frame: Buffer | undefined;
   private used = HEADER;
