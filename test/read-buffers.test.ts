@@ -12,7 +12,12 @@ import t, { type Test } from 'tap';
 import { getOnce } from '../src/net/http1.js';
 import { giveBack, lend, MIN_READ_BYTES, SLAB_BYTES, slabCounts, SlabReads, SPARE_SLABS } from '../src/net/slabs.js';
 import { pricePaidCsv, ukPriceTableSql } from '../src/gen/pricePaid.js';
-import { createHarness, postJob, waitForJob } from './helpers/harness.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { RunningService } from '../src/service.js';
+import { readSourceSettings } from '../src/sources/settings.js';
+import { createHarness, postJob, waitForJob, type Harness } from './helpers/harness.js';
 
 const sha = (parts: Buffer[]): string => {
   const h = createHash('sha256');
@@ -122,21 +127,16 @@ t.test('GET bodies: a reader that gives its chunks back gets reused slabs, and o
   t.ok(after.reused - before.reused >= 6, `reads went into reused slabs (${after.reused - before.reused} reused, ${after.made - before.made} made)`);
 });
 
-t.test('a load from S3 through reused read buffers: the rows are exactly those COPY makes of the same bytes', async (t) => {
-  const h = await createHarness();
-  t.teardown(() => h.close());
-  // 120,000 rows, about 20 MB: many slabs over, above the size S3 bodies go through the project's GET.
-  const csv = pricePaidCsv(120_000, 11);
+/** Loads `csv` through the service from `url`, and the same bytes with PostgreSQL's own COPY; the tables must match, and the load must have reused slabs. */
+async function loadBoth(h: Harness, svc: RunningService, url: string, csv: Buffer, t: Test): Promise<void> {
   await h.db.query(ukPriceTableSql(`${h.schema}.loaded`));
   await h.db.query(ukPriceTableSql(`${h.schema}.reference`));
-  const url = await h.put('big.csv', csv);
   const client = await h.db.connect();
   try {
     await pipeline(Readable.from([csv]), client.query(copyStreams.from(`COPY ${h.schema}.reference FROM STDIN (FORMAT csv)`)));
   } finally {
     client.release();
   }
-  const svc = await h.start('all');
   const before = slabCounts();
   const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.loaded` } })).body.id);
   t.equal(job.status, 'succeeded', JSON.stringify(job.error));
@@ -147,4 +147,26 @@ t.test('a load from S3 through reused read buffers: the rows are exactly those C
   const reference = await digest('reference');
   t.equal(reference.n, 120_000);
   t.same(await digest('loaded'), reference, 'every row and every field as COPY of the same bytes has them');
+}
+
+// 120,000 rows, about 20 MB: many slabs over, above the size S3 bodies go through the project's GET.
+const bigCsv = (): Buffer => pricePaidCsv(120_000, 11);
+
+t.test('a load from S3 through reused read buffers: the rows are exactly those COPY makes of the same bytes', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const csv = bigCsv();
+  const url = await h.put('big.csv', csv);
+  await loadBoth(h, await h.start('all'), url, csv, t);
+});
+
+t.test('a load from a mounted volume through reused read buffers: the same', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const root = await mkdtemp(path.join(os.tmpdir(), 'read-buffers-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const csv = bigCsv();
+  await writeFile(path.join(root, 'big.csv'), csv);
+  const svc = await h.start('all', { sources: readSourceSettings({ LOCAL_SOURCE_ROOTS: root }) });
+  await loadBoth(h, svc, `file://${root}/big.csv`, csv, t);
 });

@@ -6,9 +6,10 @@
 import { constants, type BigIntStats, type Dirent } from 'node:fs';
 import { access, lstat, open, readFile, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { IngestError } from '../../errors.js';
 import type { ByteRange, ObjectInfo, ObjectRef, ObjectSource } from '../source.js';
+import { FileBody } from './fileBody.js';
 import { Roots } from './roots.js';
 import type { FileSettings } from './settings.js';
 import { fileScheme } from './url.js';
@@ -171,23 +172,15 @@ export class FileSource implements ObjectSource {
 
   /** The file's bytes; a rewrite in place while they are read fails the stream at its end (SOURCE_CHANGED). */
   private pinnedStream(handle: FileHandle, info: ObjectInfo, range?: ByteRange): Readable {
-    const bytes = handle.createReadStream({ autoClose: false, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
-    const out = new Transform({
-      transform: (chunk, _encoding, done) => done(null, chunk),
-      flush: (done) => {
-        handle.stat({ bigint: true }).then(
-          (st) => done(versionOf(st) === info.version ? null : this.changed(info, st)),
-          (err) => done(this.mapError(err, info)),
-        );
+    return new FileBody(handle, {
+      start: range?.start ?? 0,
+      end: range?.end ?? Number.POSITIVE_INFINITY,
+      atEnd: async () => {
+        const st = await handle.stat({ bigint: true });
+        return versionOf(st) === info.version ? undefined : this.changed(info, st);
       },
+      mapError: (err) => this.mapError(err, info),
     });
-    bytes.on('error', (err) => out.destroy(this.mapError(err, info)));
-    // Closed however the stream ends; FileHandle.close waits for a read in flight.
-    out.once('close', () => {
-      bytes.destroy();
-      handle.close().catch(() => {});
-    });
-    return bytes.pipe(out);
   }
 
   async readText(ref: ObjectRef, signal: AbortSignal): Promise<string | undefined> {
