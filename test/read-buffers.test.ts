@@ -1,7 +1,7 @@
 // The read buffers reused across reads (src/net/slabs.ts): a slab is read over only once every view of
 // it has come back from a reader that keeps none of it. Checked on the slabs alone, through the project's
-// own GET against a real server, and through a whole load from S3 into PostgreSQL, whose rows must be
-// exactly those PostgreSQL's own COPY makes of the same bytes.
+// own GET against a real server, and through whole loads from S3 and from a mounted volume into
+// PostgreSQL, whose rows must be exactly those PostgreSQL's own COPY makes of the same bytes.
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';

@@ -1,5 +1,5 @@
 // Frees the buffers a load reads, as it goes. A read that does not go into a reused slab (net/slabs.ts:
-// a file's reads, TLS, gunzip's output, reads for a decoder that keeps them) allocates a buffer of its
+// TLS, the Azure SDK's, gunzip's output, reads for a decoder that keeps them) allocates a buffer of its
 // own (64 KiB for a socket), which dies as soon as its bytes are in COPY; but V8 releases a buffer's
 // memory only when it collects, and a load allocates so few JavaScript objects that young-generation
 // collections are rare. Dead read buffers piled up to tens of MB until the external memory pushed V8

@@ -1,4 +1,5 @@
-// The buffers a plain connection reads into (http1.ts), read over once their reader is done with them.
+// The buffers a plain connection (http1.ts) or a file (sources/file/fileBody.ts) is read into, read over
+// once their reader is done with them.
 //
 // Why: a fresh buffer per read costs more than the read. The kernel maps a fresh buffer's pages on
 // first touch, one page fault per 4 KiB, and the collector frees the buffer later. A 1,000,000-row load
@@ -64,7 +65,7 @@ function takeSlab(): Slab {
   return fresh;
 }
 
-/** Where one connection's reads go: the unused rest of its current slab, then a spare or new one. */
+/** Where one connection's or file's reads go: the unused rest of its current slab, then a spare or a new one. */
 export class SlabReads {
   private slab: Slab | undefined;
   private used = 0;
