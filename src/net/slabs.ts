@@ -17,7 +17,7 @@
 export const SLAB_BYTES = 1 << 20;
 /** A read gets a fresh slab when less than this is left of the current one. */
 export const MIN_READ_BYTES = 256 * 1024;
-/** Slabs the process keeps for later reads while no read uses them: its idle memory for this is at most this x SLAB_BYTES. */
+/** Slabs kept for later reads while none is read into: the process's idle memory for them is at most this x SLAB_BYTES. */
 export const SPARE_SLABS = 8;
 
 interface Slab {
@@ -65,7 +65,7 @@ function takeSlab(): Slab {
   return fresh;
 }
 
-/** Where one connection's or file's reads go: the unused rest of its current slab, then a spare or a new one. */
+/** Where one connection's or file's reads go: the rest of its current slab, then a spare or a new one. */
 export class SlabReads {
   private slab: Slab | undefined;
   private used = 0;
