@@ -17,7 +17,7 @@
 export const SLAB_BYTES = 1 << 20;
 /** A read gets a fresh slab when less than this is left of the current one. */
 export const MIN_READ_BYTES = 256 * 1024;
-/** Slabs kept for later reads while none is read into: the process's idle memory for them is at most this x SLAB_BYTES. */
+/** Spare slabs kept for later reads: the process's idle memory for them is at most this x SLAB_BYTES. */
 export const SPARE_SLABS = 8;
 
 interface Slab {
