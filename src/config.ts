@@ -2,6 +2,7 @@
 // object. Nothing else in the code base reads process.env.
 import envSchema from 'env-schema';
 import { isReservedSchema } from './sink/schemaPolicy.js';
+import { unbracketed } from './net/specialAddresses.js';
 import { readSourceSettings, type SourceSettings } from './sources/settings.js';
 
 export interface Config {
@@ -217,7 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     notifySecret: raw.NOTIFY_SECRET,
     targetAllowedSchemas: (raw.TARGET_ALLOWED_SCHEMAS ?? '').split(',').map((name) => name.trim()).filter(Boolean),
     // [::1] and ::1 name the same host: kept without brackets, as URL.hostname has them after unwrapping.
-    notifyAllowedHosts: (raw.NOTIFY_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean),
+    notifyAllowedHosts: (raw.NOTIFY_ALLOWED_HOSTS ?? '').split(',').map((host) => unbracketed(host.trim().toLowerCase())).filter(Boolean),
     notifyConcurrency: raw.NOTIFY_CONCURRENCY,
     scheduleMinIntervalSeconds: raw.SCHEDULE_MIN_INTERVAL_SECONDS,
     scheduleMaxCount: raw.SCHEDULE_MAX_COUNT,

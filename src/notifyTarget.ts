@@ -6,7 +6,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { IngestError } from './errors.js';
-import { isSpecialAddress } from './net/specialAddresses.js';
+import { isSpecialAddress, unbracketed } from './net/specialAddresses.js';
 
 export interface NotifyTarget {
   url: URL;
@@ -46,7 +46,7 @@ export async function checkNotifyUrl(
     throw refuse('must not carry credentials (user:password@); authenticate the callback with its signature (NOTIFY_SECRET)');
   }
   // URL has already turned 0x7f000001, 2130706433, 0177.0.0.1 and 127.1 into 127.0.0.1.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const host = unbracketed(url.hostname).toLowerCase();
   const bare = host.endsWith('.') ? host.slice(0, -1) : host;
   const hostAllowed = allowedHosts.includes(host) || allowedHosts.includes(bare);
   let addresses: string[];

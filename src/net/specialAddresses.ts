@@ -45,6 +45,11 @@ const mapped = new BlockList();
 mapped.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 /** True when `address` (an IPv4 or IPv6 literal, IPv6 without brackets) is in a special-purpose range. */
+/** A URL's host name without the brackets of an IPv6 literal (`[::1]` -> `::1`); any other name as it is. */
+export function unbracketed(hostname: string): string {
+  return hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
 export function isSpecialAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) throw new TypeError(`not an IP address: ${address}`);

@@ -15,7 +15,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { IngestError } from '../../errors.js';
 import { getOnce } from '../../net/http1.js';
-import { isSpecialAddress } from '../../net/specialAddresses.js';
+import { isSpecialAddress, unbracketed } from '../../net/specialAddresses.js';
 import type { HttpsSettings } from './settings.js';
 
 export interface WebClientOptions extends HttpsSettings {
@@ -76,7 +76,7 @@ export class WebClient {
   }
 
   private refuseAddress(address: string, url: URL): IngestError {
-    const named = url.hostname.replace(/^\[(.*)\]$/, '$1') === address ? `host ${url.host}` : `host ${url.host} resolves to ${address}, which`;
+    const named = unbracketed(url.hostname) === address ? `host ${url.host}` : `host ${url.host} resolves to ${address}, which`;
     return forbidden(
       `${named} is a loopback, private, link-local or other special address; nothing was requested from it. To read from it anyway, add ${isIP(address) === 6 ? `[${address}]` : address}${url.port ? `:${url.port}` : ''} to HTTPS_ALLOWED_HOSTS`,
       { host: url.host, address },
@@ -129,7 +129,7 @@ export class WebClient {
   private once(method: 'GET' | 'HEAD', url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<WebResponse> {
     this.checkUrl(url);
     // net.connect looks up no IP literal: check it here.
-    const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const literal = unbracketed(url.hostname);
     if (isIP(literal) !== 0 && !this.addressPermitted(literal, url)) return Promise.reject(this.refuseAddress(literal, url));
     let refusal: IngestError | undefined;
     const lookup = this.checkedLookup(url, (err) => (refusal = err));

@@ -6,6 +6,7 @@ import { buildQueryString, HttpResponse, type HttpHandler, type HttpRequest } fr
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions, NodeHttpHandlerOptions } from '@smithy/types';
 import { getOnce } from '../../net/http1.js';
+import { unbracketed } from '../../net/specialAddresses.js';
 
 /** Time without a byte from the store, while the loader waits for one, before a GET fails (and is retried). */
 export const GET_IDLE_TIMEOUT_MS = 60_000;
@@ -24,7 +25,7 @@ export class S3RequestHandler implements HttpHandler<NodeHttpHandlerOptions> {
     const query = request.query ? buildQueryString(request.query) : '';
     const res = await getOnce({
       protocol: https ? 'https:' : 'http:',
-      hostname: request.hostname.replace(/^\[(.*)\]$/, '$1'),
+      hostname: unbracketed(request.hostname),
       port: request.port,
       target: query ? `${request.path}?${query}` : request.path,
       headers: request.headers,
