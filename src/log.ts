@@ -46,20 +46,31 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A setting's name that says its value is a credential. */
+const SECRET_NAME = /secret|token|password|accesskey|accessid|^key$|connectionstring|signature|^sas/i;
+/** A value that carries a credential whatever its name: a storage connection string or a SAS query. */
+const SECRET_VALUE = /(^|;)\s*(AccountKey|SharedAccessSignature)=|[?&]sig=/i;
+
 /**
- * The configuration as it can be logged: URLs keep host, port and database but lose their password;
- * keys, secrets and tokens show only whether they are set (and how many tokens there are).
+ * The configuration as it can be logged, at any depth (the sources' settings nest): URLs keep host,
+ * port and database but lose their password; keys, secrets, tokens and connection strings show only
+ * whether they are set (and how many tokens there are).
  */
 export function describeConfig(config: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(config)) {
-    if (/secret|token|password|accessKey/i.test(name)) {
-      out[name] = Array.isArray(value) ? `${value.length} set` : value === undefined || value === '' ? 'unset' : CENSOR;
-    } else if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-      out[name] = redactUrl(value);
-    } else {
-      out[name] = value;
-    }
-  }
+  for (const [name, value] of Object.entries(config)) out[name] = describeSetting(name, value);
   return out;
+}
+
+function describeSetting(name: string, value: unknown): unknown {
+  if (SECRET_NAME.test(name)) {
+    return Array.isArray(value) ? `${value.length} set` : value === undefined || value === '' ? 'unset' : CENSOR;
+  }
+  if (typeof value === 'string') {
+    if (SECRET_VALUE.test(value)) return CENSOR;
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? redactUrl(value) : value;
+  }
+  if (Array.isArray(value)) return value.map((item) => describeSetting('', item));
+  if (value !== null && typeof value === 'object') return describeConfig(value);
+  return value;
 }
