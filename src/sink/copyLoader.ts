@@ -11,15 +11,14 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
-import { hasSqlState, isDataError, recordErrorKind } from '../db/sqlstate.js';
+import { recordErrorKind } from '../db/sqlstate.js';
 import { IngestError } from '../errors.js';
 import { trackCopy } from '../metrics.js';
 import { doneWithInput, laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import { BatchCopier, type BatchStage } from './batchCopier.js';
-import { copyErrorPosition } from './copySql.js';
 import { clientSocket, CopyFrames } from './copyFrames.js';
 import type { RecordProbe } from './recordProbe.js';
-import { printable, type Reject } from './reject.js';
+import { refusedRecordError, withCopyReject, type Reject } from './reject.js';
 
 export type { Reject } from './reject.js';
 
@@ -152,7 +151,7 @@ export class CopyLoader extends Writable {
    */
   private async refuse(): Promise<void> {
     for (const reject of takeRefused(this.o.decoder)) {
-      if (this.o.mode === 'single') throw Object.assign(new Error(reject.message), { code: reject.sqlstate, reject });
+      if (this.o.mode === 'single') throw refusedRecordError(reject);
       this.refused++;
       await this.o.onReject(reject);
     }
@@ -286,19 +285,7 @@ export class CopyLoader extends Writable {
 
   /** The single COPY failed: one reject, reported with the line mapped back to the file. */
   private singleFailure(err: unknown): unknown {
-    if (!hasSqlState(err) || !isDataError(err)) return err;
-    const pos = copyErrorPosition(err);
-    const line = pos.record !== undefined ? this.o.decoder.originalLine(pos.record) : null;
-    const text = /: "(.*)"$/s.exec((err as { where?: string }).where?.split('\n')[0] ?? '')?.[1] ?? '';
-    const reject: Reject = {
-      line,
-      byteOffset: null,
-      column: pos.column ?? null,
-      sqlstate: err.code,
-      message: err.message ?? '',
-      record: printable(text),
-    };
-    return Object.assign(err as object, { reject });
+    return withCopyReject(err, (copyLine) => this.o.decoder.originalLine(copyLine));
   }
 
   private async flushBatch(): Promise<void> {

@@ -1,4 +1,7 @@
-// A record the database refused, as reported to the user (GET /jobs/:id/rejects), and its text.
+// A record the database refused, as reported to the user (GET /jobs/:id/rejects), and its text; and the
+// two ways a bad record fails a load that allows no rejects, for every load path.
+import { hasSqlState, isDataError } from '../db/sqlstate.js';
+import { copyErrorPosition } from './copySql.js';
 
 export interface Reject {
   /** Line formats: the line in the source, from 1 (header included); null for Parquet. */
@@ -25,4 +28,29 @@ export function rejectPlace(r: Pick<Reject, 'line' | 'position'>): string {
 export function printable(text: string): string {
   const cut = text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}…` : text;
   return cut.replace(/\u0000/g, '\uFFFD');
+}
+
+/** The error a record the decoder refused fails a load with when no rejects are allowed; it carries the reject. */
+export function refusedRecordError(reject: Reject): Error {
+  return Object.assign(new Error(reject.message), { code: reject.sqlstate, reject });
+}
+
+/**
+ * A COPY that failed on a bad record: the error gets the record as its reject, at the file's line
+ * (`lineOf` maps the line COPY counted to the file's), with the record's text as PostgreSQL quoted it.
+ * Any other error is returned as it is.
+ */
+export function withCopyReject(err: unknown, lineOf: (copyLine: number) => number | null): unknown {
+  if (!hasSqlState(err) || !isDataError(err)) return err;
+  const pos = copyErrorPosition(err);
+  const text = /: "(.*)"$/s.exec((err as { where?: string }).where?.split('\n')[0] ?? '')?.[1] ?? '';
+  const reject: Reject = {
+    line: pos.record !== undefined ? lineOf(pos.record) : null,
+    byteOffset: null,
+    column: pos.column ?? null,
+    sqlstate: err.code,
+    message: err.message ?? '',
+    record: printable(text),
+  };
+  return Object.assign(err as object, { reject });
 }

@@ -1,0 +1,38 @@
+// What the shapes that load each file in one transaction share (file, validate, staged, merge): the
+// sessions a many-file job keeps between its files, and the call into loadFile with the shape's unit.
+import { specDefaults, type JobSpec } from '../../jobs/spec.js';
+import { connectionsPerWorker } from '../../sink/citus.js';
+import type { FileUnit } from '../fileUnit.js';
+import { loadFile } from '../loadFile.js';
+import type { FileResult } from '../objectLoad.js';
+import { LoadSessions } from '../sessions.js';
+import type { ObjectLoad, ShapeContext } from './shape.js';
+
+export class PerFile {
+  /** Many files, one COPY each: they share sessions that keep their Citus worker connections. */
+  readonly sessions: LoadSessions | undefined;
+
+  constructor(
+    private readonly ctx: ShapeContext,
+    /** The table the files' COPYs write into. */
+    table: string,
+    /** The spec the files load by (a merge loads its files with the stage's columns). */
+    private readonly spec: JobSpec = ctx.spec,
+  ) {
+    const single = ctx.listing.complete && ctx.listing.listed === 1;
+    this.sessions = single ? undefined : new LoadSessions(ctx.pool, table, connectionsPerWorker(ctx.spec));
+  }
+
+  get concurrency(): number {
+    return Math.max(1, this.ctx.spec.concurrency ?? specDefaults.concurrency);
+  }
+
+  load(load: ObjectLoad, unit: FileUnit): Promise<FileResult> {
+    const { pool, ids, signal } = this.ctx;
+    return loadFile({ ...load, pool, spec: this.spec, ids, signal, unit, sessions: this.sessions });
+  }
+
+  close(): Promise<void> {
+    return this.sessions?.close() ?? Promise.resolve();
+  }
+}
