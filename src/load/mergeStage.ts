@@ -10,7 +10,7 @@ import { IngestError } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import { citusVersion, distributionOf } from '../sink/citus.js';
 import { mergeStatements, SEQ_COLUMN, type MergeStatements } from '../sink/mergeSql.js';
-import { parseTableName, qualifiedName, quoteIdent, quoteLiteral } from '../sink/names.js';
+import { generatedName, parseTableName, qualifiedName, quoteIdent, quoteLiteral } from '../sink/names.js';
 import type { MergeCounts } from '../sql/jobRows.js';
 import { STAGE_SCHEMA } from './stagedLoad.js';
 
@@ -27,8 +27,8 @@ export interface MergeStage {
 function namesFor(jobId: string): { table: string; domain: string } {
   const tag = jobId.replace(/-/g, '');
   return {
-    table: qualifiedName({ schema: STAGE_SCHEMA, table: `merge_${tag}` }),
-    domain: qualifiedName({ schema: STAGE_SCHEMA, table: `merge_op_${tag}` }),
+    table: qualifiedName({ schema: STAGE_SCHEMA, table: generatedName('merge_', tag) }),
+    domain: qualifiedName({ schema: STAGE_SCHEMA, table: generatedName('merge_op_', tag) }),
   };
 }
 

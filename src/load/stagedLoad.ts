@@ -4,6 +4,9 @@
 // upsert inserts or updates them by key, replace swaps the new table in by renaming. The file-ledger
 // rows are written in that same transaction, so a crash at any point leaves either nothing or
 // everything, and a retry starts from a fresh staging table.
+// Every staging table lives in the service's schema `ingest_stage`, which no job and no table operation
+// may name (schemaPolicy.ts), under a name carrying the job's id: dropping one a crashed attempt left can
+// only ever drop this job's own table, never a user's table whose name happens to match.
 import type { Pool } from '../db/pool.js';
 import { hasSqlState, isRetryableDbError } from '../db/sqlstate.js';
 import { inTransaction } from '../db/transaction.js';
@@ -16,7 +19,7 @@ import type { ObjectInfo } from '../sources/source.js';
 import { claimLedgerEntry, completeLedgerEntry, forgetTarget } from '../sql/fileLedger.js';
 import { recordRunFile } from '../sql/runFiles.js';
 import { citusVersion, distributionOf } from '../sink/citus.js';
-import { parseTableName, qualifiedName, quoteIdent } from '../sink/names.js';
+import { generatedName, parseTableName, qualifiedName, quoteIdent, type TableName } from '../sink/names.js';
 import { resolveTarget } from '../sink/resolveTarget.js';
 import type { FileResult } from './loadFile.js';
 
@@ -29,11 +32,12 @@ export interface StagedTarget {
 
 export const STAGE_SCHEMA = 'ingest_stage';
 
-function stageNameFor(spec: JobSpec, jobId: string): { schema: string; table: string } {
+const jobTag = (jobId: string) => jobId.replace(/-/g, '').slice(0, 12);
+
+function stageNameFor(spec: JobSpec, jobId: string): TableName {
   const target = parseTableName(spec.target.table);
-  const tag = jobId.replace(/-/g, '').slice(0, 12);
-  if (spec.mode === 'replace') return { schema: target.schema, table: `${target.table.slice(0, 40)}__ci_new_${tag}` };
-  return { schema: STAGE_SCHEMA, table: `stage_${jobId.replace(/-/g, '')}` };
+  if (spec.mode === 'replace') return { schema: STAGE_SCHEMA, table: generatedName(target.table, `__ci_new_${jobTag(jobId)}`) };
+  return { schema: STAGE_SCHEMA, table: generatedName('stage_', jobId.replace(/-/g, '')) };
 }
 
 /** Creates the table files load into; drops one a crashed attempt left behind first. */
@@ -45,7 +49,7 @@ export async function createStage(pool: Pool, spec: JobSpec, jobId: string): Pro
   // pooler in transaction mode; the table is created and distributed in that one transaction.
   return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7246))', [stageSql]);
-    if (stage.schema === STAGE_SCHEMA) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(STAGE_SCHEMA)}`);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(STAGE_SCHEMA)}`);
     await client.query(`DROP TABLE IF EXISTS ${stageSql}`);
     const like = spec.mode === 'replace' ? 'INCLUDING ALL' : 'INCLUDING DEFAULTS INCLUDING GENERATED';
     await client.query(`CREATE TABLE ${stageSql} (LIKE ${target} ${like})`);
@@ -91,10 +95,15 @@ export async function publish(
       let rows = 0;
       if (mode === 'replace') {
         await client.query(`LOCK TABLE ${targetSql} IN ACCESS EXCLUSIVE MODE`);
-        const old = `${target.table.slice(0, 40)}__ci_old_${ids.jobId.replace(/-/g, '').slice(0, 12)}`;
-        await client.query(`ALTER TABLE ${targetSql} RENAME TO ${quoteIdent(old)}`);
-        await client.query(`ALTER TABLE ${stage.sql} RENAME TO ${quoteIdent(target.table)}`);
-        await client.query(`DROP TABLE ${qualifiedName({ schema: target.schema, table: old })}`);
+        // A rename onto a name already taken fails (and rolls back the swap), so the table dropped under
+        // the aside name is the old target itself; the new one moves out of ingest_stage under its own
+        // generated name, then takes the target's.
+        const aside = generatedName(target.table, `__ci_old_${jobTag(ids.jobId)}`);
+        const arriving = stageNameFor(spec, ids.jobId).table;
+        await client.query(`ALTER TABLE ${targetSql} RENAME TO ${quoteIdent(aside)}`);
+        await client.query(`ALTER TABLE ${stage.sql} SET SCHEMA ${quoteIdent(target.schema)}`);
+        await client.query(`ALTER TABLE ${qualifiedName({ schema: target.schema, table: arriving })} RENAME TO ${quoteIdent(target.table)}`);
+        await client.query(`DROP TABLE ${qualifiedName({ schema: target.schema, table: aside })}`);
         await forgetTarget(client, ids.target);
         rows = files.reduce((a, f) => a + f.result.rowsLoaded, 0);
       } else {

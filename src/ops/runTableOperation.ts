@@ -12,7 +12,7 @@ import { finishRun } from '../sql/finishRun.js';
 import { recordProgress } from '../sql/recordProgress.js';
 import type { StartedRun } from '../sql/startRun.js';
 import { citusVersion, shardLayout } from '../sink/citus.js';
-import { tableOid } from '../sink/prepareTarget.js';
+import { operationTable } from './operationTable.js';
 import { finishedStates, moved, placements, plannedMoves, rebalanceStatus, startRebalance, stopRebalance } from '../sink/rebalance.js';
 import { StageTimer } from '../load/stageTimer.js';
 
@@ -22,6 +22,8 @@ export interface OperationContext {
   progressIntervalMs: number;
   /** Aborted when the worker shuts down: the run stops following (Citus's rebalance goes on by itself). */
   signal: AbortSignal;
+  /** TARGET_ALLOWED_SCHEMAS; empty (the default) means any but the reserved ones. */
+  allowedSchemas?: readonly string[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,8 +47,8 @@ export async function runTableOperation(
   timer.add('queueWaitMs', started.queueWaitMs);
   let progress = { done: 0, bytes: 0 };
   try {
-    const oid = await tableOid(ctx.pool, table);
-    if (oid === undefined) throw new IngestError('TABLE_NOT_FOUND', `no table ${table}`, { table });
+    // Checked again here, on what the catalog resolves now, whatever was checked at submit.
+    const { oid } = await operationTable(ctx.pool, table, ctx.allowedSchemas ?? []);
     if (op.kind === 'analyze') {
       await timer.time('analyzeMs', () => analyzeTable(ctx.pool, table));
       const timings = timer.finish();

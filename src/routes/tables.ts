@@ -1,14 +1,12 @@
 // /tables/:name: a target's Citus facts (distributed, reference or local; distribution column, shard
 // count, colocation group, size per node), and the operations on it that run as jobs: rebalance its
-// shards over the workers, analyze it.
+// shards over the workers, analyze it. Every one of them obeys the schema rule a load's target does.
 import type { FastifyPluginAsync } from 'fastify';
-import { IngestError } from '../errors.js';
 import { tableFactsSchema } from '../api/schemas.js';
 import { specDefaults } from '../jobs/spec.js';
 import { tableFacts } from '../sink/citus.js';
-import { parseTableName, qualifiedName } from '../sink/names.js';
-import { tableOid } from '../sink/prepareTarget.js';
 import type { Services } from '../services.js';
+import { operationTable } from '../ops/operationTable.js';
 import { submitTableOperation } from '../ops/submitTableOperation.js';
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200, examples: ['public.uk_price'] } } } as const;
@@ -26,19 +24,13 @@ export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     {
       schema: {
         summary: "A target table's Citus facts",
+        description: 'A table in a schema no job may load into (the service\'s, PostgreSQL\'s, Citus\'s, or one outside TARGET_ALLOWED_SCHEMAS) is refused with 400 TARGET_FORBIDDEN, as are both operations on it, whether it exists or not.',
         params: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200, examples: ['public.uk_price'] } } },
         response: { 200: tableFactsSchema, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
       },
     },
     async (req) => {
-      let qualified: string;
-      try {
-        qualified = qualifiedName(parseTableName(req.params.name));
-      } catch (err) {
-        throw new IngestError('INVALID_REQUEST', `not a table name: ${(err as Error).message}`, { field: 'name' });
-      }
-      const oid = await tableOid(services.pool, qualified);
-      if (oid === undefined) throw new IngestError('TABLE_NOT_FOUND', `no table ${req.params.name}`, { table: req.params.name });
+      const { oid } = await operationTable(services.pool, req.params.name, services.config.targetAllowedSchemas);
       return tableFacts(services.pool, oid, req.params.name);
     },
   );

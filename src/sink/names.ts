@@ -1,5 +1,8 @@
 // Table and column names. A user's `schema.table` is parsed into its parts and every identifier reaches
-// SQL only through quoteIdent: names are never pasted into SQL as written.
+// SQL only through quoteIdent: names are never pasted into SQL as written. The names the service makes
+// up itself (staging tables, their domains) come from generatedName, so they stay distinct within
+// PostgreSQL's 63-byte limit.
+import { createHash } from 'node:crypto';
 
 export interface TableName {
   schema: string;
@@ -61,4 +64,34 @@ export function quoteLiteral(value: string): string {
 
 export function qualifiedName(t: TableName): string {
   return `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
+}
+
+/** PostgreSQL keeps the first 63 bytes of an identifier (NAMEDATALEN - 1) and drops the rest. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** The longest prefix of `text` that fits in `bytes` UTF-8 bytes, cut between characters. */
+function prefixWithin(text: string, bytes: number): string {
+  let used = 0;
+  let out = '';
+  for (const ch of text) {
+    used += Buffer.byteLength(ch);
+    if (used > bytes) break;
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * A name the service makes up: `base` then `suffix`, as is when that fits in 63 bytes. Longer, `base` is
+ * cut on a character boundary and a hash of the whole name goes before `suffix`, so two names that differ
+ * only past the cut still differ. PostgreSQL would otherwise cut it silently, and `t__ci_new_x` of a
+ * long `t` could come out as another table's name.
+ */
+export function generatedName(base: string, suffix: string): string {
+  const whole = base + suffix;
+  if (Buffer.byteLength(whole) <= MAX_IDENTIFIER_BYTES) return whole;
+  const hash = `_${createHash('sha256').update(whole).digest('hex').slice(0, 10)}`;
+  const room = MAX_IDENTIFIER_BYTES - Buffer.byteLength(suffix) - hash.length;
+  if (room < 0) throw new Error(`generated name suffix too long: ${JSON.stringify(suffix)}`);
+  return prefixWithin(base, room) + hash + suffix;
 }

@@ -9,7 +9,7 @@ import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 import type { FormatSpec } from '../jobs/spec.js';
 import { copyInto } from './copySql.js';
-import { quoteIdent } from './names.js';
+import { generatedName, quoteIdent } from './names.js';
 
 export interface RecordProbe {
   /**
@@ -23,8 +23,9 @@ export interface RecordProbe {
 export function recordProbe(targetSql: string, columns: string[], format: FormatSpec): RecordProbe {
   // Named by column count only: every load with as many columns on this session can share it.
   const fields = columns.map((_, i) => `c${i + 1}`);
-  const table = `pg_temp.${quoteIdent(`citus_ingest_probe_${columns.length}`)}`;
-  const create = `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(`citus_ingest_probe_${columns.length}`)} (${fields.map((f) => `${f} text`).join(', ')}) ON COMMIT DROP`;
+  const name = quoteIdent(generatedName('citus_ingest_probe_', `${columns.length}`));
+  const table = `pg_temp.${name}`;
+  const create = `CREATE TEMP TABLE IF NOT EXISTS ${name} (${fields.map((f) => `${f} text`).join(', ')}) ON COMMIT DROP`;
   const copy = copyInto(table, fields, format);
   const take = `DELETE FROM ${table} RETURNING ${fields.join(', ')}`;
   const insert = `INSERT INTO ${targetSql} (${columns.map(quoteIdent).join(', ')}) VALUES (${fields.map((_, i) => `$${i + 1}`).join(', ')})`;

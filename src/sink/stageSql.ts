@@ -2,7 +2,7 @@
 // only: the stage table shaped like the file's columns of the target with each record's index in the
 // batch, the table of refused records (their index and the rule they break), and one query per rule
 // that finds the records breaking it.
-import { quoteIdent } from './names.js';
+import { generatedName, quoteIdent } from './names.js';
 import type { CheckRule, ForeignKeyRule, StageColumn, UniqueRule } from './targetConstraints.js';
 
 /** The stage's column holding a record's index in the batch. */
@@ -16,7 +16,10 @@ export interface StageTables {
 }
 
 export function stageTables(oid: number): StageTables {
-  return { stage: `pg_temp.${quoteIdent(`citus_ingest_stage_${oid}`)}`, refused: `pg_temp.${quoteIdent(`citus_ingest_stage_${oid}_refused`)}` };
+  return {
+    stage: `pg_temp.${quoteIdent(generatedName('citus_ingest_stage_', `${oid}`))}`,
+    refused: `pg_temp.${quoteIdent(generatedName('citus_ingest_stage_', `${oid}_refused`))}`,
+  };
 }
 
 /**
