@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
 import { CsvFramer } from '../src/decode/csv/csvFramer.js';
-import { CopyLoader } from '../src/sink/copyLoader.js';
+import { createCopyLoader } from '../src/sink/copyLoader.js';
 import { clientSocket, CopyFrames, FRAME_BYTES, FRAMES_IN_FLIGHT, type FrameSocket } from '../src/sink/copyFrames.js';
 import { createHarness } from './helpers/harness.js';
 
@@ -72,7 +72,7 @@ t.test('a single COPY gets every byte and record in order, in CopyData messages 
   });
 
   await client.query('BEGIN');
-  const loader = new CopyLoader({ client, decoder: framer(), mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
+  const loader = createCopyLoader({ client, decoder: framer(), mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
   await pipeline(Readable.from(pieces(file)), loader);
   await client.query('COMMIT');
 
@@ -107,7 +107,7 @@ t.test('a frame is written over only after the socket has written it, while the 
     queued = Math.max(queued, socket.writableLength);
   }, 5);
   await client.query('BEGIN');
-  const loader = new CopyLoader({ client, decoder: framer(), mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
+  const loader = createCopyLoader({ client, decoder: framer(), mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
   await pipeline(Readable.from(pieces(file)), loader);
   clearInterval(sampler);
   await client.query('COMMIT');
@@ -188,7 +188,7 @@ t.test('a bad record ends the COPY with its line', async (t) => {
   t.teardown(() => client.release(broken));
   await client.query('BEGIN');
   const f = framer();
-  const loader = new CopyLoader({ client, decoder: f, mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
+  const loader = createCopyLoader({ client, decoder: f, mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
   const err = await pipeline(Readable.from(pieces(file)), loader).then(
     () => undefined,
     (e: unknown) => e as { code?: string; reject?: { line: number | null } },
@@ -209,7 +209,7 @@ t.test('a load waiting on a full socket is aborted with CopyFail and rolls back'
   const client = await h.db.connect();
   t.teardown(() => client.release(true));
   await client.query('BEGIN');
-  const loader = new CopyLoader({ client, decoder: framer(), mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
+  const loader = createCopyLoader({ client, decoder: framer(), mode: 'single', textEncoding: 'utf8', statement: () => `COPY ${table} FROM STDIN WITH (FORMAT csv)`, onReject: async () => {} });
   const controller = new AbortController();
   let sent = 0;
   const source = Readable.from(

@@ -8,7 +8,7 @@ import { decoderFor } from '../decode/registry.js';
 import type { JobSpec } from '../jobs/spec.js';
 import { pipeObject, watchConnection, type SourceState } from './loadParts.js';
 import { recordRunFile } from '../sql/runFiles.js';
-import { CopyLoader } from '../sink/copyLoader.js';
+import { createCopyLoader } from '../sink/copyLoader.js';
 import { recordProbe } from '../sink/recordProbe.js';
 import { batchStage } from '../sink/batchStage.js';
 import { copyStatement } from '../sink/copySql.js';
@@ -65,7 +65,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     const objectDecoder = decoderFor(spec, object, target, { trackRecords: batch });
     decoder = objectDecoder;
     rejects.decoder = objectDecoder;
-    const loader = new CopyLoader({
+    const loader = createCopyLoader({
       client,
       decoder: objectDecoder,
       mode: batch ? 'batch' : 'single',

@@ -2,14 +2,14 @@
 // tests share.
 import type { PoolClient } from 'pg';
 import { CsvFramer } from '../../src/decode/csv/csvFramer.js';
-import { CopyLoader, type CopyLoaderOptions, type Reject } from '../../src/sink/copyLoader.js';
+import { createCopyLoader, type CopyLoader, type CopyLoaderOptions, type Reject } from '../../src/sink/copyLoader.js';
 
 export function csvBatchLoader(
   client: PoolClient,
   o: Pick<CopyLoaderOptions, 'batchBytes' | 'statement' | 'stage'>,
 ): { loader: CopyLoader; rejects: Reject[] } {
   const rejects: Reject[] = [];
-  const loader = new CopyLoader({
+  const loader = createCopyLoader({
     client,
     decoder: new CsvFramer({ quote: '"', escape: '"', header: false, dropBom: true, trackRecords: true }),
     mode: 'batch',
