@@ -1,6 +1,6 @@
 // S3 and the S3-compatible stores as an ObjectSource. Failures become IngestErrors: a missing object or
 // bucket and refused credentials are permanent, everything else (network, 5xx) is retryable.
-import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsV2Command, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, paginateListObjectsV2, S3ServiceException, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { IngestError } from '../../errors.js';
 import { checkAllowList, checkKey } from '../keys.js';
@@ -86,26 +86,27 @@ export class S3Source implements ObjectSource {
   }
 
   async *list(prefix: ObjectRef, signal: AbortSignal): AsyncGenerator<ObjectInfo[]> {
-    let token: string | undefined;
-    do {
-      let page;
+    // The SDK's paginator follows the continuation tokens; each page's request carries the run's signal.
+    const pages = paginateListObjectsV2({ client: this.o.client, pageSize: 1000 }, { Bucket: prefix.container, Prefix: prefix.key }, { abortSignal: signal });
+    const next = async (): Promise<IteratorResult<ListObjectsV2CommandOutput>> => {
       try {
-        page = await this.o.client.send(new ListObjectsV2Command({ Bucket: prefix.container, Prefix: prefix.key, ContinuationToken: token, MaxKeys: 1000 }), { abortSignal: signal });
+        return await pages.next();
       } catch (err) {
         if (signal.aborted) throw signal.reason;
         throw this.mapError(err, prefix);
       }
+    };
+    for (let page = await next(); !page.done; page = await next()) {
       const objects: ObjectInfo[] = [];
-      for (const o of page.Contents ?? []) {
+      for (const o of page.value.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue;
         objects.push({
           scheme: this.scheme, container: prefix.container, key: o.Key, size: o.Size ?? 0, version: unquote(o.ETag), contentEncoding: undefined,
           ...(o.LastModified ? { lastModified: o.LastModified } : {}),
         });
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
       yield objects;
-    } while (token);
+    }
   }
 
   async open(info: ObjectInfo, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
