@@ -70,7 +70,7 @@ interface ObjectStore {
 
 /**
  * s3rver sends an object as a file stream of 64 KiB reads, and each read costs a thread-pool round trip
- * and a socket write: serving 167 MB took 0.35-0.5 s of CPU here, against 0.1 s with 1 MiB reads. On
+ * and a socket write: more than twice the CPU of 1 MiB reads (docs/performance.md has the figures). On
  * one machine that CPU is taken from the database the benchmark measures, so the store's file stream
  * is reopened over the same byte range with larger reads. Production reads MinIO or S3, elsewhere.
  */

@@ -2,10 +2,8 @@
 // once their reader is done with them.
 //
 // Why: a fresh buffer per read costs more than the read. The kernel maps a fresh buffer's pages on
-// first touch, one page fault per 4 KiB, and the collector frees the buffer later. A 1,000,000-row load
-// (167 MB) took 8,500-12,000 minor page faults and 0.24-0.26 s of system CPU; the same loads reading
-// into a few reused slabs took about 1,100 and 0.10-0.12 s, and the process's whole CPU per load went
-// from 0.52-0.55 s to 0.32-0.39 s (a throwaway probe of warm loads, issue #19).
+// first touch, one page fault per 4 KiB, and the collector frees the buffer later. What reused slabs
+// saved per 1,000,000-row load (issue #19): docs/performance.md, "Page faults on fresh read buffers".
 //
 // The rule that keeps it safe: a slab is read over only when every view of it handed to a reader has
 // been given back, each view once, by a reader that keeps no part of it (giveBack). A reader that never

@@ -1,9 +1,8 @@
 // A file's bytes as a stream, read a slab at a time into the reused read buffers (net/slabs.ts).
 //
 // Why not the descriptor's createReadStream: it reads 64 KiB at a time, each read through libuv's
-// thread pool into a fresh buffer. A 1,000,000-row file (167 MB) took 0.48-0.66 s of the loader's CPU
-// that way, a third of it on the pool's threads, and 2,600-5,800 minor page faults, where the same load
-// from S3 took 0.35-0.43 s (a throwaway probe, 2 processes x 3 loads, issue #19). Here each read fills
+// thread pool into a fresh buffer, which cost a file:// load more CPU and page faults than reads into
+// slabs (issue #19; docs/performance.md, "Page faults on fresh read buffers"). Here each read fills
 // the rest of a 1 MiB slab: about 160 reads per 167 MB, into memory already mapped once the loader has
 // given its earlier reads back.
 import type { FileHandle } from 'node:fs/promises';
