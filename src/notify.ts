@@ -1,6 +1,6 @@
 // Completion callbacks: a job with notify.url gets its final state POSTed there, signed with an
 // HMAC-SHA256 of the body under NOTIFY_SECRET (header X-Citus-Ingest-Signature: sha256=<hex>). The
-// body carries the delivery's `timestamp` (Unix seconds), so a receiver can refuse replays (README,
+// body carries the delivery's `timestamp` (Unix seconds), so a receiver can refuse replays (docs/api.md,
 // "Completion callbacks"). Callbacks have a BullMQ queue of their own, so their retries (with backoff)
 // survive worker restarts and a slow receiver never holds a load's slot.
 import { createHmac } from 'node:crypto';

@@ -33,7 +33,7 @@ export function sourcesOf(list: readonly ObjectSource[]): Sources {
     for(ref) {
       const source = byScheme.get(ref.scheme);
       if (!source) {
-        throw new IngestError('SOURCE_NOT_CONFIGURED', `this service has no ${ref.scheme}:// source configured; see the README's configuration table`, {
+        throw new IngestError('SOURCE_NOT_CONFIGURED', `this service has no ${ref.scheme}:// source configured; see docs/configuration.md`, {
           field: '/source/url',
           scheme: ref.scheme,
         });
