@@ -18,7 +18,10 @@ import { getJobRow } from '../src/sql/getJob.js';
 import { getSchedule } from '../src/sql/schedules.js';
 import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
 
-type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, controller: AbortController) => Promise<unknown>;
+type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, signal: AbortSignal) => Promise<unknown>;
+
+/** The reason BullMQ's cancellation carries when the worker's stop runs out of time. */
+const SHUTDOWN_REASON = 'shutdown';
 
 /** A finished job with a notify.url gets its callback queued. */
 async function notifyIfFinished(pool: Pool, queue: NotifyQueue, jobId: string): Promise<void> {
@@ -44,7 +47,6 @@ export interface LoadWorkerDeps {
 export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker> {
   const { config, pool, sources, queue, log } = deps;
   const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const active = new Map<string, AbortController>();
   const objectSlots = new Semaphore(config.workerMaxObjects);
   const notifyQueue = createNotifyQueue(config);
   // Connected before anything can close it: a queue closed while connecting rejects its pending
@@ -52,8 +54,13 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   await notifyQueue.waitUntilReady();
 
   const handlers: Record<JobName, Handler> = {
-    load: async (job, controller) => {
+    load: async (job, signal) => {
       const { jobId } = job.data as JobPayloads['load'];
+      // The run aborts itself on a user's cancel; BullMQ's signal aborts it when the worker's stop runs out of time.
+      const controller = new AbortController();
+      const onStop = (): void => controller.abort(new IngestError('SHUTTING_DOWN', 'the worker is shutting down; the load was rolled back and will run again'));
+      if (signal.aborted) onStop();
+      signal.addEventListener('abort', onStop, { once: true });
       try {
         return await runJob(
           { pool, sources, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedSchemas: config.targetAllowedSchemas, objectSlots },
@@ -65,6 +72,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
         if (err instanceof IngestError && !err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
         throw err;
       } finally {
+        signal.removeEventListener('abort', onStop);
         await notifyIfFinished(pool, notifyQueue, jobId).catch((err) => log.warn({ err, jobId }, 'could not queue the completion callback'));
       }
     },
@@ -90,15 +98,8 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
 
   const worker = new Worker<JobPayloads[JobName], unknown, JobName>(
     config.queueName,
-    async (job) => {
-      const controller = new AbortController();
-      active.set(job.id!, controller);
-      try {
-        return await handlers[job.name](job, controller);
-      } finally {
-        active.delete(job.id!);
-      }
-    },
+    // Three parameters: BullMQ then hands each job a signal that cancelAllJobs() aborts.
+    (job, _token, signal) => handlers[job.name](job, signal ?? new AbortController().signal),
     {
       connection: redisConnection(config),
       prefix: config.queuePrefix,
@@ -152,11 +153,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
     async close() {
       clearInterval(timer);
       const closing = worker.close();
-      const deadline = setTimeout(() => {
-        for (const controller of active.values()) {
-          controller.abort(new IngestError('SHUTTING_DOWN', 'the worker is shutting down; the load was rolled back and will run again'));
-        }
-      }, config.shutdownTimeoutMs);
+      const deadline = setTimeout(() => worker.cancelAllJobs(SHUTDOWN_REASON), config.shutdownTimeoutMs);
       try {
         await closing;
       } finally {
