@@ -27,8 +27,8 @@ export interface EmbeddedS3 {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedS3(options: { buckets?: string[]; port?: number } = {}): Promise<EmbeddedS3> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), 'citus-ingest-s3-'));
+export async function startEmbeddedS3(options: { buckets?: string[]; port?: number; /** Kept on stop: the objects outlive the server. */ directory?: string } = {}): Promise<EmbeddedS3> {
+  const directory = options.directory ?? (await mkdtemp(path.join(os.tmpdir(), 'citus-ingest-s3-')));
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,
@@ -44,7 +44,7 @@ export async function startEmbeddedS3(options: { buckets?: string[]; port?: numb
     secretAccessKey: 'S3RVER',
     async stop() {
       await server.close().catch(() => {});
-      await rm(directory, { recursive: true, force: true });
+      if (options.directory === undefined) await rm(directory, { recursive: true, force: true });
     },
   };
   pageListingsWithoutDes(server, (request) => embedded.onList?.(request));

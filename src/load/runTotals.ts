@@ -1,7 +1,7 @@
 // What a run's files add up to, summed as each file finishes: a run over a streamed listing keeps its
 // totals, not one result per file (ingest.run_files holds those, and GET /jobs/:id/files pages them).
 import type { MergeCounts } from '../sql/jobRows.js';
-import type { FileResult } from './loadFile.js';
+import type { FileResult } from './objectLoad.js';
 import { sumMergeCounts } from './mergeRun.js';
 
 /** Skipped files the job's result names one by one; `filesSkipped` counts them all. */

@@ -21,7 +21,7 @@ import { recordRunFile } from '../sql/runFiles.js';
 import { citusVersion, distributionOf } from '../sink/citus.js';
 import { generatedName, parseTableName, qualifiedName, quoteIdent, type TableName } from '../sink/names.js';
 import { resolveTarget } from '../sink/resolveTarget.js';
-import type { FileResult } from './loadFile.js';
+import type { FileResult } from './objectLoad.js';
 
 export interface StagedTarget {
   /** Quoted name of the table the files load into. */

@@ -1,0 +1,72 @@
+// The faults a soak injects, each a function of the fleet: process kills and restarts, Redis restarted
+// without persistence, load sessions terminated, a Citus worker node restarted, S3 restarted mid-body.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { Fleet } from './fleet.js';
+import type { Random } from './random.js';
+
+const run = promisify(execFile);
+
+export interface FaultContext {
+  fleet: Fleet;
+  random: Random;
+  /** The coordinator and the worker nodes, as URLs. */
+  nodes: string[];
+  /** Where the local Citus cluster keeps its nodes' data (scripts/citus-local.sh). */
+  citusRoot: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function onNode(url: string, sql: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url, application_name: 'citus-ingest-soak' });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rowCount ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
+async function redisRestart(): Promise<void> {
+  await run('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'shutdown', 'nosave']).catch(() => {});
+  await sleep(500);
+  await run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no']);
+  for (let i = 0; i < 50; i++) {
+    if (await run('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping']).then(() => true, () => false)) return;
+    await sleep(200);
+  }
+  throw new Error('redis did not come back');
+}
+
+async function pgCtl(root: string, node: string, action: 'restart'): Promise<void> {
+  const bin = (await run('pg_config', ['--bindir'])).stdout.trim();
+  const args = ['-D', `${root}/${node}`, '-m', 'fast', '-w', '-t', '90', action];
+  if (process.getuid?.() === 0) await run('su', ['postgres', '-c', [`${bin}/pg_ctl`, ...args.map((a) => `'${a}'`)].join(' ')]);
+  else await run(`${bin}/pg_ctl`, args);
+}
+
+export const faults: Record<string, (c: FaultContext) => Promise<void>> = {
+  'kill-worker': async ({ fleet, random }) => {
+    const name = random.pick(fleet.workerNames);
+    await fleet.kill(name);
+    await sleep(random.int(200, 2000));
+    await fleet.startService(name);
+  },
+  'kill-api': async ({ fleet, random }) => {
+    await fleet.kill('api');
+    await sleep(random.int(200, 1500));
+    await fleet.startService('api');
+  },
+  'redis-restart': async () => redisRestart(),
+  'terminate-sessions': async ({ nodes }) => {
+    for (const url of nodes) {
+      await onNode(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query ILIKE 'COPY%'`).catch(() => 0);
+    }
+  },
+  'citus-worker-restart': async ({ random, citusRoot }) => pgCtl(citusRoot, random.pick(['worker1', 'worker2']), 'restart'),
+  's3-restart': async ({ fleet }) => fleet.restart('s3'),
+};
+
+export type FaultName = keyof typeof faults;
