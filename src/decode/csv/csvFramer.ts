@@ -7,10 +7,13 @@
 // an escape character that differs from the quote only matters inside quotes, and CR, LF or CRLF
 // outside quotes end a record. The line ends are found by a LineEndScanner (SIMD for the usual dialect)
 // that looks at every byte once; the framer itself only does work per line end. Only complete records
-// are given out: the incomplete end of a chunk is kept (copied) until the chunk that completes it.
+// are given out: the incomplete end of a chunk is kept (copied) until the chunk that completes it, and
+// a record larger than the record limit (recordLimit.ts) fails the load with the line it starts on.
 import { defaultFormat, type FormatSpec } from '../../jobs/spec.js';
 import type { RecordDecoder, SourcePosition } from '../decoder.js';
 import { RecordPositions, type Cut } from '../positions.js';
+import { HeldRecord } from '../heldRecord.js';
+import { checkRecordSize, defaultLimit, type RecordLimit } from '../recordLimit.js';
 import { lineEndScanner, type LineEndScanner } from './lineEnds.js';
 
 const LF = 0x0a;
@@ -34,6 +37,8 @@ export interface FramerOptions {
   cutEvery?: number;
   /** The job's CSV dialect: the framer passes records through, so COPY reads them in this one. */
   copyFormat?: FormatSpec;
+  /** The most bytes a record may take, line end included. Default: the process's (recordLimit.ts). */
+  limit?: RecordLimit;
 }
 
 export interface FramerStats {
@@ -74,6 +79,7 @@ export class CsvFramer implements RecordDecoder {
   private readonly quotedMarker: Buffer;
   private readonly opts: FramerOptions;
   private readonly scanner: LineEndScanner;
+  private readonly limit: RecordLimit;
   /** The first bytes, held until there are three (a byte-order mark may be split). */
   private head: Buffer | undefined;
   private started = false;
@@ -84,8 +90,7 @@ export class CsvFramer implements RecordDecoder {
   private outPos = 0;
   // The record being read. It starts at `recStart` of the chunk being framed, or in an earlier chunk,
   // when `tail` holds its bytes from there (copies, never given out until the record is complete).
-  private tail: Buffer[] = [];
-  private tailLength = 0;
+  private readonly tail: HeldRecord;
   /** 1 when the tail ends with the CR that ended its record at the end of the last chunk (is an LF next?). */
   private tailCr = 0;
   /** The last chunk ended with a CR inside quotes: an LF first in this one is the same line end. */
@@ -107,6 +112,8 @@ export class CsvFramer implements RecordDecoder {
 
   constructor(opts: FramerOptions & { simd?: boolean }) {
     this.opts = opts;
+    this.limit = opts.limit ?? defaultLimit();
+    this.tail = new HeldRecord(this.limit);
     this.copyFormat = opts.copyFormat ?? defaultFormat;
     this.quote = Buffer.from(opts.quote, 'latin1')[0]!;
     const escape = Buffer.from(opts.escape, 'latin1')[0]!;
@@ -147,7 +154,7 @@ export class CsvFramer implements RecordDecoder {
     this.recStart = 0;
     if (this.tailCr === 1) {
       this.complete(EMPTY, 0, 0, out);
-    } else if (this.tailLength > 0) {
+    } else if (this.tail.length > 0) {
       // The last record, with no line end (or ending inside quotes: COPY will say it is unterminated).
       this.lines++;
       this.complete(EMPTY, 0, 0, out, true);
@@ -184,13 +191,14 @@ export class CsvFramer implements RecordDecoder {
     const scanner = this.scanner;
     // Records neither tracked nor cut (a single COPY): runs of usual ones are completed in place below.
     const plain = !this.opts.trackRecords && this.opts.cutEvery === undefined;
+    const max = this.limit.maxBytes;
     let pendingCr = false;
     slices: for (let from = 0; from < n; from += SLICE) {
       const to = Math.min(n, from + SLICE);
       const count = scanner.scan(data, from, to);
       const events = scanner.events;
       for (let k = 0; k < count; k++) {
-        if (plain && this.tailLength === 0 && this.headerDone) {
+        if (plain && this.tail.length === 0 && this.headerDone) {
           // The usual records, in place: each ends at an LF outside quotes and is longer than `\.`, the
           // header is behind, and nothing of them was carried from the last chunk. What complete() does
           // for them, less a call and its branches per record: the framer's own work (besides the scan)
@@ -200,7 +208,8 @@ export class CsvFramer implements RecordDecoder {
           for (; k < count; k++) {
             const event = events[k]!;
             const i = event >>> 1;
-            if (event !== i << 1 || data[i] !== LF || i - start <= 2 || i < skipBelow) break;
+            // (One over the limit goes to complete(), which refuses it.)
+            if (event !== i << 1 || data[i] !== LF || i - start <= 2 || i < skipBelow || i - start >= max) break;
             start = i + 1;
             skipBelow = start;
             records++;
@@ -238,10 +247,8 @@ export class CsvFramer implements RecordDecoder {
     }
     this.emit(data, this.emitFrom, this.recStart, out);
     if (this.recStart < n) {
-      // A copy, so the caller may reuse its chunk.
-      const rest = Buffer.from(data.subarray(this.recStart));
-      this.tail.push(rest);
-      this.tailLength += rest.length;
+      // Kept as a copy, so the caller may reuse its chunk; past the limit this throws RECORD_TOO_LARGE.
+      this.tail.keep(data.subarray(this.recStart), this.recLine, this.recOffset);
       this.tailCr = pendingCr ? 1 : 0;
     }
     this.inOffset += n;
@@ -254,12 +261,13 @@ export class CsvFramer implements RecordDecoder {
    */
   private complete(data: Buffer, i: number, termEnd: number, out: Buffer[], unterminated = false): void {
     const tailCr = this.tailCr;
-    const len = this.tailLength - tailCr + (i - this.recStart);
+    const len = this.tail.length - tailCr + (i - this.recStart);
     const line = this.recLine;
     const offset = this.recOffset;
+    checkRecordSize(this.limit, this.tail.length + (termEnd - this.recStart), line, offset);
     if (!this.headerDone) {
       this.headerDone = true;
-      this.headerBytes = Buffer.concat([...this.tail, data.subarray(this.recStart, i)]).subarray(0, len);
+      this.headerBytes = this.tail.joined(data.subarray(this.recStart, i)).subarray(0, len);
       this.stats_.headerLines = this.lines - (line - 1);
       this.drop(data, termEnd, out);
     } else if (len === 0) {
@@ -279,14 +287,13 @@ export class CsvFramer implements RecordDecoder {
       this.stats_.endMarkersQuoted++;
       this.counted(termEnd, line, offset);
     } else {
-      for (const piece of this.tail) out.push(piece);
-      this.outPos += this.tailLength;
+      for (const piece of this.tail.pieces) out.push(piece);
+      this.outPos += this.tail.length;
       this.counted(termEnd, line, offset);
     }
     // The record is out (or dropped): its carried bytes are done with.
     if (this.tail.length > 0) {
-      this.tail = [];
-      this.tailLength = 0;
+      this.tail.clear();
       this.tailCr = 0;
     }
     if (!unterminated && this.inOffset + termEnd >= this.nextCut) {
@@ -313,7 +320,7 @@ export class CsvFramer implements RecordDecoder {
 
   /** Byte `k` of the record being completed, whether in the tail or in `data`. */
   private byteAt(data: Buffer, k: number): number | undefined {
-    for (const piece of this.tail) {
+    for (const piece of this.tail.pieces) {
       if (k < piece.length) return piece[k];
       k -= piece.length;
     }

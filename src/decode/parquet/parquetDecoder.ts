@@ -8,6 +8,7 @@
 // - push() then gets exactly that range's bytes, in order, in chunks of any size. A row group is
 //   decoded once its last byte is in, its rows given out, and its bytes let go: memory holds one row
 //   group's compressed bytes and its decoded rows. end() throws SOURCE_CORRUPT if a group is missing.
+//   A page whose header claims more than the record limit is refused before it is read (pageHeaders.ts).
 // - Positions: a record's "line" is its row in the file + 1 (absoluteRow + 1) and its "offset" the
 //   index of its row group; describe() turns them into {rowGroup, row, absoluteRow} (line and
 //   byteOffset null: a Parquet row has neither).
@@ -25,6 +26,7 @@ import { CopyCsvWriter } from '../copyCsvWriter.js';
 import type { DecoderOptions, DecoderStats, RangeReader, RecordDecoder, SourcePosition } from '../decoder.js';
 import { mapColumns, type MappedColumn, type TargetColumn } from './parquetColumns.js';
 import { chunkRange, PageCursor, readGroupColumn } from './rowGroupReader.js';
+import { defaultLimit, type RecordLimit } from '../recordLimit.js';
 
 export type { TargetColumn } from './parquetColumns.js';
 
@@ -87,6 +89,7 @@ export class ParquetDecoder implements RecordDecoder {
   metadata: FileMetaData | undefined;
 
   private readonly opts: ParquetDecoderOptions;
+  private readonly limit: RecordLimit;
   private mapped: MappedColumn[] = [];
   private groups: Group[] = [];
   /** The row group being read, and the file offset of the next byte pushed. */
@@ -110,6 +113,7 @@ export class ParquetDecoder implements RecordDecoder {
 
   constructor(opts: ParquetDecoderOptions) {
     this.opts = opts;
+    this.limit = opts.limit ?? defaultLimit();
     this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
   }
 
@@ -240,8 +244,8 @@ export class ParquetDecoder implements RecordDecoder {
     const cursors: Array<PageCursor | undefined> = [];
     const whole: ArrayLike<unknown>[] = [];
     for (const column of this.mapped) {
-      if (column.nested) whole[column.target] = readGroupColumn(bytes, group.start, meta, group.firstRow, column);
-      else cursors[column.target] = new PageCursor(bytes, group.start, meta, column);
+      if (column.nested) whole[column.target] = readGroupColumn(bytes, group.start, meta, group.firstRow, column, this.limit);
+      else cursors[column.target] = new PageCursor(bytes, group.start, meta, column, this.limit);
       texts[column.target] = column.text;
     }
     return { group, index: this.gi, texts, cursors, whole, row: 0 };
