@@ -11,57 +11,20 @@
 // a record larger than the record limit (recordLimit.ts) fails the load with the line it starts on.
 import { defaultFormat, type FormatSpec } from '../../jobs/spec.js';
 import type { RecordDecoder, SourcePosition } from '../decoder.js';
-import { RecordPositions, type Cut } from '../positions.js';
+import { CutRule, RecordPositions, type Cut } from '../positions.js';
 import { HeldRecord } from '../heldRecord.js';
 import { checkRecordSize, defaultLimit, type RecordLimit } from '../recordLimit.js';
+import { BlankLines } from './blankLines.js';
+import { ByteOrderMark } from './byteOrderMark.js';
+import type { FramerOptions, FramerStats } from './framerOptions.js';
 import { lineEndScanner, type LineEndScanner } from './lineEnds.js';
+
+export type { FramerOptions, FramerStats } from './framerOptions.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;
 const DOT = 0x2e;
-
-export interface FramerOptions {
-  quote: string;
-  escape: string;
-  /** Take the first record out as the header. */
-  header: boolean;
-  /** Drop a UTF-8 byte-order mark at the start (for UTF8 input). */
-  dropBom: boolean;
-  /** Keep every data record's position in `records` (batch loading needs them; the fast path does not). */
-  trackRecords: boolean;
-  /**
-   * Chunked loading: mark a cut after the first record that ends at or past every multiple of this
-   * many bytes of the original file. The cuts depend on the content only, so a retry cuts the same way.
-   */
-  cutEvery?: number;
-  /** The job's CSV dialect: the framer passes records through, so COPY reads them in this one. */
-  copyFormat?: FormatSpec;
-  /** The most bytes a record may take, line end included. Default: the process's (recordLimit.ts). */
-  limit?: RecordLimit;
-}
-
-export interface FramerStats {
-  /** Bytes taken in. */
-  bytesIn: number;
-  /** Bytes given out. */
-  bytesOut: number;
-  /** Data records given out (header and blank lines excluded). */
-  records: number;
-  /** Physical lines seen. */
-  lines: number;
-  /** Blank lines dropped. */
-  blankLines: number;
-  /** `\.` records sent quoted. */
-  endMarkersQuoted: number;
-  /** Lines the header record took (0 without a header). */
-  headerLines: number;
-  /** True when the input ended inside a quoted field. */
-  endedInQuote: boolean;
-}
-
-/** At most this many blank-line positions are kept for mapping COPY's line numbers back. */
-const MAX_BLANK_POSITIONS = 1_000_000;
 
 /** The scanner is given at most this many bytes at once, so its working memory stays small. */
 const SLICE = 1 << 20;
@@ -80,9 +43,7 @@ export class CsvFramer implements RecordDecoder {
   private readonly opts: FramerOptions;
   private readonly scanner: LineEndScanner;
   private readonly limit: RecordLimit;
-  /** The first bytes, held until there are three (a byte-order mark may be split). */
-  private head: Buffer | undefined;
-  private started = false;
+  private readonly bom: ByteOrderMark;
   private headerDone: boolean;
   private lines = 0;
   /** Original byte offset of the next chunk's first byte. */
@@ -101,13 +62,13 @@ export class CsvFramer implements RecordDecoder {
   /** Where in the chunk being framed the bytes not yet given out (or dropped) start. */
   private emitFrom = 0;
   private readonly stats_: FramerStats;
-  /** Original line numbers of dropped blank lines, ascending. */
-  readonly blankLinesAt: number[] = [];
+  /** Where the dropped blank lines were. */
+  private readonly blanks = new BlankLines();
   /** With trackRecords: every data record given out and not yet taken by the consumer. */
   readonly records = new RecordPositions();
   /** Cuts marked so far (with cutEvery); the consumer takes them. */
   cuts: Cut[] = [];
-  private nextCut: number;
+  private readonly cutRule: CutRule;
   headerBytes: Buffer | undefined;
 
   constructor(opts: FramerOptions & { simd?: boolean }) {
@@ -115,12 +76,13 @@ export class CsvFramer implements RecordDecoder {
     this.limit = opts.limit ?? defaultLimit();
     this.tail = new HeldRecord(this.limit);
     this.copyFormat = opts.copyFormat ?? defaultFormat;
+    this.bom = new ByteOrderMark(opts.dropBom);
     this.quote = Buffer.from(opts.quote, 'latin1')[0]!;
     const escape = Buffer.from(opts.escape, 'latin1')[0]!;
     this.scanner = lineEndScanner(this.quote, escape, { simd: opts.simd });
     this.quotedMarker = Buffer.from([this.quote, BACKSLASH, DOT, this.quote]);
     this.headerDone = !opts.header;
-    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
+    this.cutRule = new CutRule(opts.cutEvery);
     this.stats_ = { bytesIn: 0, bytesOut: 0, records: 0, lines: 0, blankLines: 0, endMarkersQuoted: 0, headerLines: 0, endedInQuote: false };
   }
 
@@ -131,25 +93,12 @@ export class CsvFramer implements RecordDecoder {
   /** Takes a chunk; pushes the output for every record it completes onto `out`. */
   push(chunk: Buffer, out: Buffer[]): void {
     this.stats_.bytesIn += chunk.length;
-    let data = chunk;
-    if (!this.started) {
-      if (this.opts.dropBom) {
-        data = this.head ? Buffer.concat([this.head, chunk]) : chunk;
-        if (data.length < 3) {
-          this.head = Buffer.from(data);
-          return;
-        }
-        this.head = undefined;
-      }
-      data = this.begin(data);
-    }
-    this.frame(data, out);
+    this.frameAfterMark(chunk, out);
   }
 
   /** Ends the input: emits the last record even without a line end. */
   end(out: Buffer[]): void {
-    if (!this.started) this.frame(this.begin(this.head ?? EMPTY), out);
-    this.head = undefined;
+    this.frameAfterMark(EMPTY, out, true);
     this.emitFrom = 0;
     this.recStart = 0;
     if (this.tailCr === 1) {
@@ -161,15 +110,12 @@ export class CsvFramer implements RecordDecoder {
     }
   }
 
-  /** The first bytes: drops a UTF-8 byte-order mark (its bytes still count in original offsets). */
-  private begin(data: Buffer): Buffer {
-    this.started = true;
-    if (this.opts.dropBom && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
-      this.inOffset = 3;
-      this.recOffset = 3;
-      return data.subarray(3);
-    }
-    return data;
+  /** Frames the chunk's bytes once a byte-order mark, if any, is behind (its bytes still count in offsets). */
+  private frameAfterMark(chunk: Buffer, out: Buffer[], ended = false): void {
+    const data = this.bom.next(chunk, ended);
+    if (!data) return;
+    if (this.inOffset === 0) this.inOffset = this.recOffset = this.bom.dropped;
+    this.frame(data, out);
   }
 
   private frame(data: Buffer, out: Buffer[]): void {
@@ -272,7 +218,7 @@ export class CsvFramer implements RecordDecoder {
       this.drop(data, termEnd, out);
     } else if (len === 0) {
       this.stats_.blankLines++;
-      if (this.blankLinesAt.length < MAX_BLANK_POSITIONS) this.blankLinesAt.push(line);
+      this.blanks.dropped(line);
       this.drop(data, termEnd, out);
     } else if (len === 2 && this.byteAt(data, 0) === BACKSLASH && this.byteAt(data, 1) === DOT && !(unterminated && this.scanner.inQuote)) {
       // `\.` alone: sent quoted. (An unterminated last record inside quotes is not one COPY ends on.)
@@ -296,10 +242,8 @@ export class CsvFramer implements RecordDecoder {
       this.tail.clear();
       this.tailCr = 0;
     }
-    if (!unterminated && this.inOffset + termEnd >= this.nextCut) {
+    if (!unterminated && this.cutRule.due(this.inOffset + termEnd)) {
       this.cuts.push({ out: this.outPos + (termEnd - this.emitFrom), offset: this.inOffset + termEnd, line: this.lines + 1, records: this.stats_.records });
-      const every = this.opts.cutEvery!;
-      this.nextCut = (Math.floor((this.inOffset + termEnd) / every) + 1) * every;
     }
     this.recStart = termEnd;
     this.recLine = this.lines + 1;
@@ -350,12 +294,6 @@ export class CsvFramer implements RecordDecoder {
 
   /** The same for a COPY of the output from the record on original line `startLine` (a chunk). */
   originalLineFrom(startLine: number, copyLine: number): number {
-    let line = startLine + copyLine - 1;
-    for (const blank of this.blankLinesAt) {
-      if (blank < startLine) continue;
-      if (blank <= line) line++;
-      else break;
-    }
-    return line;
+    return this.blanks.originalLineFrom(startLine, copyLine);
   }
 }

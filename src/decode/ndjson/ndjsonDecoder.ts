@@ -19,7 +19,7 @@
 // hold exactly, 16 digits or more or a 3-digit exponent, is parsed again keeping the numbers' source
 // text); booleans as true/false; objects and arrays as their JSON text (for json, jsonb or text).
 import { isUtf8 } from 'node:buffer';
-import { RecordPositions, type Cut } from '../positions.js';
+import { CutRule, RecordPositions, type Cut } from '../positions.js';
 import { CopyLineMap, generatedCsvFormat } from '../copyCsv.js';
 import { CopyCsvWriter } from '../copyCsvWriter.js';
 import type { DecoderOptions, DecoderStats, RecordDecoder, SourcePosition } from '../decoder.js';
@@ -97,7 +97,7 @@ export class NdjsonDecoder implements RecordDecoder {
   private inOffset = 0;
   /** Output offset where the pending output (`out`) starts. */
   private outBase = 0;
-  private nextCut: number;
+  private readonly cutRule: CutRule;
   /** The start of an unfinished line: copies of its pieces, its line and file offset. */
   private readonly tail: HeldRecord;
   /** The records of the push being decoded. */
@@ -111,7 +111,7 @@ export class NdjsonDecoder implements RecordDecoder {
     this.tail = new HeldRecord(this.limit);
     this.width = opts.columns.length;
     this.values = new Array<unknown>(this.width);
-    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
+    this.cutRule = new CutRule(opts.cutEvery);
   }
 
   get stats(): NdjsonStats {
@@ -201,10 +201,8 @@ export class NdjsonDecoder implements RecordDecoder {
         if (this.opts.trackRecords) this.records.push(this.outBase + recordEnd, line, offset);
       }
     }
-    if (terminated && lineEnd >= this.nextCut) {
+    if (terminated && this.cutRule.due(lineEnd)) {
       this.cuts.push({ out: this.outBase + (this.out?.length ?? 0), offset: lineEnd, line: line + 1, records: this.recordCount });
-      const every = this.opts.cutEvery!;
-      this.nextCut = (Math.floor(lineEnd / every) + 1) * every;
     }
   }
 

@@ -19,13 +19,14 @@
 //   copyColumns() names the columns they do fill (so a column's default applies to the rest).
 import { parquetMetadataAsync, parquetSchema, type FileMetaData } from 'hyparquet';
 import { IngestError } from '../../errors.js';
-import { RecordPositions, type Cut } from '../positions.js';
+import { CutRule, RecordPositions, type Cut } from '../positions.js';
 import type { ByteRange } from '../../sources/source.js';
 import { CopyLineMap, generatedCsvFormat } from '../copyCsv.js';
 import { CopyCsvWriter } from '../copyCsvWriter.js';
 import type { DecoderOptions, DecoderStats, RangeReader, RecordDecoder, SourcePosition } from '../decoder.js';
 import { mapColumns, type MappedColumn, type TargetColumn } from './parquetColumns.js';
-import { chunkRange, PageCursor, readGroupColumn } from './rowGroupReader.js';
+import { PageCursor, readGroupColumn } from './rowGroupReader.js';
+import { groupOfRow, rowGroupsOf, type Group } from './rowGroups.js';
 import { defaultLimit, type RecordLimit } from '../recordLimit.js';
 
 export type { TargetColumn } from './parquetColumns.js';
@@ -55,14 +56,6 @@ interface Emitting {
   cursors: Array<PageCursor | undefined>;
   whole: ArrayLike<unknown>[];
   row: number;
-}
-
-/** A row group's place in the file and among the rows. */
-interface Group {
-  start: number;
-  end: number;
-  firstRow: number;
-  rows: number;
 }
 
 /** Rows whose text becomes one output Buffer. */
@@ -108,13 +101,13 @@ export class ParquetDecoder implements RecordDecoder {
   private outPos = 0;
   /** Output bytes per row in the last slice: the next slice's buffer is sized from it. */
   private bytesPerRow = 256;
-  private nextCut: number;
+  private readonly cutRule: CutRule;
   private readonly lineMap = new CopyLineMap();
 
   constructor(opts: ParquetDecoderOptions) {
     this.opts = opts;
     this.limit = opts.limit ?? defaultLimit();
-    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
+    this.cutRule = new CutRule(opts.cutEvery);
   }
 
   get stats(): ParquetStats {
@@ -140,25 +133,7 @@ export class ParquetDecoder implements RecordDecoder {
     this.mapped = mapped;
     this.unfilled = unfilled;
     this.fillColumns = mapped.map((m) => m.target).sort((a, b) => a - b);
-    let firstRow = 0;
-    for (const [i, group] of metadata.row_groups.entries()) {
-      let start = Number.POSITIVE_INFINITY;
-      let end = 0;
-      for (const chunk of group.columns) {
-        if (chunk.file_path) throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} is in another file (${chunk.file_path}); not supported`);
-        if (!chunk.meta_data) throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} has a column chunk without metadata (encrypted?)`);
-        const r = chunkRange(chunk.meta_data);
-        start = Math.min(start, r.start);
-        end = Math.max(end, r.end);
-      }
-      const rows = Number(group.num_rows);
-      if (group.columns.length === 0) start = end = this.groups.at(-1)?.end ?? 4;
-      if (end > size || start < (this.groups.at(-1)?.end ?? 4)) {
-        throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} is out of order or outside the file (bytes ${start}-${end} of ${size})`);
-      }
-      this.groups.push({ start, end, firstRow, rows });
-      firstRow += rows;
-    }
+    this.groups = rowGroupsOf(metadata, size);
     const range = this.groups.length > 0 ? { start: this.groups[0]!.start, end: this.groups.at(-1)!.end } : { start: 4, end: 4 };
     this.pos = range.start;
     return range;
@@ -280,10 +255,8 @@ export class ParquetDecoder implements RecordDecoder {
   private finishGroup(group: Group): void {
     this.gi++;
     const next = this.groups[this.gi];
-    if (next && group.end >= this.nextCut) {
+    if (next && this.cutRule.due(group.end)) {
       this.cuts.push({ out: this.outPos, offset: next.start, line: next.firstRow + 1, records: this.recordCount });
-      const every = this.opts.cutEvery!;
-      this.nextCut = (Math.floor(group.end / every) + 1) * every;
     }
   }
 
@@ -297,14 +270,7 @@ export class ParquetDecoder implements RecordDecoder {
 
   describe(line: number, _offset: number | null): SourcePosition {
     const absoluteRow = line - 1;
-    let lo = 0;
-    let hi = this.groups.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.groups[mid]!.firstRow <= absoluteRow) lo = mid;
-      else hi = mid - 1;
-    }
-    const rowGroup = lo;
+    const rowGroup = groupOfRow(this.groups, absoluteRow);
     const row = absoluteRow - (this.groups[rowGroup]?.firstRow ?? 0);
     return { line: null, byteOffset: null, rowGroup, row, absoluteRow };
   }
