@@ -50,20 +50,21 @@ function rss(): { now: number; peak: number } {
 /**
  * Runs a job while watching this process's memory: the peak is reset first (clear_refs), and a job
  * that takes the process past the ceiling is cancelled at once, so a regression fails the test
- * without taking the machine down with it. Returns the ended job and the peak seen.
+ * without taking the machine down with it. Returns the ended job, the peak seen and the RSS before.
  */
-async function watched(url: string, spec: unknown): Promise<{ job: any; peak: number }> {
+async function watched(url: string, spec: unknown): Promise<{ job: any; peak: number; before: number }> {
   writeFileSync('/proc/self/clear_refs', '5');
+  const before = rss().now;
   const res = await postJob(url, spec);
   if (res.status !== 202) throw new Error(JSON.stringify(res.body));
-  let peak = rss().now;
+  let peak = before;
   const timer = setInterval(() => {
     peak = Math.max(peak, rss().now);
     if (peak > RSS_CEILING) void fetch(`${url}/jobs/${res.body.id}/cancel`, { method: 'POST' }).catch(() => {});
   }, 20);
   try {
     const job = await waitForJob(url, res.body.id, undefined, 120_000);
-    return { job, peak: Math.max(peak, rss().peak) };
+    return { job, peak: Math.max(peak, rss().peak), before };
   } finally {
     clearInterval(timer);
   }
@@ -104,6 +105,21 @@ for (const b of bombs) {
     t.same(await rows(h, 'bombed'), [], 'nothing loaded');
   });
 }
+
+t.test('JSON Lines: 16 Mi blank lines cost no memory each; the bad record after them is named at its line', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const svc = await h.start();
+  await h.db.query(`CREATE TABLE ${h.schema}.blank (a int, b text)`);
+  // Before, each blank line took 24 bytes of the line map: 16 Mi of them grew the process by 584 MiB.
+  const blank = 16 * MiB;
+  const url = await h.put('blank.jsonl.gz', await gzipOf([...repeated('\n', blank), Buffer.from('{"a":1,"b":"x"}\n{"a":"two","b":"y"}\n')]));
+  const { job, peak, before } = await watched(svc.url!, { source: { url }, target: { table: `${h.schema}.blank` } });
+  t.equal(job.status, 'failed');
+  t.equal(job.error.code, 'DATA_REJECTED', JSON.stringify(job.error));
+  t.equal(job.error.details.line, blank + 2, 'the line of the bad record, past all the blank ones');
+  t.ok(peak - before < 256 * MiB, `RSS grew by ${Math.round((peak - before) / MiB)} MiB`);
+});
 
 t.test('the default limit lets a 100 MB record through as one row', async (t) => {
   const h = await createHarness();
