@@ -4,6 +4,7 @@ import envSchema from 'env-schema';
 import { isReservedSchema } from './sink/schemaPolicy.js';
 import { unbracketed } from './net/specialAddresses.js';
 import { readSourceSettings, type SourceSettings } from './sources/settings.js';
+import { DEFAULT_RECORD_MAX_BYTES } from './decode/recordLimit.js';
 
 export interface Config {
   /** PostgreSQL (or Citus coordinator) holding the targets and the `ingest` schema. */
@@ -83,6 +84,12 @@ export interface Config {
   scheduleMaxCount: number;
   /** Sources beyond S3 (gs://, az://, https://, file://), each from its own settings (sources/settings.ts). */
   sources: SourceSettings;
+  /**
+   * The most bytes one CSV or JSON Lines record (line end included) or one Parquet page (uncompressed)
+   * may take (RECORD_MAX_BYTES): what a worker holds for one record is bounded by it, and a larger one
+   * fails the file with RECORD_TOO_LARGE (PAGE_TOO_LARGE). Default 134217728 (128 MiB); at least 1 MiB.
+   */
+  recordMaxBytes: number;
 }
 
 const schema = {
@@ -118,6 +125,7 @@ const schema = {
     SCHEDULE_MIN_INTERVAL_SECONDS: { type: 'integer', default: 60, minimum: 1, maximum: 31_536_000 },
     SCHEDULE_MAX_COUNT: { type: 'integer', default: 100, minimum: 0, maximum: 100_000 },
     METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
+    RECORD_MAX_BYTES: { type: 'integer', default: DEFAULT_RECORD_MAX_BYTES, minimum: 1 << 20, maximum: 2 ** 31 - 1 },
     LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
 } as const;
@@ -154,6 +162,7 @@ interface RawEnv {
   NOTIFY_CONCURRENCY: number;
   SCHEDULE_MIN_INTERVAL_SECONDS: number;
   SCHEDULE_MAX_COUNT: number;
+  RECORD_MAX_BYTES: number;
 }
 
 function sourceSettingsOf(env: NodeJS.ProcessEnv): SourceSettings {
@@ -223,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     scheduleMinIntervalSeconds: raw.SCHEDULE_MIN_INTERVAL_SECONDS,
     scheduleMaxCount: raw.SCHEDULE_MAX_COUNT,
     sources: sourceSettingsOf(env),
+    recordMaxBytes: raw.RECORD_MAX_BYTES,
     ...overrides,
   };
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {

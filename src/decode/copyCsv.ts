@@ -20,6 +20,13 @@ export const generatedCsvFormat: FormatSpec = Object.freeze({
 const SKIPPED = -1;
 
 /**
+ * At most this many entries are kept (24 MB); past them, later lines map as if nothing more were
+ * skipped or tall (as the CSV framer's blank lines, csv/blankLines.ts). A file of gigabytes of line
+ * ends once grew the map by 24 bytes a line.
+ */
+const MAX_ENTRIES = 1_000_000;
+
+/**
  * Maps the line COPY names in an error back to the source line of the record it stands in.
  *
  * COPY counts physical lines: a line break inside a quoted value raises its counter, and an error
@@ -28,8 +35,9 @@ const SKIPPED = -1;
  * the first record of every COPY only CRs count, in the others only LFs. (Checked against
  * PostgreSQL 15: `1,"a\nb"` then `2,"c\nd"` then a bad third record is reported on line 4, not 5.)
  *
- * Kept: the source lines that gave no record (blank, invalid), and the records holding line breaks
- * with how many of each; three float64 per entry, so a file of many such records stays compact.
+ * Kept: the source lines that gave no record (blank, invalid), a run of them as one entry, and the
+ * records holding line breaks with how many of each; three float64 per entry, so a file of many such
+ * records stays compact.
  */
 export class CopyLineMap {
   private data = new Float64Array(3 * 64);
@@ -37,7 +45,11 @@ export class CopyLineMap {
 
   /** Source line `line` gave no record. Lines must come in ascending order. */
   skip(line: number): void {
-    this.add(line, SKIPPED, 0);
+    // A run of skipped lines is one entry (its first line, SKIPPED, its length); the line after it grows it.
+    const last = (this.length - 1) * 3;
+    const d = this.data;
+    if (this.length > 0 && d[last + 1] === SKIPPED && d[last]! + d[last + 2]! === line) d[last + 2] = d[last + 2]! + 1;
+    else this.add(line, SKIPPED, 1);
   }
 
   /** The record from source line `line` holds `lf` LFs and `cr` CRs in its values (any > 0). */
@@ -46,6 +58,7 @@ export class CopyLineMap {
   }
 
   private add(line: number, lf: number, cr: number): void {
+    if (this.length === MAX_ENTRIES) return;
     const i = this.length * 3;
     if (i + 3 > this.data.length) {
       const grown = new Float64Array(this.data.length * 2);
@@ -61,12 +74,13 @@ export class CopyLineMap {
   /** The source line of the record on COPY line `copyLine` of a COPY whose first record is from `startLine` (or after). */
   originalLineFrom(startLine: number, copyLine: number): number {
     const d = this.data;
-    // The first entry at or after startLine.
+    // The first entry whose last line is at or after startLine (a run of skipped lines may hold it).
+    const lastLine = (i: number): number => d[i * 3]! + (d[i * 3 + 1] === SKIPPED ? d[i * 3 + 2]! - 1 : 0);
     let lo = 0;
     let hi = this.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (d[mid * 3]! < startLine) lo = mid + 1;
+      if (lastLine(mid) < startLine) lo = mid + 1;
       else hi = mid;
     }
     let line = startLine;
@@ -74,12 +88,12 @@ export class CopyLineMap {
     let first = true;
     for (let i = lo; i < this.length; i++) {
       const at = d[i * 3]!;
-      const plain = at - line; // records of one COPY line each, up to the entry
+      const plain = Math.max(0, at - line); // records of one COPY line each, up to the entry
       if (before < plain) return line + before;
       if (plain > 0) first = false;
       before -= plain;
-      line = at + 1;
       const lf = d[i * 3 + 1]!;
+      line = at + (lf === SKIPPED ? d[i * 3 + 2]! : 1);
       if (lf === SKIPPED) continue;
       const extra = first ? d[i * 3 + 2]! : lf;
       first = false;

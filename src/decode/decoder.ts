@@ -6,6 +6,7 @@
 import type { FormatSpec } from '../jobs/spec.js';
 import type { Reject } from '../sink/reject.js';
 import type { Cut, RecordPositions } from './positions.js';
+import type { RecordLimit } from './recordLimit.js';
 import type { ByteRange } from '../sources/source.js';
 import { giveBack } from '../net/slabs.js';
 
@@ -136,4 +137,9 @@ export interface DecoderOptions {
   trackRecords: boolean;
   /** Chunked loading: cut after the first record ending at or past every multiple of this many input bytes. */
   cutEvery?: number;
+  /**
+   * The most bytes one record (line end included) or one Parquet page (uncompressed) may take, and the
+   * object's name for the error. Default: the process's limit (RECORD_MAX_BYTES; recordLimit.ts).
+   */
+  limit?: RecordLimit;
 }

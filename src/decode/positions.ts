@@ -81,3 +81,23 @@ export interface Cut {
   records: number;
 }
 
+
+/**
+ * Where chunked loading cuts, one rule for every decoder: after the first record (or Parquet row
+ * group) that ends at or past each multiple of `every` bytes of the original file. The cuts depend on
+ * the content only, so a retry cuts the same way. Without `every`, never.
+ */
+export class CutRule {
+  private next: number;
+
+  constructor(private readonly every: number | undefined) {
+    this.next = every ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** True when a record ending at file offset `end` is followed by a cut; the next one is then due further on. */
+  due(end: number): boolean {
+    if (end < this.next) return false;
+    this.next = (Math.floor(end / this.every!) + 1) * this.every!;
+    return true;
+  }
+}

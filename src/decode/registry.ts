@@ -8,6 +8,7 @@ import { CsvFramer } from './csv/csvFramer.js';
 import type { DecoderOptions, RecordDecoder } from './decoder.js';
 import { NdjsonDecoder } from './ndjson/ndjsonDecoder.js';
 import { ParquetDecoder } from './parquet/parquetDecoder.js';
+import { defaultLimit } from './recordLimit.js';
 
 /** The object's format: the spec's format.type, else its name's suffix (gzip's .gz looked through). */
 export function formatTypeOf(spec: JobSpec, object: Pick<ObjectInfo, 'key'>): FormatType {
@@ -19,8 +20,9 @@ export function formatTypeOf(spec: JobSpec, object: Pick<ObjectInfo, 'key'>): Fo
 }
 
 /** The decoder for one object of a job, for the target's resolved columns. */
-export function decoderFor(spec: JobSpec, object: ObjectInfo, target: ResolvedTarget, opts: DecoderOptions): RecordDecoder {
+export function decoderFor(spec: JobSpec, object: ObjectInfo, target: ResolvedTarget, options: DecoderOptions): RecordDecoder {
   const type = formatTypeOf(spec, object);
+  const opts = { ...options, limit: options.limit ?? { ...defaultLimit(), name: object.key } };
   switch (type) {
     case 'csv':
       if (spec.target.columns !== undefined && spec.target.columns !== 'header' && !Array.isArray(spec.target.columns)) {
@@ -35,6 +37,7 @@ export function decoderFor(spec: JobSpec, object: ObjectInfo, target: ResolvedTa
         dropBom: /^UTF-?8$/i.test(spec.format.encoding),
         trackRecords: opts.trackRecords,
         copyFormat: spec.format,
+        limit: opts.limit,
         ...(opts.cutEvery !== undefined ? { cutEvery: opts.cutEvery } : {}),
       });
     case 'ndjson':

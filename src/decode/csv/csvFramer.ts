@@ -7,56 +7,24 @@
 // an escape character that differs from the quote only matters inside quotes, and CR, LF or CRLF
 // outside quotes end a record. The line ends are found by a LineEndScanner (SIMD for the usual dialect)
 // that looks at every byte once; the framer itself only does work per line end. Only complete records
-// are given out: the incomplete end of a chunk is kept (copied) until the chunk that completes it.
+// are given out: the incomplete end of a chunk is kept (copied) until the chunk that completes it, and
+// a record larger than the record limit (recordLimit.ts) fails the load with the line it starts on.
 import { defaultFormat, type FormatSpec } from '../../jobs/spec.js';
 import type { RecordDecoder, SourcePosition } from '../decoder.js';
-import { RecordPositions, type Cut } from '../positions.js';
+import { CutRule, RecordPositions, type Cut } from '../positions.js';
+import { HeldRecord } from '../heldRecord.js';
+import { checkRecordSize, defaultLimit, type RecordLimit } from '../recordLimit.js';
+import { BlankLines } from './blankLines.js';
+import { ByteOrderMark } from './byteOrderMark.js';
+import type { FramerOptions, FramerStats } from './framerOptions.js';
 import { lineEndScanner, type LineEndScanner } from './lineEnds.js';
+
+export type { FramerOptions, FramerStats } from './framerOptions.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;
 const DOT = 0x2e;
-
-export interface FramerOptions {
-  quote: string;
-  escape: string;
-  /** Take the first record out as the header. */
-  header: boolean;
-  /** Drop a UTF-8 byte-order mark at the start (for UTF8 input). */
-  dropBom: boolean;
-  /** Keep every data record's position in `records` (batch loading needs them; the fast path does not). */
-  trackRecords: boolean;
-  /**
-   * Chunked loading: mark a cut after the first record that ends at or past every multiple of this
-   * many bytes of the original file. The cuts depend on the content only, so a retry cuts the same way.
-   */
-  cutEvery?: number;
-  /** The job's CSV dialect: the framer passes records through, so COPY reads them in this one. */
-  copyFormat?: FormatSpec;
-}
-
-export interface FramerStats {
-  /** Bytes taken in. */
-  bytesIn: number;
-  /** Bytes given out. */
-  bytesOut: number;
-  /** Data records given out (header and blank lines excluded). */
-  records: number;
-  /** Physical lines seen. */
-  lines: number;
-  /** Blank lines dropped. */
-  blankLines: number;
-  /** `\.` records sent quoted. */
-  endMarkersQuoted: number;
-  /** Lines the header record took (0 without a header). */
-  headerLines: number;
-  /** True when the input ended inside a quoted field. */
-  endedInQuote: boolean;
-}
-
-/** At most this many blank-line positions are kept for mapping COPY's line numbers back. */
-const MAX_BLANK_POSITIONS = 1_000_000;
 
 /** The scanner is given at most this many bytes at once, so its working memory stays small. */
 const SLICE = 1 << 20;
@@ -74,9 +42,8 @@ export class CsvFramer implements RecordDecoder {
   private readonly quotedMarker: Buffer;
   private readonly opts: FramerOptions;
   private readonly scanner: LineEndScanner;
-  /** The first bytes, held until there are three (a byte-order mark may be split). */
-  private head: Buffer | undefined;
-  private started = false;
+  private readonly limit: RecordLimit;
+  private readonly bom: ByteOrderMark;
   private headerDone: boolean;
   private lines = 0;
   /** Original byte offset of the next chunk's first byte. */
@@ -84,8 +51,7 @@ export class CsvFramer implements RecordDecoder {
   private outPos = 0;
   // The record being read. It starts at `recStart` of the chunk being framed, or in an earlier chunk,
   // when `tail` holds its bytes from there (copies, never given out until the record is complete).
-  private tail: Buffer[] = [];
-  private tailLength = 0;
+  private readonly tail: HeldRecord;
   /** 1 when the tail ends with the CR that ended its record at the end of the last chunk (is an LF next?). */
   private tailCr = 0;
   /** The last chunk ended with a CR inside quotes: an LF first in this one is the same line end. */
@@ -96,24 +62,27 @@ export class CsvFramer implements RecordDecoder {
   /** Where in the chunk being framed the bytes not yet given out (or dropped) start. */
   private emitFrom = 0;
   private readonly stats_: FramerStats;
-  /** Original line numbers of dropped blank lines, ascending. */
-  readonly blankLinesAt: number[] = [];
+  /** Where the dropped blank lines were. */
+  private readonly blanks = new BlankLines();
   /** With trackRecords: every data record given out and not yet taken by the consumer. */
   readonly records = new RecordPositions();
   /** Cuts marked so far (with cutEvery); the consumer takes them. */
   cuts: Cut[] = [];
-  private nextCut: number;
+  private readonly cutRule: CutRule;
   headerBytes: Buffer | undefined;
 
   constructor(opts: FramerOptions & { simd?: boolean }) {
     this.opts = opts;
+    this.limit = opts.limit ?? defaultLimit();
+    this.tail = new HeldRecord(this.limit);
     this.copyFormat = opts.copyFormat ?? defaultFormat;
+    this.bom = new ByteOrderMark(opts.dropBom);
     this.quote = Buffer.from(opts.quote, 'latin1')[0]!;
     const escape = Buffer.from(opts.escape, 'latin1')[0]!;
     this.scanner = lineEndScanner(this.quote, escape, { simd: opts.simd });
     this.quotedMarker = Buffer.from([this.quote, BACKSLASH, DOT, this.quote]);
     this.headerDone = !opts.header;
-    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
+    this.cutRule = new CutRule(opts.cutEvery);
     this.stats_ = { bytesIn: 0, bytesOut: 0, records: 0, lines: 0, blankLines: 0, endMarkersQuoted: 0, headerLines: 0, endedInQuote: false };
   }
 
@@ -124,45 +93,29 @@ export class CsvFramer implements RecordDecoder {
   /** Takes a chunk; pushes the output for every record it completes onto `out`. */
   push(chunk: Buffer, out: Buffer[]): void {
     this.stats_.bytesIn += chunk.length;
-    let data = chunk;
-    if (!this.started) {
-      if (this.opts.dropBom) {
-        data = this.head ? Buffer.concat([this.head, chunk]) : chunk;
-        if (data.length < 3) {
-          this.head = Buffer.from(data);
-          return;
-        }
-        this.head = undefined;
-      }
-      data = this.begin(data);
-    }
-    this.frame(data, out);
+    this.frameAfterMark(chunk, out);
   }
 
   /** Ends the input: emits the last record even without a line end. */
   end(out: Buffer[]): void {
-    if (!this.started) this.frame(this.begin(this.head ?? EMPTY), out);
-    this.head = undefined;
+    this.frameAfterMark(EMPTY, out, true);
     this.emitFrom = 0;
     this.recStart = 0;
     if (this.tailCr === 1) {
       this.complete(EMPTY, 0, 0, out);
-    } else if (this.tailLength > 0) {
+    } else if (this.tail.length > 0) {
       // The last record, with no line end (or ending inside quotes: COPY will say it is unterminated).
       this.lines++;
       this.complete(EMPTY, 0, 0, out, true);
     }
   }
 
-  /** The first bytes: drops a UTF-8 byte-order mark (its bytes still count in original offsets). */
-  private begin(data: Buffer): Buffer {
-    this.started = true;
-    if (this.opts.dropBom && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
-      this.inOffset = 3;
-      this.recOffset = 3;
-      return data.subarray(3);
-    }
-    return data;
+  /** Frames the chunk's bytes once a byte-order mark, if any, is behind (its bytes still count in offsets). */
+  private frameAfterMark(chunk: Buffer, out: Buffer[], ended = false): void {
+    const data = this.bom.next(chunk, ended);
+    if (!data) return;
+    if (this.inOffset === 0) this.inOffset = this.recOffset = this.bom.dropped;
+    this.frame(data, out);
   }
 
   private frame(data: Buffer, out: Buffer[]): void {
@@ -184,13 +137,14 @@ export class CsvFramer implements RecordDecoder {
     const scanner = this.scanner;
     // Records neither tracked nor cut (a single COPY): runs of usual ones are completed in place below.
     const plain = !this.opts.trackRecords && this.opts.cutEvery === undefined;
+    const max = this.limit.maxBytes;
     let pendingCr = false;
     slices: for (let from = 0; from < n; from += SLICE) {
       const to = Math.min(n, from + SLICE);
       const count = scanner.scan(data, from, to);
       const events = scanner.events;
       for (let k = 0; k < count; k++) {
-        if (plain && this.tailLength === 0 && this.headerDone) {
+        if (plain && this.tail.length === 0 && this.headerDone) {
           // The usual records, in place: each ends at an LF outside quotes and is longer than `\.`, the
           // header is behind, and nothing of them was carried from the last chunk. What complete() does
           // for them, less a call and its branches per record: the framer's own work (besides the scan)
@@ -200,7 +154,8 @@ export class CsvFramer implements RecordDecoder {
           for (; k < count; k++) {
             const event = events[k]!;
             const i = event >>> 1;
-            if (event !== i << 1 || data[i] !== LF || i - start <= 2 || i < skipBelow) break;
+            // (One over the limit goes to complete(), which refuses it.)
+            if (event !== i << 1 || data[i] !== LF || i - start <= 2 || i < skipBelow || i - start >= max) break;
             start = i + 1;
             skipBelow = start;
             records++;
@@ -238,10 +193,8 @@ export class CsvFramer implements RecordDecoder {
     }
     this.emit(data, this.emitFrom, this.recStart, out);
     if (this.recStart < n) {
-      // A copy, so the caller may reuse its chunk.
-      const rest = Buffer.from(data.subarray(this.recStart));
-      this.tail.push(rest);
-      this.tailLength += rest.length;
+      // Kept as a copy, so the caller may reuse its chunk; past the limit this throws RECORD_TOO_LARGE.
+      this.tail.keep(data.subarray(this.recStart), this.recLine, this.recOffset);
       this.tailCr = pendingCr ? 1 : 0;
     }
     this.inOffset += n;
@@ -254,17 +207,18 @@ export class CsvFramer implements RecordDecoder {
    */
   private complete(data: Buffer, i: number, termEnd: number, out: Buffer[], unterminated = false): void {
     const tailCr = this.tailCr;
-    const len = this.tailLength - tailCr + (i - this.recStart);
+    const len = this.tail.length - tailCr + (i - this.recStart);
     const line = this.recLine;
     const offset = this.recOffset;
+    checkRecordSize(this.limit, this.tail.length + (termEnd - this.recStart), line, offset);
     if (!this.headerDone) {
       this.headerDone = true;
-      this.headerBytes = Buffer.concat([...this.tail, data.subarray(this.recStart, i)]).subarray(0, len);
+      this.headerBytes = this.tail.joined(data.subarray(this.recStart, i)).subarray(0, len);
       this.stats_.headerLines = this.lines - (line - 1);
       this.drop(data, termEnd, out);
     } else if (len === 0) {
       this.stats_.blankLines++;
-      if (this.blankLinesAt.length < MAX_BLANK_POSITIONS) this.blankLinesAt.push(line);
+      this.blanks.dropped(line);
       this.drop(data, termEnd, out);
     } else if (len === 2 && this.byteAt(data, 0) === BACKSLASH && this.byteAt(data, 1) === DOT && !(unterminated && this.scanner.inQuote)) {
       // `\.` alone: sent quoted. (An unterminated last record inside quotes is not one COPY ends on.)
@@ -279,20 +233,17 @@ export class CsvFramer implements RecordDecoder {
       this.stats_.endMarkersQuoted++;
       this.counted(termEnd, line, offset);
     } else {
-      for (const piece of this.tail) out.push(piece);
-      this.outPos += this.tailLength;
+      for (const piece of this.tail.pieces) out.push(piece);
+      this.outPos += this.tail.length;
       this.counted(termEnd, line, offset);
     }
     // The record is out (or dropped): its carried bytes are done with.
     if (this.tail.length > 0) {
-      this.tail = [];
-      this.tailLength = 0;
+      this.tail.clear();
       this.tailCr = 0;
     }
-    if (!unterminated && this.inOffset + termEnd >= this.nextCut) {
+    if (!unterminated && this.cutRule.due(this.inOffset + termEnd)) {
       this.cuts.push({ out: this.outPos + (termEnd - this.emitFrom), offset: this.inOffset + termEnd, line: this.lines + 1, records: this.stats_.records });
-      const every = this.opts.cutEvery!;
-      this.nextCut = (Math.floor((this.inOffset + termEnd) / every) + 1) * every;
     }
     this.recStart = termEnd;
     this.recLine = this.lines + 1;
@@ -313,7 +264,7 @@ export class CsvFramer implements RecordDecoder {
 
   /** Byte `k` of the record being completed, whether in the tail or in `data`. */
   private byteAt(data: Buffer, k: number): number | undefined {
-    for (const piece of this.tail) {
+    for (const piece of this.tail.pieces) {
       if (k < piece.length) return piece[k];
       k -= piece.length;
     }
@@ -343,12 +294,6 @@ export class CsvFramer implements RecordDecoder {
 
   /** The same for a COPY of the output from the record on original line `startLine` (a chunk). */
   originalLineFrom(startLine: number, copyLine: number): number {
-    let line = startLine + copyLine - 1;
-    for (const blank of this.blankLinesAt) {
-      if (blank < startLine) continue;
-      if (blank <= line) line++;
-      else break;
-    }
-    return line;
+    return this.blanks.originalLineFrom(startLine, copyLine);
   }
 }

@@ -12,21 +12,25 @@
 // - `records` (with trackRecords) holds (output end, line, byte offset of the line); COPY's line
 //   numbers map back through originalLine()/originalLineFrom(), across dropped lines and values
 //   holding line breaks. Cuts follow CsvFramer's rule, after a line (terminated by LF).
+// - A line longer than the record limit (its LF included) fails the load: RECORD_TOO_LARGE, naming it.
 //
 // Fields map to columns by name (or by `rename`); unknown fields are ignored, missing ones are NULL.
 // Strings go as they are; numbers as their JSON text (a line with a number that a double may not
 // hold exactly, 16 digits or more or a 3-digit exponent, is parsed again keeping the numbers' source
 // text); booleans as true/false; objects and arrays as their JSON text (for json, jsonb or text).
 import { isUtf8 } from 'node:buffer';
-import { RecordPositions, type Cut } from '../positions.js';
+import { CutRule, RecordPositions, type Cut } from '../positions.js';
 import { CopyLineMap, generatedCsvFormat } from '../copyCsv.js';
 import { CopyCsvWriter } from '../copyCsvWriter.js';
 import type { DecoderOptions, DecoderStats, RecordDecoder, SourcePosition } from '../decoder.js';
+import { HeldRecord } from '../heldRecord.js';
+import { checkRecordSize, defaultLimit, type RecordLimit } from '../recordLimit.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
+const EMPTY = Buffer.alloc(0);
 /** Most characters of an invalid line's text kept for its report. */
 const MAX_INVALID_TEXT = 2000;
 /** A number a double may not hold exactly: 16 digits or more, or an exponent of 3 digits. */
@@ -78,6 +82,7 @@ export class NdjsonDecoder implements RecordDecoder {
   readonly invalid: InvalidLine[] = [];
 
   private readonly opts: NdjsonDecoderOptions;
+  private readonly limit: RecordLimit;
   private readonly width: number;
   /** Field name to column index (-1: not a column), learnt as names are met. */
   private readonly indexOf = new Map<string, number>();
@@ -92,10 +97,9 @@ export class NdjsonDecoder implements RecordDecoder {
   private inOffset = 0;
   /** Output offset where the pending output (`out`) starts. */
   private outBase = 0;
-  private nextCut: number;
-  /** The start of an unfinished line: copies of its pieces, and its file offset. */
-  private tail: Buffer[] = [];
-  private tailOffset = 0;
+  private readonly cutRule: CutRule;
+  /** The start of an unfinished line: copies of its pieces, its line and file offset. */
+  private readonly tail: HeldRecord;
   /** The records of the push being decoded. */
   private out: CopyCsvWriter | undefined;
   /** Output bytes per input byte so far, to size the next push's output. */
@@ -103,9 +107,11 @@ export class NdjsonDecoder implements RecordDecoder {
 
   constructor(opts: NdjsonDecoderOptions) {
     this.opts = opts;
+    this.limit = opts.limit ?? defaultLimit();
+    this.tail = new HeldRecord(this.limit);
     this.width = opts.columns.length;
     this.values = new Array<unknown>(this.width);
-    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
+    this.cutRule = new CutRule(opts.cutEvery);
   }
 
   get stats(): NdjsonStats {
@@ -126,14 +132,14 @@ export class NdjsonDecoder implements RecordDecoder {
     let from = 0;
     let nl = chunk.indexOf(LF);
     if (nl < 0) {
-      if (chunk.length > 0) this.keep(chunk, chunkOffset);
+      if (chunk.length > 0) this.tail.keep(chunk, this.lines + 1, chunkOffset);
       return;
     }
     if (this.tail.length > 0) {
       // The line begun in earlier chunks ends here: only it is joined.
-      const line = Buffer.concat([...this.tail, chunk.subarray(0, nl)]);
-      this.tail = [];
-      this.line(line, 0, line.length, this.tailOffset, true, !isUtf8(line));
+      const line = this.tail.joined(chunk.subarray(0, nl));
+      this.tail.clear();
+      this.line(line, 0, line.length, this.tail.offset, true, !isUtf8(line));
       from = nl + 1;
       nl = chunk.indexOf(LF, from);
     }
@@ -146,23 +152,17 @@ export class NdjsonDecoder implements RecordDecoder {
         from = nl + 1;
       }
     }
-    if (from < chunk.length) this.keep(chunk.subarray(from), chunkOffset + from);
+    if (from < chunk.length) this.tail.keep(chunk.subarray(from), this.lines + 1, chunkOffset + from);
     this.flush(out);
   }
 
   end(out: Buffer[]): void {
     if (this.tail.length > 0) {
-      const line = Buffer.concat(this.tail);
-      this.tail = [];
-      this.line(line, 0, line.length, this.tailOffset, false, !isUtf8(line));
+      const line = this.tail.joined(EMPTY);
+      this.tail.clear();
+      this.line(line, 0, line.length, this.tail.offset, false, !isUtf8(line));
     }
     this.flush(out);
-  }
-
-  /** Keeps (a copy of) the start of an unfinished line. */
-  private keep(piece: Buffer, offset: number): void {
-    if (this.tail.length === 0) this.tailOffset = offset;
-    this.tail.push(Buffer.from(piece));
   }
 
   private flush(out: Buffer[]): void {
@@ -180,6 +180,7 @@ export class NdjsonDecoder implements RecordDecoder {
    */
   private line(data: Buffer, start: number, end: number, offset: number, terminated: boolean, checkUtf8: boolean): void {
     const line = ++this.lines;
+    checkRecordSize(this.limit, end - start + (terminated ? 1 : 0), line, offset);
     if (line === 1 && data[start] === 0xef && data[start + 1] === 0xbb && data[start + 2] === 0xbf) {
       start += 3;
       offset += 3;
@@ -200,10 +201,8 @@ export class NdjsonDecoder implements RecordDecoder {
         if (this.opts.trackRecords) this.records.push(this.outBase + recordEnd, line, offset);
       }
     }
-    if (terminated && lineEnd >= this.nextCut) {
+    if (terminated && this.cutRule.due(lineEnd)) {
       this.cuts.push({ out: this.outBase + (this.out?.length ?? 0), offset: lineEnd, line: line + 1, records: this.recordCount });
-      const every = this.opts.cutEvery!;
-      this.nextCut = (Math.floor(lineEnd / every) + 1) * every;
     }
   }
 

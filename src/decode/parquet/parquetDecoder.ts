@@ -8,6 +8,7 @@
 // - push() then gets exactly that range's bytes, in order, in chunks of any size. A row group is
 //   decoded once its last byte is in, its rows given out, and its bytes let go: memory holds one row
 //   group's compressed bytes and its decoded rows. end() throws SOURCE_CORRUPT if a group is missing.
+//   A page whose header claims more than the record limit is refused before it is read (pageHeaders.ts).
 // - Positions: a record's "line" is its row in the file + 1 (absoluteRow + 1) and its "offset" the
 //   index of its row group; describe() turns them into {rowGroup, row, absoluteRow} (line and
 //   byteOffset null: a Parquet row has neither).
@@ -18,13 +19,15 @@
 //   copyColumns() names the columns they do fill (so a column's default applies to the rest).
 import { parquetMetadataAsync, parquetSchema, type FileMetaData } from 'hyparquet';
 import { IngestError } from '../../errors.js';
-import { RecordPositions, type Cut } from '../positions.js';
+import { CutRule, RecordPositions, type Cut } from '../positions.js';
 import type { ByteRange } from '../../sources/source.js';
 import { CopyLineMap, generatedCsvFormat } from '../copyCsv.js';
 import { CopyCsvWriter } from '../copyCsvWriter.js';
 import type { DecoderOptions, DecoderStats, RangeReader, RecordDecoder, SourcePosition } from '../decoder.js';
 import { mapColumns, type MappedColumn, type TargetColumn } from './parquetColumns.js';
-import { chunkRange, PageCursor, readGroupColumn } from './rowGroupReader.js';
+import { PageCursor, readGroupColumn } from './rowGroupReader.js';
+import { groupOfRow, rowGroupsOf, type Group } from './rowGroups.js';
+import { defaultLimit, type RecordLimit } from '../recordLimit.js';
 
 export type { TargetColumn } from './parquetColumns.js';
 
@@ -55,14 +58,6 @@ interface Emitting {
   row: number;
 }
 
-/** A row group's place in the file and among the rows. */
-interface Group {
-  start: number;
-  end: number;
-  firstRow: number;
-  rows: number;
-}
-
 /** Rows whose text becomes one output Buffer. */
 const SLICE_ROWS = 8192;
 
@@ -87,6 +82,7 @@ export class ParquetDecoder implements RecordDecoder {
   metadata: FileMetaData | undefined;
 
   private readonly opts: ParquetDecoderOptions;
+  private readonly limit: RecordLimit;
   private mapped: MappedColumn[] = [];
   private groups: Group[] = [];
   /** The row group being read, and the file offset of the next byte pushed. */
@@ -105,12 +101,13 @@ export class ParquetDecoder implements RecordDecoder {
   private outPos = 0;
   /** Output bytes per row in the last slice: the next slice's buffer is sized from it. */
   private bytesPerRow = 256;
-  private nextCut: number;
+  private readonly cutRule: CutRule;
   private readonly lineMap = new CopyLineMap();
 
   constructor(opts: ParquetDecoderOptions) {
     this.opts = opts;
-    this.nextCut = opts.cutEvery ?? Number.POSITIVE_INFINITY;
+    this.limit = opts.limit ?? defaultLimit();
+    this.cutRule = new CutRule(opts.cutEvery);
   }
 
   get stats(): ParquetStats {
@@ -136,25 +133,7 @@ export class ParquetDecoder implements RecordDecoder {
     this.mapped = mapped;
     this.unfilled = unfilled;
     this.fillColumns = mapped.map((m) => m.target).sort((a, b) => a - b);
-    let firstRow = 0;
-    for (const [i, group] of metadata.row_groups.entries()) {
-      let start = Number.POSITIVE_INFINITY;
-      let end = 0;
-      for (const chunk of group.columns) {
-        if (chunk.file_path) throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} is in another file (${chunk.file_path}); not supported`);
-        if (!chunk.meta_data) throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} has a column chunk without metadata (encrypted?)`);
-        const r = chunkRange(chunk.meta_data);
-        start = Math.min(start, r.start);
-        end = Math.max(end, r.end);
-      }
-      const rows = Number(group.num_rows);
-      if (group.columns.length === 0) start = end = this.groups.at(-1)?.end ?? 4;
-      if (end > size || start < (this.groups.at(-1)?.end ?? 4)) {
-        throw new IngestError('SOURCE_CORRUPT', `Parquet row group ${i} is out of order or outside the file (bytes ${start}-${end} of ${size})`);
-      }
-      this.groups.push({ start, end, firstRow, rows });
-      firstRow += rows;
-    }
+    this.groups = rowGroupsOf(metadata, size);
     const range = this.groups.length > 0 ? { start: this.groups[0]!.start, end: this.groups.at(-1)!.end } : { start: 4, end: 4 };
     this.pos = range.start;
     return range;
@@ -240,8 +219,8 @@ export class ParquetDecoder implements RecordDecoder {
     const cursors: Array<PageCursor | undefined> = [];
     const whole: ArrayLike<unknown>[] = [];
     for (const column of this.mapped) {
-      if (column.nested) whole[column.target] = readGroupColumn(bytes, group.start, meta, group.firstRow, column);
-      else cursors[column.target] = new PageCursor(bytes, group.start, meta, column);
+      if (column.nested) whole[column.target] = readGroupColumn(bytes, group.start, meta, group.firstRow, column, this.limit);
+      else cursors[column.target] = new PageCursor(bytes, group.start, meta, column, this.limit);
       texts[column.target] = column.text;
     }
     return { group, index: this.gi, texts, cursors, whole, row: 0 };
@@ -276,10 +255,8 @@ export class ParquetDecoder implements RecordDecoder {
   private finishGroup(group: Group): void {
     this.gi++;
     const next = this.groups[this.gi];
-    if (next && group.end >= this.nextCut) {
+    if (next && this.cutRule.due(group.end)) {
       this.cuts.push({ out: this.outPos, offset: next.start, line: next.firstRow + 1, records: this.recordCount });
-      const every = this.opts.cutEvery!;
-      this.nextCut = (Math.floor(group.end / every) + 1) * every;
     }
   }
 
@@ -293,14 +270,7 @@ export class ParquetDecoder implements RecordDecoder {
 
   describe(line: number, _offset: number | null): SourcePosition {
     const absoluteRow = line - 1;
-    let lo = 0;
-    let hi = this.groups.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.groups[mid]!.firstRow <= absoluteRow) lo = mid;
-      else hi = mid - 1;
-    }
-    const rowGroup = lo;
+    const rowGroup = groupOfRow(this.groups, absoluteRow);
     const row = absoluteRow - (this.groups[rowGroup]?.firstRow ?? 0);
     return { line: null, byteOffset: null, rowGroup, row, absoluteRow };
   }

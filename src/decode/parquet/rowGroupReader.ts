@@ -5,12 +5,14 @@
 import type { ColumnMetaData, DecodedArray, ParquetParsers, RowGroup } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { assembleNested } from 'hyparquet/src/assemble.js';
-import { parquetHeader, readColumn, readPage } from 'hyparquet/src/column.js';
+import { readColumn, readPage } from 'hyparquet/src/column.js';
 import { getMaxDefinitionLevel } from 'hyparquet/src/schema.js';
 import { convert, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { IngestError } from '../../errors.js';
 import { flatten } from 'hyparquet/src/utils.js';
 import { FlatPageReader, rawValues, type FlatPage } from './flatPage.js';
+import { checkedHeader, checkPages, type ChunkPlace } from './pageHeaders.js';
+import type { RecordLimit } from '../recordLimit.js';
 import type { MappedColumn } from './parquetColumns.js';
 import { textParsers } from './parquetText.js';
 
@@ -65,11 +67,13 @@ export class PageCursor {
   private readonly pages: FlatPageReader;
   private readonly reader: { view: DataView; offset: number };
   private readonly decoder: ReturnType<typeof columnDecoder>;
+  private readonly place: ChunkPlace;
 
-  constructor(bytes: Uint8Array, base: number, group: RowGroup, column: MappedColumn) {
+  constructor(bytes: Uint8Array, base: number, group: RowGroup, column: MappedColumn, limit: RecordLimit) {
     const leaf = column.leaves[0]!;
     const meta = chunkOf(group, leaf.path.join('.'));
     const { start, end } = chunkRange(meta);
+    this.place = { column: leaf.path.join('.'), start, limit };
     this.reader = { view: new DataView(bytes.buffer, bytes.byteOffset + start - base, end - start), offset: 0 };
     this.decoder = columnDecoder(meta, leaf);
     this.maxLevel = getMaxDefinitionLevel(leaf.schemaPath);
@@ -120,7 +124,7 @@ export class PageCursor {
     if (reader.offset >= reader.view.byteLength - 1) {
       throw new IngestError('SOURCE_CORRUPT', `Parquet column ${this.decoder.pathInSchema.join('.')} ends before row ${r} of its row group`);
     }
-    const header = parquetHeader(reader);
+    const header = checkedHeader(reader, this.place);
     if (header.type === 'DICTIONARY_PAGE') {
       const { data } = readPage(reader, header, this.decoder, undefined, undefined, 0);
       if (data) this.dictionary = convert(data, this.decoder);
@@ -137,9 +141,10 @@ export class PageCursor {
 
 /**
  * The values of `column` in row group `group` (its first row is the file's row `firstRow`), read from
- * `bytes`, which hold the file from offset `base` on. One value per row (null for NULL).
+ * `bytes`, which hold the file from offset `base` on. One value per row (null for NULL). Its pages'
+ * headers are checked against `limit` first (pageHeaders.ts).
  */
-export function readGroupColumn(bytes: Uint8Array, base: number, group: RowGroup, firstRow: number, column: MappedColumn): DecodedArray {
+export function readGroupColumn(bytes: Uint8Array, base: number, group: RowGroup, firstRow: number, column: MappedColumn, limit: RecordLimit): DecodedArray {
   const rows = Number(group.num_rows);
   const select = { groupStart: firstRow, selectStart: 0, selectEnd: rows, groupRows: rows };
   const leafData = new Map<string, DecodedArray>();
@@ -149,6 +154,7 @@ export function readGroupColumn(bytes: Uint8Array, base: number, group: RowGroup
     const { start, end } = chunkRange(meta);
     const reader = { view: new DataView(bytes.buffer, bytes.byteOffset + start - base, end - start), offset: 0 };
     const decoder = columnDecoder(meta, leaf);
+    checkPages(reader.view, { column: key, start, limit });
     leafData.set(key, flatten(readColumn(reader, select, decoder).data));
   }
   if (!column.nested) return leafData.get(column.leaves[0]!.path.join('.'))!;
