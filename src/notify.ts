@@ -36,7 +36,6 @@ export interface DeliveryOptions {
   resolve?: Resolver;
 }
 
-
 /**
  * POSTs the job's final state (deliver). Throws NOTIFY_URL_FORBIDDEN (not retried) for a refused URL,
  * and a plain error (retried) on anything but a 2xx answer.

@@ -6,6 +6,7 @@ import t from 'tap';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
+import { loadConfig } from '../src/config.js';
 import { IngestError } from '../src/errors.js';
 import { parseAllowList } from '../src/net/outbound/policy.js';
 import { deliver } from '../src/notify.js';
@@ -133,4 +134,9 @@ t.test('allow-list entries: host or host:port as a URL spells them; a bare IPv6 
   ]);
   t.throws(() => parseAllowList('NOTIFY_ALLOWED_HOSTS', 'hooks.example.org/path'), /NOTIFY_ALLOWED_HOSTS entry "hooks.example.org\/path" is not a host or host:port/);
   t.throws(() => parseAllowList('NOTIFY_ALLOWED_HOSTS', 'user@hooks.example.org'), /NOTIFY_ALLOWED_HOSTS entry/);
+});
+
+t.test('NOTIFY_ALLOWED_HOSTS is read with the same entries at start, and a bad entry stops the start naming it', async (t) => {
+  t.same(loadConfig({ NOTIFY_ALLOWED_HOSTS: '127.0.0.1:8080, ::1, Hooks.Internal' }).notifyAllowedHosts, ['127.0.0.1:8080', '[::1]', 'hooks.internal']);
+  t.throws(() => loadConfig({ NOTIFY_ALLOWED_HOSTS: 'hooks internal' }), { name: 'ConfigError', message: /NOTIFY_ALLOWED_HOSTS entry "hooks internal" is not a host or host:port/ });
 });
