@@ -2,7 +2,7 @@
 // object. Nothing else in the code base reads process.env.
 import envSchema from 'env-schema';
 import { isReservedSchema } from './sink/schemaPolicy.js';
-import { unbracketed } from './net/specialAddresses.js';
+import { parseAllowList } from './net/outbound/policy.js';
 import { readSourceSettings, type SourceSettings } from './sources/settings.js';
 import { DEFAULT_RECORD_MAX_BYTES } from './decode/recordLimit.js';
 
@@ -71,9 +71,10 @@ export interface Config {
   targetAllowedSchemas: string[];
   // --- Callbacks and schedules (issue 18: items 5, 6, 12) ---
   /**
-   * Hosts a notify.url may name although they are, or resolve to, loopback, private, link-local or
-   * other special addresses (NOTIFY_ALLOWED_HOSTS, comma-separated host names or IP literals). Default
-   * empty: such URLs are refused.
+   * Special addresses (loopback, private, link-local...) a notify.url may reach, from
+   * NOTIFY_ALLOWED_HOSTS: comma-separated `address` or `address:port`, as HTTPS_ALLOWED_HOSTS spells
+   * them (net/outbound/policy.ts); an address is let through only with the URL's port, and a host name
+   * lets none of its addresses through. Default empty: callbacks reach public addresses only.
    */
   notifyAllowedHosts: string[];
   /** Completion callbacks one worker process sends at once, in their own queue. Default 4. */
@@ -174,6 +175,15 @@ function sourceSettingsOf(env: NodeJS.ProcessEnv): SourceSettings {
   }
 }
 
+/** NOTIFY_ALLOWED_HOSTS as the outbound policy reads it (`host` or `host:port` entries). */
+function notifyAllowList(raw: string | undefined): string[] {
+  try {
+    return parseAllowList('NOTIFY_ALLOWED_HOSTS', raw);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
 /** Thrown when the environment is invalid; its message names the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -226,8 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     s3AllowedBuckets: (raw.S3_ALLOWED_BUCKETS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
     notifySecret: raw.NOTIFY_SECRET,
     targetAllowedSchemas: (raw.TARGET_ALLOWED_SCHEMAS ?? '').split(',').map((name) => name.trim()).filter(Boolean),
-    // [::1] and ::1 name the same host: kept without brackets, as URL.hostname has them after unwrapping.
-    notifyAllowedHosts: (raw.NOTIFY_ALLOWED_HOSTS ?? '').split(',').map((host) => unbracketed(host.trim().toLowerCase())).filter(Boolean),
+    notifyAllowedHosts: notifyAllowList(raw.NOTIFY_ALLOWED_HOSTS),
     notifyConcurrency: raw.NOTIFY_CONCURRENCY,
     scheduleMinIntervalSeconds: raw.SCHEDULE_MIN_INTERVAL_SECONDS,
     scheduleMaxCount: raw.SCHEDULE_MAX_COUNT,

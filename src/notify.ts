@@ -4,11 +4,9 @@
 // "Completion callbacks"). Callbacks have a BullMQ queue of their own, so their retries (with backoff)
 // survive worker restarts and a slow receiver never holds a load's slot.
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
-import { isIP } from 'node:net';
 import type { Pool } from './db/pool.js';
-import { checkNotifyUrl } from './notifyTarget.js';
+import { OutboundClient } from './net/outbound/client.js';
+import { callbackPolicy, parseNotifyUrl, type Resolver } from './notifyTarget.js';
 import { getJob } from './sql/getJob.js';
 import type { NotifyQueue } from './queue/queue.js';
 
@@ -25,25 +23,27 @@ export function sign(body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export interface NotifyOptions {
+export interface NotifyOptions extends DeliveryOptions {
   secret: string | undefined;
-  allowedHosts: readonly string[];
   /** Delivery time, Unix seconds; default now. */
   now?: () => number;
 }
 
+export interface DeliveryOptions {
+  /** NOTIFY_ALLOWED_HOSTS. */
+  allowedHosts: readonly string[];
+  /** Host names to addresses, each checked before the connect. Default: the system resolver. */
+  resolve?: Resolver;
+}
+
 /**
- * POSTs the job's final state. The URL is checked again (DNS may have changed since submit) and the
- * connection goes to the address just checked; a redirect is not followed. Throws NOTIFY_URL_FORBIDDEN
- * (not retried) for a refused URL, and a plain error (retried) on anything but a 2xx answer.
+ * POSTs the job's final state (deliver). Throws NOTIFY_URL_FORBIDDEN (not retried) for a refused URL,
+ * and a plain error (retried) on anything but a 2xx answer.
  */
 export async function sendNotification(pool: Pool, jobId: string, opts: NotifyOptions): Promise<number | undefined> {
   const job = await getJob(pool, jobId);
   const url = job?.spec.notify?.url;
   if (!job || !url) return undefined;
-  const target = await checkNotifyUrl(url, opts.allowedHosts, {
-    unresolved: (host, err) => new Error(`notify.url host ${host} does not resolve (${(err as Error).message})`),
-  });
   const timestamp = opts.now?.() ?? Math.floor(Date.now() / 1000);
   const body = JSON.stringify({
     event: 'job.finished',
@@ -63,43 +63,39 @@ export async function sendNotification(pool: Pool, jobId: string, opts: NotifyOp
       })),
     },
   });
-  const status = await post(target.url, target.host, target.address, body, {
+  return deliver(url, body, {
     'content-type': 'application/json',
     'x-citus-ingest-event': 'job.finished',
     'x-citus-ingest-job': job.id,
     'x-citus-ingest-timestamp': String(timestamp),
     ...(opts.secret ? { 'x-citus-ingest-signature': sign(body, opts.secret) } : {}),
-  });
-  if (status >= 300 && status < 400) throw new Error(`notify.url host ${target.host} answered ${status}; redirects are not followed`);
-  if (status < 200 || status >= 300) throw new Error(`notify.url host ${target.host} answered ${status}`);
-  return status;
+  }, opts);
 }
 
-/** One POST to `address`, with the URL's host in the Host header and for TLS (SNI and the certificate). */
-function post(url: URL, host: string, address: string, body: string, headers: Record<string, string>): Promise<number> {
-  const transport = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = transport.request(
-      {
-        method: 'POST',
-        host: address,
-        port: url.port || (url.protocol === 'https:' ? 443 : 80),
-        path: `${url.pathname}${url.search}`,
-        headers: { ...headers, host: url.host, 'content-length': String(Buffer.byteLength(body)) },
-        ...(url.protocol === 'https:' && isIP(host) === 0 ? { servername: host } : {}),
-        agent: false,
-        signal: AbortSignal.timeout(NOTIFY_TIMEOUT_MS),
-      },
-      (res) => {
-        res.resume();
-        res.once('end', () => resolve(res.statusCode ?? 0));
-        res.once('error', reject);
-        res.once('close', () => {
-          if (!res.complete) reject(new Error(`notify.url host ${host}: the answer was cut off`));
-        });
-      },
-    );
-    req.once('error', (err) => reject(new Error(`notify.url host ${host}: ${err.message}`)));
-    req.end(body);
-  });
+/**
+ * One POST of `body` to notify.url through the outbound client under the callbacks' policy: the URL is
+ * checked again (NOTIFY_ALLOWED_HOSTS may have changed since submit) and the connection goes to the
+ * address checked at connect time. A redirect is not followed. Returns the 2xx status; throws
+ * NOTIFY_URL_FORBIDDEN for a refused URL or address, a plain Error for any other outcome.
+ */
+export async function deliver(raw: string, body: string, headers: Record<string, string>, opts: DeliveryOptions): Promise<number> {
+  const url = parseNotifyUrl(raw);
+  const client = new OutboundClient(callbackPolicy(opts.allowedHosts, opts.resolve), { idleTimeoutMs: NOTIFY_TIMEOUT_MS });
+  const where = `notify.url host ${url.host}`;
+  try {
+    const res = await client.request(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(NOTIFY_TIMEOUT_MS) });
+    try {
+      for await (const _chunk of res.body);
+    } catch (err) {
+      throw new Error(`${where}: the answer was cut off (${(err as Error).message})`, { cause: err });
+    }
+    if (res.status >= 300 && res.status < 400) throw new Error(`${where} answered ${res.status}; redirects are not followed`);
+    if (res.status < 200 || res.status >= 300) throw new Error(`${where} answered ${res.status}`);
+    return res.status;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'TimeoutError') throw new Error(`${where}: no answer within ${NOTIFY_TIMEOUT_MS} ms`, { cause: err });
+    throw err;
+  } finally {
+    await client.close();
+  }
 }

@@ -210,7 +210,7 @@ t.test('the allow-list: unlisted hosts, plain http, and names resolving to speci
   const listed = new HttpsSource({ parser: httpScheme, settings: { allowedHosts: [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`], allowPlainHttp: true } });
   const info = await listed.head(local);
   t.equal(info.version, '"v1"', 'naming the addresses lets them through');
-  // GETs go through another client than HEADs (net/http1.ts): the same check at connect time.
+  // A GET is checked at connect time as a HEAD is.
   await t.rejects(byName.open(info), { code: 'SOURCE_FORBIDDEN', message: /host localhost:\d+ resolves to .*special address/ });
   await t.rejects(byName.readText(local, new AbortController().signal), { code: 'SOURCE_FORBIDDEN' });
   t.equal(await text(await listed.open(info)), csv.toString(), 'a GET by name to a listed address');

@@ -83,9 +83,15 @@ t.test('checkNotifyUrl refuses every spelling of a private address, a host resol
   t.notMatch(creds?.message, /hunter2/, 'the password is not repeated');
   t.equal((await checkNotifyUrl('https://hooks.example/x?token=1', [], { resolve })).address, '93.184.216.34', 'a public host passes');
   t.equal((await checkNotifyUrl('http://93.184.216.34/x', [])).address, '93.184.216.34');
-  t.equal((await checkNotifyUrl('http://127.0.0.1:9/x', ['127.0.0.1'])).address, '127.0.0.1', 'NOTIFY_ALLOWED_HOSTS names it');
-  t.equal((await checkNotifyUrl('http://[::1]:9/x', ['::1'])).address, '::1');
-  t.equal((await checkNotifyUrl('http://localhost:9/x', ['localhost'])).host, 'localhost');
+  t.equal((await checkNotifyUrl('http://127.0.0.1:9/x', ['127.0.0.1:9'])).address, '127.0.0.1', 'NOTIFY_ALLOWED_HOSTS names it with its port');
+  t.equal((await checkNotifyUrl('http://[::1]:9/x', ['[::1]:9'])).address, '::1');
+  t.equal((await checkNotifyUrl('http://localhost:9/x', ['127.0.0.1:9', '[::1]:9'])).host, 'localhost', 'a name passes when its addresses are listed');
+  // As HTTPS_ALLOWED_HOSTS: an address is let through with the URL's port only, and a name lets none of its addresses through.
+  const otherPort = await checkNotifyUrl('http://127.0.0.1:9/x', ['127.0.0.1', '127.0.0.1:10']).then(() => undefined, (e) => e);
+  t.equal(otherPort?.code, 'NOTIFY_URL_FORBIDDEN', 'the address listed with another port is refused');
+  t.match(otherPort?.message, /add 127\.0\.0\.1:9 to NOTIFY_ALLOWED_HOSTS/);
+  const byName = await checkNotifyUrl('http://localhost:9/x', ['localhost', 'localhost:9']).then(() => undefined, (e) => e);
+  t.equal(byName?.code, 'NOTIFY_URL_FORBIDDEN', 'listing the name does not let its loopback addresses through');
 });
 
 t.test('POST /jobs refuses a notify.url to a private address with 400 and stores nothing; credentials never reach the log', async (t) => {
@@ -118,8 +124,6 @@ t.test('NOTIFY_SECRET unset: the worker warns at start', async (t) => {
 });
 
 t.test('a redirect from the callback receiver is not followed', async (t) => {
-  const h = await createHarness({ notifyAllowedHosts: ['127.0.0.1'] });
-  t.teardown(() => h.close());
   const elsewhere: string[] = [];
   const target = await listen((req, res) => { elsewhere.push(req.url ?? ''); res.end(); });
   t.teardown(() => closeServer(target.server));
@@ -130,6 +134,9 @@ t.test('a redirect from the callback receiver is not followed', async (t) => {
     res.writeHead(307, { location: `${target.url}/stolen` }).end();
   });
   t.teardown(() => closeServer(hook.server));
+  // Both receivers are allowed: the redirect is refused because callbacks follow none.
+  const h = await createHarness({ notifyAllowedHosts: [new URL(hook.url).host, new URL(target.url).host] });
+  t.teardown(() => h.close());
   await h.db.query(`CREATE TABLE ${h.schema}.n (a int)`);
   const url = await h.put('n.csv', '1\n');
   const svc = await h.start();
@@ -140,11 +147,11 @@ t.test('a redirect from the callback receiver is not followed', async (t) => {
 });
 
 t.test('delivery checks the URL again: a host no longer allowed gets nothing, and it is not retried', async (t) => {
-  const h = await createHarness({ notifyAllowedHosts: ['127.0.0.1'] });
-  t.teardown(() => h.close());
   const received: string[] = [];
   const hook = await listen((req, res) => { received.push(req.url ?? ''); res.end(); });
   t.teardown(() => closeServer(hook.server));
+  const h = await createHarness({ notifyAllowedHosts: [new URL(hook.url).host] });
+  t.teardown(() => h.close());
   await h.db.query(`CREATE TABLE ${h.schema}.n (a int)`);
   const url = await h.put('n.csv', '1\n2\n');
   const api = await h.start('api');
@@ -164,8 +171,6 @@ t.test('delivery checks the URL again: a host no longer allowed gets nothing, an
 });
 
 t.test('callbacks that hang do not hold up loads: they have their own queue and concurrency', async (t) => {
-  const h = await createHarness({ notifyAllowedHosts: ['127.0.0.1'] });
-  t.teardown(() => h.close());
   const open = new Set<IncomingMessage>();
   let seen = 0;
   const hang = await listen((req) => {
@@ -175,6 +180,8 @@ t.test('callbacks that hang do not hold up loads: they have their own queue and 
     req.once('close', () => open.delete(req));
   });
   t.teardown(() => closeServer(hang.server));
+  const h = await createHarness({ notifyAllowedHosts: [new URL(hang.url).host] });
+  t.teardown(() => h.close());
   await h.db.query(`CREATE TABLE ${h.schema}.n (a int)`);
   const svc = await h.start('all', { workerConcurrency: 1, notifyConcurrency: 4 });
   const ids: string[] = [];

@@ -131,7 +131,7 @@ t.test('a schedule ticking twice loads only the file added between ticks', async
 
 t.test('notify.url receives the final job, signed, and is retried after a failure', async (t) => {
   const secret = 'a-shared-secret-for-tests';
-  const h = await createHarness({ notifySecret: secret, notifyAllowedHosts: ['127.0.0.1'] });
+  const h = await createHarness({ notifySecret: secret });
   t.teardown(() => h.close());
   await h.db.query(`CREATE TABLE ${h.schema}.n (a int)`);
   const url = await h.put('n.csv', '1\n2\n3\n');
@@ -148,7 +148,7 @@ t.test('notify.url receives the final job, signed, and is retried after a failur
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => hook.close(() => r())));
   const port = (hook.address() as { port: number }).port;
-  const svc = await h.start();
+  const svc = await h.start('all', { notifyAllowedHosts: [`127.0.0.1:${port}`] });
   const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.n` }, notify: { url: `http://127.0.0.1:${port}/hook` } })).body.id);
   t.equal(job.status, 'succeeded');
   for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 100));

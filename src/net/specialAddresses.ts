@@ -1,4 +1,5 @@
-// Which IP addresses a callback must never reach: loopback, private, link-local, unspecified,
+// Which IP addresses a request out of the service (an https source, a callback) must not reach unless
+// its allow-list names them (net/outbound/policy.ts): loopback, private, link-local, unspecified,
 // multicast, documentation and the other special-purpose ranges (IANA's IPv4 and IPv6 special-purpose
 // registries), plus the IPv6 forms that carry an IPv4 address inside (mapped, compatible, NAT64, 6to4).
 import { BlockList, isIP } from 'node:net';
@@ -44,12 +45,12 @@ for (const [network, prefix] of IPV6_SPECIAL) special.addSubnet(network, prefix,
 const mapped = new BlockList();
 mapped.addSubnet('::ffff:0:0', 96, 'ipv6');
 
-/** True when `address` (an IPv4 or IPv6 literal, IPv6 without brackets) is in a special-purpose range. */
 /** A URL's host name without the brackets of an IPv6 literal (`[::1]` -> `::1`); any other name as it is. */
 export function unbracketed(hostname: string): string {
   return hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
+/** True when `address` (an IPv4 or IPv6 literal, IPv6 without brackets) is in a special-purpose range. */
 export function isSpecialAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) throw new TypeError(`not an IP address: ${address}`);

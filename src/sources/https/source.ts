@@ -8,6 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { IngestError } from '../../errors.js';
 import { checkKey } from '../keys.js';
 import type { ByteRange, ObjectInfo, ObjectRef, ObjectSource, SchemeParser } from '../source.js';
+import type { Resolver } from '../../net/outbound/policy.js';
 import { WebClient, type WebResponse } from './client.js';
 import type { HttpsSettings } from './settings.js';
 
@@ -17,6 +18,8 @@ export interface HttpsSourceOptions {
   settings: HttpsSettings;
   /** Idle time on a connection before it fails. Default 30000 ms. */
   timeoutMs?: number;
+  /** Host names to addresses, each checked before the connect. Default: the system resolver. */
+  resolve?: Resolver;
 }
 
 // Accept-Encoding: identity, or a server may compress on the fly: other bytes, other sizes, no ranges.
@@ -33,7 +36,16 @@ export class HttpsSource implements ObjectSource {
 
   constructor(private readonly o: HttpsSourceOptions) {
     this.scheme = o.parser.scheme;
-    this.client = new WebClient({ ...o.settings, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+    this.client = new WebClient({
+      ...o.settings,
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.resolve ? { resolve: o.resolve } : {}),
+    });
+  }
+
+  /** Closes the connections kept open between requests. */
+  close(): Promise<void> {
+    return this.client.close();
   }
 
   url(ref: ObjectRef): string {
