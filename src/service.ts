@@ -15,7 +15,6 @@ import { startLoadWorker, type LoadWorker } from '../workers/loadWorker.js';
 import { startNotifyWorker } from '../workers/notifyWorker.js';
 import { withTimeout } from './timeout.js';
 import { collectOldGenerationAtLimit, collectStartupGarbage } from './load/youngGc.js';
-import { limitRecordsTo } from './decode/recordLimit.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -60,7 +59,6 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
 
     if (opts.role === 'worker' || opts.role === 'all') {
       collectOldGenerationAtLimit();
-      limitRecordsTo(config.recordMaxBytes);
       if (config.notifySecret === undefined) {
         log.warn('NOTIFY_SECRET is not set: completion callbacks (notify.url) go out unsigned, and receivers cannot tell them from forgeries');
       }

@@ -63,7 +63,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       signal.addEventListener('abort', onStop, { once: true });
       try {
         return await runJob(
-          { pool, sources, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedSchemas: config.targetAllowedSchemas, objectSlots },
+          { pool, sources, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedSchemas: config.targetAllowedSchemas, objectSlots, recordMaxBytes: config.recordMaxBytes },
           jobId,
           { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
           controller,

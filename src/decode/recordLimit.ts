@@ -1,19 +1,12 @@
 // How large one record may be: the bound on what a decoder holds for one record (a CSV or JSON Lines
 // record, line end included; a Parquet page, uncompressed). Without it a file with no line end (a gzip
-// of gigabytes of one byte) was held whole in memory until the worker died. The worker sets the limit
-// from RECORD_MAX_BYTES when it starts (service.ts); decoders built without a service (tests, benches)
-// get the default, which lets a 100 MB record through.
+// of gigabytes of one byte) was held whole in memory until the worker died. A run passes RECORD_MAX_BYTES
+// to every decoder it builds (load/shapes); decoders built without one (tests, benches) get the default,
+// which lets a 100 MB record through.
 import { IngestError } from '../errors.js';
 
 /** RECORD_MAX_BYTES's default: 128 MiB. */
 export const DEFAULT_RECORD_MAX_BYTES = 128 << 20;
-
-let processLimit = DEFAULT_RECORD_MAX_BYTES;
-
-/** Sets the limit for the decoders this process builds from now on (the worker's RECORD_MAX_BYTES). */
-export function limitRecordsTo(bytes: number): void {
-  processLimit = bytes;
-}
 
 /** What a decoder needs to refuse a record: the limit, and the object's name for the message. */
 export interface RecordLimit {
@@ -22,9 +15,9 @@ export interface RecordLimit {
   name: string;
 }
 
-/** The process's limit, for a decoder whose options name none. */
+/** The default limit, for a decoder whose options name none. */
 export function defaultLimit(): RecordLimit {
-  return { maxBytes: processLimit, name: 'the file' };
+  return { maxBytes: DEFAULT_RECORD_MAX_BYTES, name: 'the file' };
 }
 
 /**

@@ -31,7 +31,7 @@ import { ledgerKeyOf, ObjectRejects, reconcile, skippedResult, type FileResult }
 import type { ObjectLoad, ShapeContext } from './shapes/shape.js';
 import { StageTimer } from './stageTimer.js';
 
-export type ChunkedInput = ObjectLoad & Pick<ShapeContext, 'pool' | 'spec' | 'ids' | 'signal'>;
+export type ChunkedInput = ObjectLoad & Pick<ShapeContext, 'pool' | 'spec' | 'ids' | 'signal' | 'recordMaxBytes'>;
 
 export async function loadChunked(input: ChunkedInput): Promise<FileResult> {
   const { spec, object, pool } = input;
@@ -63,7 +63,7 @@ export async function loadChunked(input: ChunkedInput): Promise<FileResult> {
     return skippedResult(prior, timer.finish());
   }
 
-  const framer = decoderFor(spec, object, target, { trackRecords: batch, cutEvery: spec.chunkBytes ?? specDefaults.chunkBytes });
+  const framer = decoderFor(spec, object, target, { trackRecords: batch, cutEvery: spec.chunkBytes ?? specDefaults.chunkBytes, limit: { maxBytes: input.recordMaxBytes, name: object.key } });
   let sql: string | undefined;
   let columns: string[] | undefined;
   const columnsOfFile = (): string[] => (columns ??= copyColumns(framer, spec, target, framer.headerBytes));

@@ -30,6 +30,8 @@ export interface LoadFileInput extends ObjectLoad {
   ids: RunIds;
   signal: AbortSignal;
   unit: FileUnit;
+  /** RECORD_MAX_BYTES: the most one record may take in the decoder. */
+  recordMaxBytes: number;
   /** Sessions the job keeps between its files (many-file jobs); without them a pool client per file. */
   sessions: LoadSessions | undefined;
 }
@@ -62,7 +64,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     }
 
     // Declared apart so the catch below sees the decoder, for the line of a failed record.
-    const objectDecoder = decoderFor(spec, object, target, { trackRecords: batch });
+    const objectDecoder = decoderFor(spec, object, target, { trackRecords: batch, limit: { maxBytes: input.recordMaxBytes, name: object.key } });
     decoder = objectDecoder;
     rejects.decoder = objectDecoder;
     const loader = createCopyLoader({

@@ -15,6 +15,8 @@ export interface RunContext {
   allowedSchemas?: readonly string[];
   /** The worker's global limit on objects loading at once, across its jobs (WORKER_MAX_OBJECTS). */
   objectSlots?: Semaphore;
+  /** RECORD_MAX_BYTES: the most one record may take in a decoder. */
+  recordMaxBytes?: number;
 }
 
 export interface AttemptInfo {

@@ -7,6 +7,7 @@ import { getJobRow } from '../sql/getJob.js';
 import { recordProgress } from '../sql/recordProgress.js';
 import { markCancelled } from '../sql/requestCancel.js';
 import { startRun } from '../sql/startRun.js';
+import { DEFAULT_RECORD_MAX_BYTES } from '../decode/recordLimit.js';
 import { classify } from './classify.js';
 import { notInLedger, reloadsAll } from './ledgerSkip.js';
 import { recordCancelled, recordFailed, recordSucceeded, type ListingState } from './runOutcome.js';
@@ -69,7 +70,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const source = sourceFor(ctx.sources, spec.source.url);
     const prepared = await timer.time('targetMs', () => prepareTarget(pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
-    shape = await shapeFor(spec)({ pool, log, spec, ids, targetOid: prepared.oid, signal, timer, listing });
+    const recordMaxBytes = ctx.recordMaxBytes ?? DEFAULT_RECORD_MAX_BYTES;
+    shape = await shapeFor(spec)({ pool, log, spec, ids, targetOid: prepared.oid, signal, timer, listing, recordMaxBytes });
 
     run = new RunObjects({ pool, log, ids, signal, timer, source, objectSlots: ctx.objectSlots }, shape);
     const pages = shape.objects.pages();

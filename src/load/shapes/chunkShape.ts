@@ -9,7 +9,7 @@ export const chunkShape: ShapeFactory = async (ctx) => ({
   objects: ctx.listing,
   concurrency: Math.max(1, ctx.spec.concurrency ?? specDefaults.concurrency),
   commitsEachObject: true,
-  load: (load) => loadChunked({ ...load, pool: ctx.pool, spec: ctx.spec, ids: ctx.ids, signal: ctx.signal }),
+  load: (load) => loadChunked({ ...load, pool: ctx.pool, spec: ctx.spec, ids: ctx.ids, signal: ctx.signal, recordMaxBytes: ctx.recordMaxBytes }),
   finish: async (totals) => ({ rowsLoaded: totals.rowsLoaded, changedTarget: true, result: {} }),
   abort: async () => {},
   close: async () => {},

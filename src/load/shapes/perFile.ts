@@ -28,8 +28,8 @@ export class PerFile {
   }
 
   load(load: ObjectLoad, unit: FileUnit): Promise<FileResult> {
-    const { pool, ids, signal } = this.ctx;
-    return loadFile({ ...load, pool, spec: this.spec, ids, signal, unit, sessions: this.sessions });
+    const { pool, ids, signal, recordMaxBytes } = this.ctx;
+    return loadFile({ ...load, pool, spec: this.spec, ids, signal, recordMaxBytes, unit, sessions: this.sessions });
   }
 
   close(): Promise<void> {

@@ -32,6 +32,8 @@ export interface ShapeContext {
   timer: StageTimer;
   /** The run's objects as listed. */
   listing: Listing;
+  /** RECORD_MAX_BYTES: the most one record may take in a decoder. */
+  recordMaxBytes: number;
 }
 
 /** One object's load, as the run hands it to the shape. */
