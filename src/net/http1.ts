@@ -10,8 +10,7 @@
 //
 // What it does not do, on purpose: keep connections alive (a request says `Connection: close`: a body is
 // megabytes, so a connect per object costs little), send a request body, follow redirects or speak
-// HTTP/2. Callers that need those keep node:http (sources/s3/requestHandler.ts and
-// sources/https/client.ts send every other request there).
+// HTTP/2. The S3 request handler (sources/s3/requestHandler.ts) sends every other request through node:http.
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
