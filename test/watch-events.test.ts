@@ -3,6 +3,9 @@
 // before; duplicate and concurrent events start one job; an object watch loads each new object once;
 // events no watch holds are counted as ignored; events without valid auth get 401.
 import t from 'tap';
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/log.js';
+import { startService } from '../src/service.js';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createHarness, waitForJob, type Harness } from './helpers/harness.js';
 import { eventBridgeEvent, postEvent, postWatch, s3Notification, s3Record } from './helpers/events.js';
@@ -210,4 +213,22 @@ t.test('events without valid auth get 401: the API token on /events/s3, the watc
   t.equal(jobs.length, 2, 'one job each, by token and by secret');
   for (const j of jobs) t.equal(await endedStatus(h, j.id), 'succeeded');
   t.same(await counts(h, target), { n: 10, ids: 10, sum: sumTo(10) });
+});
+
+t.test('a watch\'s secret in an event URL never reaches the log', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk, _encoding, done) => done(void lines.push(String(chunk))) });
+  const svc = await startService({ role: 'api', config: h.config, log: createLogger('info', sink) });
+  t.teardown(() => svc.stop());
+  await h.db.query(`CREATE TABLE ${h.schema}.t (id int, note text)`);
+  const secret = 'the-secret-of-this-watch-0123456789';
+  t.equal((await postWatch(svc.url!, { name: 'logged', prefix: 's3://landing/l/', on: 'object', secret, job: { target: { table: `${h.schema}.t` } } })).status, 201);
+  const res = await postEvent(`${svc.url}/events/s3/logged?secret=${secret}`, s3Notification([s3Record(h.bucket, 'elsewhere/x.csv', 'e')]));
+  t.equal(res.status, 200);
+  await new Promise((r) => setTimeout(r, 100));
+  const out = lines.join('');
+  t.match(out, /"url":"\/events\/s3\/logged\?secret=\[redacted\]"/, 'the request is logged, its secret censored');
+  t.notOk(out.includes(secret), 'the log does not hold the secret');
 });

@@ -36,13 +36,16 @@ const deliverySchema = {
   },
 } as const;
 
-const watchParams = { type: 'object', required: ['watch'], properties: { watch: { type: 'string', pattern: watchNamePattern } } } as const;
+const provider = { type: 'string', enum: ['s3', 'gcs', 'azure'] } as const;
+const providerParams = { type: 'object', required: ['provider'], properties: { provider } } as const;
+const watchParams = { type: 'object', required: ['provider', 'watch'], properties: { provider, watch: { type: 'string', pattern: watchNamePattern } } } as const;
+const azureWatchParams = { type: 'object', required: ['watch'], properties: { watch: watchParams.properties.watch } } as const;
 const secretQuery = { type: 'object', properties: { secret: { type: 'string', maxLength: 200 } } } as const;
 
+/** A request to a watch's own event URL. */
 interface AddressedRequest {
   Params: { watch: string };
   Querystring: { secret?: string };
-  Body: unknown;
 }
 
 export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
@@ -69,33 +72,32 @@ export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     return reply.code(200).send(await deliverEvents(services, provider, events, watches, addressed));
   };
 
-  for (const provider of Object.keys(parsers) as Provider[]) {
-    app.post<{ Body: unknown }>(
-      `/events/${provider}`,
-      {
-        schema: {
-          summary: `Object events from ${provider}, matched against every watch`,
-          description: 'Takes the provider\'s own notification payload (see docs/watches.md). Needs the API token.',
-          response: { 200: deliverySchema, 400: errorRef, 401: errorRef },
-        },
+  app.post<{ Params: { provider: Provider }; Body: unknown }>(
+    '/events/:provider',
+    {
+      schema: {
+        summary: 'Object events from a store, matched against every watch',
+        description: 'Takes the provider\'s own notification payload: s3 (S3, MinIO, EventBridge), gcs (Pub/Sub push), azure (Event Grid, CloudEvents); see docs/watches.md. Needs the API token.',
+        params: providerParams,
+        response: { 200: deliverySchema, 400: errorRef, 401: errorRef },
       },
-      async (req, reply) => deliver(provider, req.body, await listWatches(pool, config.queueName), false, reply),
-    );
-    app.post<AddressedRequest>(
-      `/events/${provider}/:watch`,
-      {
-        config: { ownAuth: true },
-        schema: {
-          summary: `Object events from ${provider} for one watch`,
-          description: 'For senders that cannot set an Authorization header: the watch\'s secret is in the URL (?secret=...).',
-          params: watchParams,
-          querystring: secretQuery,
-          response: { 200: deliverySchema, 400: errorRef, 401: errorRef },
-        },
+    },
+    async (req, reply) => deliver(req.params.provider, req.body, await listWatches(pool, config.queueName), false, reply),
+  );
+  app.post<{ Params: { provider: Provider; watch: string }; Querystring: { secret?: string }; Body: unknown }>(
+    '/events/:provider/:watch',
+    {
+      config: { ownAuth: true },
+      schema: {
+        summary: 'Object events from a store, for one watch',
+        description: 'For senders that cannot set an Authorization header: the watch\'s secret is in the URL (?secret=...).',
+        params: watchParams,
+        querystring: secretQuery,
+        response: { 200: deliverySchema, 400: errorRef, 401: errorRef },
       },
-      async (req, reply) => deliver(provider, req.body, [await addressedWatch(req)], true, reply),
-    );
-  }
+    },
+    async (req, reply) => deliver(req.params.provider, req.body, [await addressedWatch(req)], true, reply),
+  );
 
   // The CloudEvents webhook handshake Event Grid makes before it delivers CloudEvents to an endpoint.
   const handshake = (req: FastifyRequest, reply: FastifyReply) => {
@@ -108,7 +110,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
   app.options('/events/azure', { schema: { summary: 'CloudEvents webhook validation (Event Grid)' } }, async (req, reply) => handshake(req, reply));
   app.options<AddressedRequest>(
     '/events/azure/:watch',
-    { config: { ownAuth: true }, schema: { summary: 'CloudEvents webhook validation for one watch', params: watchParams, querystring: secretQuery } },
+    { config: { ownAuth: true }, schema: { summary: 'CloudEvents webhook validation for one watch', params: azureWatchParams, querystring: secretQuery } },
     async (req, reply) => {
       await addressedWatch(req);
       return handshake(req, reply);

@@ -60,16 +60,22 @@ async function checkWatch(services: Services, body: WatchBody, marker: string | 
   const ref = parseSourceUrl(body.prefix, '/prefix');
   if (!WATCHED_SCHEMES.has(ref.scheme)) throw new IngestError('INVALID_SPEC', `${body.prefix}: a watch takes s3://, gs:// or az:// prefixes (their stores send events)`, { field: '/prefix' });
   if (body.on === 'object' && body.marker !== undefined) throw new IngestError('INVALID_SPEC', 'marker applies only with "on": "marker"', { field: '/marker' });
-  if (body.pollSeconds !== undefined) checkScheduleInterval({ everySeconds: body.pollSeconds }, services.config.scheduleMinIntervalSeconds);
   try {
+    if (body.pollSeconds !== undefined) checkScheduleInterval({ everySeconds: body.pollSeconds }, services.config.scheduleMinIntervalSeconds);
     await checkSpec(services, watchJobSpec({ trigger: body.on, marker, spec: body.job }, body.prefix));
   } catch (err) {
     if (err instanceof IngestError && typeof err.details?.field === 'string') {
-      const field = err.details.field === '/source/url' ? '/prefix' : `/job${err.details.field}`;
-      throw new IngestError(err.code, err.message, { ...err.details, field });
+      throw new IngestError(err.code, err.message, { ...err.details, field: bodyField(err.details.field) });
     }
     throw err;
   }
+}
+
+/** A field the job checks name, as the watch's body spells it. */
+function bodyField(field: string): string {
+  if (field === '/source/url') return '/prefix';
+  if (field === '/everySeconds') return '/pollSeconds';
+  return `/job${field}`;
 }
 
 export const watchRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {

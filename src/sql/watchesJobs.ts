@@ -31,9 +31,16 @@ export async function listWatchJobs(pool: Pool, queue: string, watch: string, li
   return rows.map((r) => ({ jobId: r.job_id, objectUrl: r.object_url, foundBy: r.found_by, status: r.status, createdAt: r.created_at.toISOString() }));
 }
 
-/** Which of these Idempotency-Keys a job holds already (a listing skips them without a submit each). */
+/**
+ * Which of these Idempotency-Keys a job holds already (a listing skips them without a submit each),
+ * leaving out jobs that failed because their object was missing: the listing sees it now.
+ */
 export async function knownIdempotencyKeys(pool: Pool, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const { rows } = await pool.query<{ idempotency_key: string }>('SELECT idempotency_key FROM ingest.jobs WHERE idempotency_key = ANY($1)', [keys]);
+  const { rows } = await pool.query<{ idempotency_key: string }>(
+    `SELECT idempotency_key FROM ingest.jobs
+      WHERE idempotency_key = ANY($1) AND NOT (status = 'failed' AND error->>'code' = 'SOURCE_NOT_FOUND')`,
+    [keys],
+  );
   return new Set(rows.map((r) => r.idempotency_key));
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { IngestError } from '../errors.js';
 import { submitJob, type SubmitDeps } from '../jobs/submit.js';
+import type { JobRow } from '../sql/jobRows.js';
 import { recordWatchJob } from '../sql/watchesJobs.js';
 import type { WatchRow } from '../sql/watches.js';
 import { watchJobSpec } from './watchSpec.js';
@@ -25,23 +26,40 @@ export interface StartedJob {
   created: boolean;
 }
 
+/** The most jobs one object version gets after jobs that found it missing (each one takes a delivery or a listing). */
+const MAX_AFTER_MISSING = 20;
+
 /** The Idempotency-Key of the job a watch starts for one object (or marker) version. */
 export function watchIdempotencyKey(watch: Pick<WatchRow, 'queue' | 'name'>, load: Pick<LoadToStart, 'url' | 'objectKey' | 'version'>): string {
   const identity = createHash('sha256').update(JSON.stringify([load.url, load.objectKey, load.version])).digest('hex').slice(0, 40);
   return `watch:${watch.queue}:${watch.name}:${identity}`;
 }
 
+/**
+ * A job that failed because the object was not there (the event came before the object, or after it
+ * was deleted): a later event or listing of the same version starts a new job, keyed after it.
+ */
+export function foundMissing(row: Pick<JobRow, 'status' | 'error'>): boolean {
+  return row.status === 'failed' && row.error?.code === 'SOURCE_NOT_FOUND';
+}
+
 export async function startWatchLoad(deps: SubmitDeps, watch: WatchRow, load: LoadToStart): Promise<StartedJob> {
-  let started: StartedJob;
-  try {
-    const { row, created } = await submitJob(deps, watchJobSpec(watch, load.url), { idempotencyKey: watchIdempotencyKey(watch, load) });
-    started = { jobId: row.id, created };
-  } catch (err) {
-    // The watch's job spec was changed since this object started its job: that job stands.
-    if (err instanceof IngestError && err.code === 'IDEMPOTENCY_CONFLICT') started = { jobId: String(err.details?.jobId), created: false };
-    else throw err;
+  const spec = watchJobSpec(watch, load.url);
+  const base = watchIdempotencyKey(watch, load);
+  let key = base;
+  let started: StartedJob | undefined;
+  for (let i = 0; !started; i++) {
+    try {
+      const { row, created } = await submitJob(deps, spec, { idempotencyKey: key });
+      if (created || !foundMissing(row) || i === MAX_AFTER_MISSING) started = { jobId: row.id, created };
+      else key = `${base}:after:${row.id}`;
+    } catch (err) {
+      // The watch's job spec was changed since this object started its job: that job stands.
+      if (!(err instanceof IngestError && err.code === 'IDEMPOTENCY_CONFLICT')) throw err;
+      started = { jobId: String(err.details?.jobId), created: false };
+    }
   }
-  // Recorded every time (a no-op once it is there): a delivery that failed after submitting still records it on the retry.
+  // Recorded every time (a no-op once it is there): a delivery that failed after submitting records it on the retry.
   await recordWatchJob(deps.pool, watch.queue, watch.name, { jobId: started.jobId, objectUrl: load.url, foundBy: load.foundBy });
   return started;
 }

@@ -7,8 +7,6 @@ import type { WatchRow } from '../sql/watches.js';
 /** Spark's and Hadoop's marker, the default of a "marker" watch. */
 export const DEFAULT_MARKER = '_SUCCESS';
 export const watchNamePattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
-/** Shortest pollSeconds: a listing of the prefix is one request per 1,000 objects. */
-export const MIN_POLL_SECONDS = 10;
 
 const { $id: _id, ...jobSpecBody } = jobSpecSchema;
 const { url: _url, waitForMarker: _marker, ...sourceFields } = jobSpecBody.properties.source.properties;
@@ -32,7 +30,7 @@ export const watchBodySchema = {
     prefix: { type: 'string', pattern: '^(s3|gs|az|abfss|abfs|wasbs)://.+/$', maxLength: 4096, description: 'The prefix watched: s3://, gs:// or az:// (or abfss://), ending in /.' },
     on: { type: 'string', enum: ['object', 'marker'], default: 'marker', description: '"object": load each new object under the prefix; "marker": load a directory when its marker appears.' },
     marker: { type: 'string', pattern: '^[^/]+$', maxLength: 200, description: `With "on": "marker", the marker's name (default ${DEFAULT_MARKER}).` },
-    pollSeconds: { type: 'integer', minimum: MIN_POLL_SECONDS, maximum: 86_400, description: 'Also list the prefix this often, so objects whose event was lost are loaded.' },
+    pollSeconds: { type: 'integer', minimum: 1, maximum: 86_400, description: 'Also list the prefix this often (at least SCHEDULE_MIN_INTERVAL_SECONDS), so objects whose event was lost are loaded.' },
     secret: { type: 'string', minLength: 24, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'The secret for the event URLs of senders that cannot set headers; generated when left out.' },
     job: watchJobSchema,
   },
