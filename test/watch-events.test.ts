@@ -88,6 +88,10 @@ t.test('a marker watch loads a Spark output once its _SUCCESS event arrives, and
   t.equal(watch.jobsStarted, 1);
   t.same(watch.jobs.map((j: any) => [j.id, j.foundBy, j.status]), [[job.id, 'event:s3', 'succeeded']]);
   t.match(watch.events.lastEvent, { provider: 's3', key: 'spark/run1/_SUCCESS' });
+  const ui = await (await fetch(`${svc.url}/ui/watches`)).text();
+  const row = /<tr data-watch="spark-out">[\s\S]*?<\/tr>/.exec(ui)?.[0] ?? '';
+  t.match(row, /<code>s3:\/\/landing\/spark\/<\/code>/, '/ui/watches lists the watch');
+  t.same(['received', 'matched', 'ignored', 'started'].map((c) => new RegExp(`class="num ${c}">(\\d+)<`).exec(row)?.[1]), ['5', '5', '0', '1'], 'with its counters');
   const metrics = await (await fetch(`${svc.url}/metrics`)).text();
   t.match(metrics, /citus_ingest_watch_events_total\{watch="spark-out",outcome="matched"\} 5/);
   t.match(metrics, /citus_ingest_watch_jobs_started_total\{watch="spark-out",found_by="event:s3"\} 1/);
