@@ -58,6 +58,11 @@ t.test('watches are listed, read and deleted; a deleted watch starts nothing', a
   const replaced = await postWatch(svc.url!, { name: 'b-objects', prefix: 's3://landing/b2/', on: 'object', job, secret: 'a-secret-of-the-users-own-choice' });
   t.equal(replaced.status, 200, 'posting the name again replaces it');
   t.equal(replaced.body.secret, undefined, 'a secret the request gave is not echoed');
+  const doc = (await (await fetch(`${svc.url}/docs/json`)).json()) as any;
+  for (const [method, path] of [['post', '/watches'], ['get', '/watches'], ['get', '/watches/{name}'], ['delete', '/watches/{name}'], ['post', '/events/{provider}'], ['post', '/events/{provider}/{watch}'], ['options', '/events/azure']]) {
+    t.ok(doc.paths?.[path!]?.[method!]?.summary, `${method!.toUpperCase()} ${path} is documented`);
+  }
+  t.ok(doc.paths['/watches'].post.requestBody.content['application/json'].schema.properties.job.properties.target, 'with the job spec a watch takes');
   const list = (await (await fetch(`${svc.url}/watches`)).json()) as any;
   t.same(list.watches.map((w: any) => [w.name, w.prefix, w.on, w.marker]), [['a-spark', 's3://landing/a/', 'marker', '_DONE'], ['b-objects', 's3://landing/b2/', 'object', null]]);
   t.same(list.watches[1].eventPaths, { s3: '/events/s3/b-objects', gcs: '/events/gcs/b-objects', azure: '/events/azure/b-objects' });
