@@ -147,3 +147,29 @@ t.test('an event for an object that is not there yet fails its load clearly; the
   t.same([again.body.jobs[0].id, again.body.jobs[0].created], [second.id, false], 'and that one stands');
   t.same(await counts(h, table), { n: 7, ids: 7, sum: sumTo(7) });
 });
+
+t.test('a watch whose job the submit path now refuses answers the event with the reason and blocks no other watch', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  // Type names are unqualified in a spec: this one lives in public, under this test's own name.
+  const mood = `mood_${h.schema}`;
+  await h.db.query(`CREATE TYPE public.${mood} AS ENUM ('ok', 'meh')`);
+  t.teardown(() => h.db.query(`DROP TYPE IF EXISTS public.${mood}`).catch(() => {}));
+  await h.db.query(`CREATE TABLE ${h.schema}.t (id int, note text)`);
+  const svc = await h.start();
+  const created = { table: `${h.schema}.created_later`, create: { columns: [{ name: 'id', type: 'int' }, { name: 'mood', type: mood }] } };
+  const typedWatch = await postWatch(svc.url!, { name: 'typed', prefix: 's3://landing/same/', on: 'object', job: { target: created } });
+  t.equal(typedWatch.status, 201, JSON.stringify(typedWatch.body));
+  t.equal((await postWatch(svc.url!, { name: 'plain', prefix: 's3://landing/same/', on: 'object', job: { target: { table: `${h.schema}.t` } } })).status, 201);
+  await h.db.query(`DROP TYPE public.${mood}`);
+  await h.put('same/x.csv', rows(1, 4));
+  const res = await postEvent(`${svc.url}/events/s3`, s3Notification([await recordFor(h, 'same/x.csv')]));
+  t.equal(res.status, 200, 'nothing a retry would change: accepted');
+  t.same(res.body.refused.map((r: any) => [r.watch, r.error.code]), [['typed', 'TARGET_DEFINITION_INVALID']]);
+  t.same(res.body.jobs.map((j: any) => j.watch), ['plain'], 'the other watch started its job');
+  t.equal((await waitForJob(svc.url!, res.body.jobs[0].id)).status, 'succeeded');
+  t.same(await counts(h, `${h.schema}.t`), { n: 4, ids: 4, sum: sumTo(4) });
+  const typed = (await (await fetch(`${svc.url}/watches/typed`)).json()) as any;
+  t.equal(typed.events.lastEvent.refused.code, 'TARGET_DEFINITION_INVALID', 'the watch shows why');
+  t.equal(typed.jobsStarted, 0);
+});

@@ -32,6 +32,10 @@ const deliverySchema = {
     matched: { type: 'integer' },
     ignored: { type: 'integer' },
     jobs: { type: 'array', items: { type: 'object', properties: { watch: { type: 'string' }, id: { type: 'string' }, created: { type: 'boolean' }, url: { type: 'string' } } } },
+    refused: {
+      type: 'array',
+      items: { type: 'object', properties: { watch: { type: 'string' }, url: { type: 'string' }, error: { type: 'object', additionalProperties: true } } },
+    },
     validationResponse: { type: 'string' },
   },
 } as const;

@@ -1,13 +1,14 @@
 // One delivery of events, from any provider: each event is decided by every watch that could hold it,
 // the loads they call for are started (one job per object or marker, however often the event comes),
 // and each watch's counters and the metrics take what happened.
+import { IngestError } from '../errors.js';
 import { countUnwatchedEvent, countWatchEvent, countWatchJob } from '../metrics.js';
 import type { SubmitDeps } from '../jobs/submit.js';
 import { addToWatchCounters, type WatchTally } from '../sql/watchesCounters.js';
 import type { WatchRow } from '../sql/watches.js';
 import { decide } from './match.js';
 import type { ObjectEvent, Provider } from './objectEvent.js';
-import { startWatchLoad } from './startLoad.js';
+import { startWatchLoad, type StartedJob } from './startLoad.js';
 
 export interface DeliveryResult {
   /** Events in the delivery. */
@@ -18,6 +19,8 @@ export interface DeliveryResult {
   ignored: number;
   /** The jobs the events call for; `created` is false for one an earlier delivery started. */
   jobs: Array<{ watch: string; id: string; created: boolean; url: string }>;
+  /** Loads a watch called for whose job the submit path refused (only present when there are some). */
+  refused?: Array<{ watch: string; url: string; error: ReturnType<IngestError['toJSON']> }>;
 }
 
 /**
@@ -51,7 +54,18 @@ export async function deliverEvents(deps: SubmitDeps, provider: Provider, events
       matchedByAny = true;
       countWatchEvent(watch.name, 'matched');
       if (decision.kind !== 'start') continue;
-      const job = await startWatchLoad(deps, watch, { url: decision.url, objectKey: decision.objectKey, version: event.version, foundBy: `event:${provider}` });
+      let job: StartedJob;
+      try {
+        job = await startWatchLoad(deps, watch, { url: decision.url, objectKey: decision.objectKey, version: event.version, foundBy: `event:${provider}` });
+      } catch (err) {
+        // The spec no longer passes (an allow-list, a type or the table changed since the watch was
+        // made): a sender retrying the event changes nothing, and other watches still get theirs.
+        if (!(err instanceof IngestError) || err.retryable) throw err;
+        deps.log.warn({ watch: watch.name, url: decision.url, err: err.toJSON() }, 'a watch could not start its job');
+        t.lastEvent = { ...t.lastEvent, refused: err.toJSON() };
+        (result.refused ??= []).push({ watch: watch.name, url: decision.url, error: err.toJSON() });
+        continue;
+      }
       result.jobs.push({ watch: watch.name, id: job.jobId, created: job.created, url: decision.url });
       if (job.created) {
         t.jobsStarted += 1;
