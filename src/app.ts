@@ -18,6 +18,8 @@ import { jobFileRoutes } from './routes/jobFiles.js';
 import { tableRoutes } from './routes/tables.js';
 import { uiRoutes } from './routes/ui.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { watchRoutes } from './routes/watches.js';
+import { eventRoutes } from './routes/events.js';
 import type { Services } from './services.js';
 
 /** Requests waiting for a pooled database connection beyond which the API sheds load. */
@@ -108,6 +110,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(adminRoutes, { services });
   await app.register(uiRoutes, { services });
   await app.register(scheduleRoutes, { services });
+  await app.register(watchRoutes, { services });
+  await app.register(eventRoutes, { services });
   return app as unknown as FastifyInstance;
 }
 

@@ -16,6 +16,8 @@ export const errorCodes = {
   SCHEDULE_NOT_FOUND: { status: 404, retryable: false, doc: 'No schedule has that name.' },
   SCHEDULE_INTERVAL_TOO_SHORT: { status: 400, retryable: false, doc: 'The schedule would fire more often than SCHEDULE_MIN_INTERVAL_SECONDS allows; `details.minimumSeconds` is the limit.' },
   SCHEDULE_LIMIT_REACHED: { status: 400, retryable: false, doc: 'SCHEDULE_MAX_COUNT schedules exist already; delete one (DELETE /schedules/:name) or raise the limit.' },
+  WATCH_NOT_FOUND: { status: 404, retryable: false, doc: 'No watch has that name.' },
+  INVALID_EVENT: { status: 400, retryable: false, doc: 'POST /events/...: the body is not an event notification in the provider\'s format (S3 `Records[]` or EventBridge, a Pub/Sub push message, Event Grid or CloudEvents); `details.field` names what is missing.' },
   JOB_NOT_FOUND: { status: 404, retryable: false, doc: 'No job has that id.' },
   JOB_NOT_CANCELLABLE: { status: 409, retryable: false, doc: 'The job already finished (succeeded, failed or cancelled).' },
   SOURCE_NOT_FOUND: { status: 422, retryable: false, doc: 'The source object or bucket does not exist.' },

@@ -24,8 +24,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           '*.password',
           '*.secretAccessKey',
           '*.token',
+          // An event URL may carry a watch's secret (?secret=...): the rest of the URL stays readable.
+          'req.url',
         ],
-        censor: CENSOR,
+        censor: (value: unknown, path: string[]) => (path.at(-1) === 'url' && typeof value === 'string' ? value.replace(/([?&]secret=)[^&]*/gi, `$1${CENSOR}`) : CENSOR),
       },
     },
     destination,

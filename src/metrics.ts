@@ -82,6 +82,27 @@ export function trackCopy<T>(done: Promise<T>): Promise<T> {
   return done;
 }
 
+// Watches (routes/events.ts, watches/): what their events did and the jobs they started.
+const watchEvents = new Counter({ name: 'citus_ingest_watch_events_total', help: 'Object events a watch received, by outcome: matched (its prefix holds a new object) or ignored.', labelNames: ['watch', 'outcome'] as const, registers });
+const watchJobs = new Counter({ name: 'citus_ingest_watch_jobs_started_total', help: 'Jobs a watch started, by what found the object: an event (event:s3, event:gcs, event:azure) or a listing.', labelNames: ['watch', 'found_by'] as const, registers });
+const unwatchedEvents = new Counter({ name: 'citus_ingest_events_unwatched_total', help: 'Object events no watch\'s prefix holds (accepted and ignored), by provider.', labelNames: ['provider'] as const, registers });
+for (const provider of ['s3', 'gcs', 'azure']) unwatchedEvents.inc({ provider }, 0);
+
+/** Counts an event a watch received. */
+export function countWatchEvent(watch: string, outcome: 'matched' | 'ignored'): void {
+  watchEvents.inc({ watch, outcome });
+}
+
+/** Counts a job a watch started. */
+export function countWatchJob(watch: string, foundBy: string): void {
+  watchJobs.inc({ watch, found_by: foundBy });
+}
+
+/** Counts an event for a prefix no watch holds. */
+export function countUnwatchedEvent(provider: string): void {
+  unwatchedEvents.inc({ provider });
+}
+
 const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 const SCRAPE_TIMEOUT_MS = 2000;

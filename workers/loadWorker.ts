@@ -17,6 +17,7 @@ import { submitJob } from '../src/jobs/submit.js';
 import { getJobRow } from '../src/sql/getJob.js';
 import { getSchedule } from '../src/sql/schedules.js';
 import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
+import { pollWatch } from '../src/watches/poll.js';
 
 type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, signal: AbortSignal) => Promise<unknown>;
 
@@ -90,6 +91,10 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       const { row } = await submitJob({ pool, queue, config, log, sources }, schedule.spec, { idempotencyKey: `schedule:${name}:${job.id}`, schedule: name });
       log.info({ schedule: name, jobId: row.id }, 'schedule fired');
       return row.id;
+    },
+    poll: async (job, controller) => {
+      const { watch } = job.data as JobPayloads['poll'];
+      return pollWatch({ pool, queue, config, log, sources }, watch, controller.signal);
     },
   };
   for (const name of jobNames) {

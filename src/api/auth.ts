@@ -6,6 +6,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { IngestError } from '../errors.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route checks its own credential (an event URL carrying a watch's secret); the token check skips it. Default false. */
+    ownAuth?: boolean;
+  }
+}
+
 /** Routes a probe must reach without credentials. */
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
 
@@ -61,6 +68,8 @@ export function addTokenAuth(app: FastifyInstance, tokens: readonly string[]): v
   const valid = tokenChecker(tokens);
   app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.url !== undefined && OPEN_ROUTES.has(req.routeOptions.url)) return;
+    // A route that checks its own credential (an event URL carrying a watch's secret) does so itself.
+    if (req.routeOptions.config?.ownAuth) return;
     const token = presentedToken(req.headers.authorization);
     if (token !== undefined && valid(token)) return;
     const err = new IngestError(

@@ -10,7 +10,9 @@ export interface JobPayloads {
   notify: { jobId: string };
   /** A schedule fired: store a job from its spec and queue it. */
   tick: { schedule: string };
+  /** A watch's pollSeconds came round: list its prefix and start what its events missed. */
+  poll: { watch: string };
 }
 
 export type JobName = keyof JobPayloads;
-export const jobNames: readonly JobName[] = ['load', 'notify', 'tick'];
+export const jobNames: readonly JobName[] = ['load', 'notify', 'tick', 'poll'];

@@ -11,6 +11,8 @@ import type { SafeHtml } from '../ui/html.js';
 import { jobListPage, jobStatuses } from '../ui/jobList.js';
 import { jobPage } from '../ui/jobPage.js';
 import { lastRuns } from '../sql/lastRuns.js';
+import { listWatches } from '../sql/watches.js';
+import { watchListPage } from '../ui/watchList.js';
 import { errorPage } from '../ui/layout.js';
 import type { Services } from '../services.js';
 
@@ -80,6 +82,8 @@ export const uiRoutes: FastifyPluginAsync<{ services: Services }> = async (app, 
     const filesView = { entries: files.files, paged: after !== undefined, ...(files.next ? { nextCursor: encodeFilesCursor(files.next) } : {}) };
     return send(reply, 200, jobPage({ job, rejects: rejects.rejects, rejectsTotal: rejects.total, refreshSeconds: 2, files: filesView }));
   });
+
+  app.get('/ui/watches', { schema: hidden }, async (_req, reply) => send(reply, 200, watchListPage(await listWatches(pool, services.config.queueName))));
 
   app.get('/ui/*', { schema: hidden }, async (req, reply) => send(reply, 404, errorPage(404, 'Not found', `No dashboard page at ${req.url}.`)));
 };

@@ -70,7 +70,7 @@ ${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshS
 <style>${css}</style>
 </head>
 <body>
-<header class="top"><div class="wrap"><nav><a href="/ui">citus-ingest</a><a href="/ui" class="sub">jobs</a><a href="/docs" class="sub">API docs</a></nav></div></header>
+<header class="top"><div class="wrap"><nav><a href="/ui">citus-ingest</a><a href="/ui" class="sub">jobs</a><a href="/ui/watches" class="sub">watches</a><a href="/docs" class="sub">API docs</a></nav></div></header>
 <main class="wrap">
 ${opts.body}
 </main>
