@@ -92,9 +92,9 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       log.info({ schedule: name, jobId: row.id }, 'schedule fired');
       return row.id;
     },
-    poll: async (job, controller) => {
+    poll: async (job, signal) => {
       const { watch } = job.data as JobPayloads['poll'];
-      return pollWatch({ pool, queue, config, log, sources }, watch, controller.signal);
+      return pollWatch({ pool, queue, config, log, sources }, watch, signal);
     },
   };
   for (const name of jobNames) {
