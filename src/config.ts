@@ -83,6 +83,17 @@ export interface Config {
   scheduleMaxCount: number;
   /** Sources beyond S3 (gs://, az://, https://, file://), each from its own settings (sources/settings.ts). */
   sources: SourceSettings;
+  /**
+   * How loads reach each Citus node when they enter at every node (CITUS_NODE_URLS, docs/entry-nodes.md).
+   * Default (unset): DATABASE_URL's credentials and database at the host and port pg_dist_node names.
+   * `template`: a URL with {host} and {port} in it; `urls`: "host:port" -> URL, for the nodes it names.
+   */
+  citusNodeUrls: CitusNodeUrls;
+}
+
+export interface CitusNodeUrls {
+  template: string | undefined;
+  urls: Record<string, string>;
 }
 
 const schema = {
@@ -118,6 +129,7 @@ const schema = {
     SCHEDULE_MIN_INTERVAL_SECONDS: { type: 'integer', default: 60, minimum: 1, maximum: 31_536_000 },
     SCHEDULE_MAX_COUNT: { type: 'integer', default: 100, minimum: 0, maximum: 100_000 },
     METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
+    CITUS_NODE_URLS: { type: 'string' },
     LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
 } as const;
@@ -154,6 +166,7 @@ interface RawEnv {
   NOTIFY_CONCURRENCY: number;
   SCHEDULE_MIN_INTERVAL_SECONDS: number;
   SCHEDULE_MAX_COUNT: number;
+  CITUS_NODE_URLS?: string;
 }
 
 function sourceSettingsOf(env: NodeJS.ProcessEnv): SourceSettings {
@@ -163,6 +176,28 @@ function sourceSettingsOf(env: NodeJS.ProcessEnv): SourceSettings {
     const message = (err as Error).message;
     throw new ConfigError(message.startsWith('invalid configuration') ? message : `invalid configuration: ${message}`);
   }
+}
+
+const postgresUrl = /^postgres(ql)?:\/\//;
+
+/**
+ * CITUS_NODE_URLS: comma-separated entries, each "host:port=URL" (that node's URL) or one URL with
+ * {host} and {port} in it (every other node's). Empty: neither.
+ */
+function citusNodeUrlsOf(value: string | undefined): CitusNodeUrls {
+  const parsed: CitusNodeUrls = { template: undefined, urls: {} };
+  for (const entry of (value ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const named = eq > 0 && !postgresUrl.test(entry.slice(0, eq)) ? { node: entry.slice(0, eq), url: entry.slice(eq + 1) } : undefined;
+    if (named && /^[^\s:]+:\d+$/.test(named.node) && postgresUrl.test(named.url)) {
+      parsed.urls[named.node] = named.url;
+    } else if (!named && postgresUrl.test(entry) && entry.includes('{host}') && parsed.template === undefined) {
+      parsed.template = entry;
+    } else {
+      throw new ConfigError(`invalid configuration: CITUS_NODE_URLS entry ${JSON.stringify(entry.replace(/\/\/[^@/]*@/, '//…@'))} is neither host:port=postgres://… nor one postgres:// template with {host} (and {port})`);
+    }
+  }
+  return parsed;
 }
 
 /** Thrown when the environment is invalid; its message names the variable. */
@@ -223,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     scheduleMinIntervalSeconds: raw.SCHEDULE_MIN_INTERVAL_SECONDS,
     scheduleMaxCount: raw.SCHEDULE_MAX_COUNT,
     sources: sourceSettingsOf(env),
+    citusNodeUrls: citusNodeUrlsOf(raw.CITUS_NODE_URLS),
     ...overrides,
   };
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {

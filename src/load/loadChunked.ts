@@ -277,7 +277,7 @@ export async function loadChunked(input: LoadFileInput): Promise<FileResult> {
   const buffers = new ChunkBuffers((spec.chunkBytes ?? specDefaults.chunkBytes) + (1 << 20));
   let failure: unknown;
   // Every chunk is a COPY of its own: on Citus each lane's session keeps its worker connections between them.
-  const sessions = new LoadSessions(pool, target.sql, connectionsPerWorker(spec));
+  const sessions = input.sessions ?? new LoadSessions(pool, target.sql, connectionsPerWorker(spec));
   let working = 0;
   const lanes = Array.from({ length: streams }, async () => {
     let client: PoolClient | undefined;

@@ -19,7 +19,7 @@ import { beginLoad } from '../sink/citus.js';
 import { columnsFromHeader } from '../sink/headerColumns.js';
 import { resolveTarget } from '../sink/resolveTarget.js';
 import { tableOid } from '../sink/prepareTarget.js';
-import type { LoadSessions } from './sessions.js';
+import type { Sessions } from './sessions.js';
 import { StageTimer } from './stageTimer.js';
 import { classify } from './classify.js';
 import { ledgerKeyOf, ObjectRejects, reconcile, skippedResult, type FileProgress, type FileResult } from './objectLoad.js';
@@ -41,7 +41,9 @@ export interface LoadFileInput {
   /** Load into this table instead of the spec's (a staging table); the ledger is then the caller's. */
   stagingTable?: string;
   /** Sessions the job keeps between its files (many-file jobs); without them a pool client per file. */
-  sessions?: LoadSessions;
+  sessions?: Sessions;
+  /** The target's OID on the coordinator, the ledger's identity for it, when the load enters at another node. */
+  targetOid?: number;
   /**
    * mode "merge": after the COPY into `stagingTable`, merges it into the target on this transaction,
    * before the ledger row and the commit (the ledger is then this function's, as without a stage).
@@ -79,7 +81,7 @@ export async function loadFile(input: LoadFileInput): Promise<FileResult> {
     const target = await timer.time('prepareMs', () => resolveTarget(client, input.stagingTable ?? spec.target.table, spec.target.columns));
     // The ledger entry's identity is the real table's OID: `target` itself, or, when a merge loads
     // through a stage, the table the stage merges into.
-    const targetOid = input.stagingTable === undefined ? target.oid : ((await tableOid(client, input.target)) ?? target.oid);
+    const targetOid = input.stagingTable === undefined ? (input.targetOid ?? target.oid) : ((await tableOid(client, input.target)) ?? target.oid);
     ledgerKey = ledgerKeyOf(input.target, object, targetOid);
     if (useLedger) {
       const existing = await timer.time('ledgerMs', () => claimLedgerEntry(client, ledgerKey!, input.jobId, input.runId, spec.reload === true));

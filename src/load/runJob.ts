@@ -32,6 +32,8 @@ import { prepareTarget, tableOid } from '../sink/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
 import { observeRun } from '../metrics.js';
 import { analyzeTable, runTableOperation } from '../ops/runTableOperation.js';
+import { chooseEntryNodes, type EntryNodePools } from '../sink/entryNodes.js';
+import { recordRunEntryNodes } from '../sql/runEntryNodes.js';
 
 export interface RunContext {
   pool: Pool;
@@ -44,6 +46,8 @@ export interface RunContext {
   allowedSchemas?: readonly string[];
   /** The worker's global limit on objects loading at once, across its jobs (WORKER_MAX_OBJECTS). */
   objectSlots?: Semaphore;
+  /** The worker's pools to every Citus node, for loads that enter at every node (target.entryNodes). */
+  entryNodes?: EntryNodePools;
 }
 
 export interface AttemptInfo {
@@ -111,6 +115,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const source = sourceFor(ctx.sources, spec.source.url);
     const prepared = await timer.time('targetMs', () => prepareTarget(ctx.pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
+    const entry = await timer.time('targetMs', () => chooseEntryNodes(ctx.entryNodes, ctx.pool, spec, prepared.oid, log));
     // mode "merge": one merge into a target at a time, its files in order, each merged in its own transaction.
     // Its order (by name or lastModified) and the check that no file is older than one already merged
     // need every file before the first merges: a merge collects its listing whole.
@@ -147,7 +152,9 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     };
     // Many files, one COPY each: they share sessions that keep their Citus worker connections.
     const single = objects.complete && objects.listed === 1;
-    const sessions = !single && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? merge?.stage.name ?? job.target, connectionsPerWorker(spec)) : undefined;
+    // With every node as an entry node, files and chunk lanes take their sessions at the nodes in turn.
+    const entered = entry.sessions(job.target, connectionsPerWorker(spec));
+    const sessions = entered ?? (!single && spec.atomicity !== 'chunk' ? new LoadSessions(ctx.pool, stage?.name ?? merge?.stage.name ?? job.target, connectionsPerWorker(spec)) : undefined);
     // atomicity "job" writes every loaded file's ledger row in its publish transaction: it keeps their results.
     const toPublish: Array<{ object: ObjectInfo; result: FileResult }> = [];
     await mapPages(toLoad(objects.pages()), merge ? 1 : Math.max(1, spec.concurrency ?? specDefaults.concurrency), signal, async (object) => {
@@ -159,6 +166,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
           ...(stage ? { stagingTable: stage.name } : {}),
           ...(merge ? { stagingTable: merge.stage.name, merge: merge.mergeFor(object) } : {}),
           ...(sessions ? { sessions } : {}),
+          ...(entered && prepared.oid !== undefined ? { targetOid: prepared.oid } : {}),
           pool: ctx.pool, source, spec: loadSpec, target: job.target, object, jobId, runId, signal,
           onProgress: (p) => {
             files.set(object.key, p);
@@ -213,6 +221,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     if (!dryRun && (spec.afterLoad?.analyze ?? prepared.created)) await timer.time('analyzeMs', () => analyzeTable(ctx.pool, job.target));
     const oid = prepared.oid ?? (await tableOid(ctx.pool, job.target));
     const layout = oid === undefined || dryRun ? undefined : await timer.time('layoutMs', () => shardLayout(ctx.pool, oid));
+    await recordRunEntryNodes(ctx.pool, runId, entry.choice);
     clearInterval(ticker);
     const timings = timer.finish();
     await recordRunEnd(() => finishRun(ctx.pool, {
