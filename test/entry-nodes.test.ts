@@ -9,6 +9,7 @@ import { createHarness, postJob, waitForJob, allRejects, type Harness } from './
 import { citusCluster } from './helpers/citus.js';
 import { citusDatabase } from './helpers/citusDatabase.js';
 import { pricePaidCsv, pricePaidRows, ukPriceCreateSpec } from '../src/gen/pricePaid.js';
+import { outcome } from '../src/cli/report.js';
 
 const cluster = citusCluster();
 const skip = cluster.skip ?? false;
@@ -65,6 +66,12 @@ t.test('a chunked object over 3 streams with entryNodes "all": every row once, e
   t.same(ledger.rows.map((r) => r.rows), NODES.map((n) => shares.get(n).rows), 'the run reports what the ledger holds');
   const files = await h.db.query('SELECT count(*)::int AS n FROM ingest.file_ledger WHERE job_id = $1', [job.id]);
   t.equal(files.rows[0].n, 1, 'the object has one file-ledger row');
+  // Beside the shard layout: the job page and the CLI's report show each node's rows.
+  const page = await (await fetch(`${svc.url}/ui/jobs/${job.id}`)).text();
+  for (const node of NODES) t.match(page, new RegExp(`<tr data-node="${node}"><td><code>${node}</code></td><td class="num">${shares.get(node).rows.toLocaleString('en-US')}</td>`), `the job page shows ${node}'s rows`);
+  const report = outcome(job).out;
+  t.match(report, /entry nodes \(all: target.entryNodes is "all"\)/);
+  for (const node of NODES) t.match(report, new RegExp(`${node}.*${shares.get(node).rows.toLocaleString('en-US')}`), `the CLI report shows ${node}'s rows`);
 
   const again = await submit(h, svc.url!, spec);
   t.equal(again.status, 'succeeded', JSON.stringify(again.error));
@@ -137,8 +144,8 @@ t.test('rejects on worker entry nodes: keys already in the table are rejected at
   const table = `${h.schema}.keyed`;
   await h.db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int)`);
   await h.db.query(`SELECT create_distributed_table($1, 'id', shard_count => 8)`, [table]);
-  // One file per node (files go to the nodes in turn, in name order with concurrency 1), each with keys
-  // that are already there at its own lines.
+  // One file per node (with concurrency 1 the files go to the nodes in turn), each with keys that are
+  // already there at its own lines.
   const badLines = [[41, 700], [5, 333, 998], [1000]];
   const expected: Array<[string, number]> = [];
   let goodSum = 0;
@@ -157,7 +164,7 @@ t.test('rejects on worker entry nodes: keys already in the table are rejected at
   const job = await submit(h, svc.url!, { source: { url: `s3://${h.bucket}/keys/` }, target: { table, entryNodes: 'all' }, maxErrors: 5, concurrency: 1 });
   t.equal(job.status, 'succeeded', JSON.stringify(job.error));
   const entered = await h.db.query(`SELECT key, coalesce(entry_node, '127.0.0.1:9700') AS node FROM ingest.file_ledger WHERE job_id = $1 ORDER BY key`, [job.id]);
-  t.same(entered.rows.map((r) => r.node), NODES, 'each file entered at its own node');
+  t.same(entered.rows.map((r) => r.node).sort(), NODES, 'each file entered at its own node');
   const rejects = await allRejects(svc.url!, job.id);
   t.same(rejects.map((r) => [r.url, r.line]).sort(), expected.sort(), 'each reject at its line in its file');
   t.ok(rejects.every((r) => r.sqlstate === '23505'));

@@ -30,7 +30,8 @@ export interface EntryChoice {
 }
 
 export interface EntryRoute {
-  choice: EntryChoice;
+  /** Undefined on PostgreSQL without Citus, where there is one node and nothing to choose. */
+  choice: EntryChoice | undefined;
   /**
    * Sessions handing out each file's (or chunk lane's) connection at the entry nodes in turn;
    * undefined when the load enters at the coordinator only (the caller's own sessions, as before).
@@ -67,6 +68,7 @@ export function nodeUrl(databaseUrl: string, settings: CitusNodeUrls, host: stri
 /** One pool per entry node, for the life of a worker process. */
 export class EntryNodePools {
   private readonly pools = new Map<string, Pool>();
+  private turns = 0;
 
   constructor(
     private readonly o: {
@@ -89,6 +91,11 @@ export class EntryNodePools {
       this.pools.set(key, pool);
     }
     return pool;
+  }
+
+  /** Where a run's first session goes: runs take turns, so single-file jobs spread over the nodes too. */
+  nextTurn(): number {
+    return this.turns++;
   }
 
   /** DATABASE_URL's host:port, the coordinator's name where pg_dist_node does not list it. */
@@ -125,6 +132,10 @@ export async function chooseEntryNodes(
 ): Promise<EntryRoute> {
   const requested: EntryNodesSetting = spec.target.entryNodes ?? 'auto';
   const fallback = pools?.databaseAddress ?? 'coordinator';
+  if (!(await citusVersion(coordinator))) {
+    if (requested === 'all') throw new IngestError('ENTRY_NODES_UNSUPPORTED', 'target.entryNodes is "all" but the database has no citus extension');
+    return { choice: undefined, sessions: () => undefined };
+  }
   if (requested === 'coordinator') return coordinatorRoute({ requested, used: 'coordinator', reason: 'target.entryNodes is "coordinator"', nodes: [fallback] });
   const found = await everyNode(pools, coordinator, spec, targetOid, requested);
   if (found instanceof Unfit) {
@@ -142,9 +153,10 @@ export async function chooseEntryNodes(
     nodes: found.map((n) => n.name),
   };
   log.info({ entryNodes: choice }, 'loading through every node');
+  const first = pools?.nextTurn() ?? 0;
   return {
     choice,
-    sessions: (table, perWorker) => new NodeSessions(found.map((n) => new LoadSessions(n.pool, table, perWorker))),
+    sessions: (table, perWorker) => new NodeSessions(found.map((n) => new LoadSessions(n.pool, table, perWorker)), first),
   };
 }
 
@@ -153,7 +165,6 @@ function coordinatorRoute(choice: EntryChoice): EntryRoute {
 }
 
 async function coordinatorName(db: Pool): Promise<string | undefined> {
-  if (!(await citusVersion(db))) return undefined;
   const { rows } = await db.query<{ name: string }>(`SELECT nodename || ':' || nodeport AS name FROM pg_catalog.pg_dist_node WHERE groupid = 0 AND noderole = 'primary' LIMIT 1`);
   return rows[0]?.name;
 }
@@ -170,7 +181,6 @@ async function everyNode(
     return new Unfit(`mode "${spec.mode ?? 'append'}" with atomicity "${spec.atomicity ?? 'file'}" commits through one transaction on the coordinator`);
   }
   if (!pools) return new Unfit('this process keeps no entry-node pools');
-  if (!(await citusVersion(coordinator))) return new Unfit('the database has no citus extension');
   if (targetOid === undefined) return new Unfit('the target table does not exist yet');
   const type = (await distributionOf(coordinator, targetOid)).type;
   if (type !== 'distributed' && !(requested === 'all' && type === 'reference')) {
@@ -219,10 +229,13 @@ async function answers(pool: Pool): Promise<boolean> {
  * chunked object's lanes) spread over the nodes; each node keeps its own sessions (LoadSessions).
  */
 class NodeSessions implements Sessions {
-  private next = 0;
   private readonly owner = new Map<PoolClient, LoadSessions>();
 
-  constructor(private readonly nodes: LoadSessions[]) {}
+  constructor(
+    private readonly nodes: LoadSessions[],
+    /** The turn of the first take: the index of its node, modulo the node count. */
+    private next: number,
+  ) {}
 
   async take(): Promise<PoolClient> {
     const node = this.nodes[this.next++ % this.nodes.length]!;

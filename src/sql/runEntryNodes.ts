@@ -34,8 +34,9 @@ export async function runEntryNodeShares(db: Pool, runId: string, choice: EntryC
   return [...shares.values()];
 }
 
-/** Writes the run's entry-node shares and choice; call once its loads are done. */
-export async function recordRunEntryNodes(db: Pool, runId: string, choice: EntryChoice): Promise<void> {
+/** Writes the run's entry-node shares and choice once its loads are done; nothing without Citus (no choice). */
+export async function recordRunEntryNodes(db: Pool, runId: string, choice: EntryChoice | undefined): Promise<void> {
+  if (!choice) return;
   const shares = await runEntryNodeShares(db, runId, choice);
   await db.query('UPDATE ingest.runs SET entry_nodes = $2, entry_choice = $3 WHERE id = $1', [runId, JSON.stringify(shares), JSON.stringify(choice)]);
 }
