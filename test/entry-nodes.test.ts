@@ -1,9 +1,10 @@
 // Loads entering Citus at every node (target.entryNodes, docs/entry-nodes.md) on the local cluster
 // (coordinator 9700, workers 9701 and 9702): every row once, each node taking its share, the ledgers
 // written on whichever node a file or chunk entered, rejects at their true lines, a resubmission
-// loading nothing, and a worker-entry session killed mid-COPY. Skipped, with a visible line, where the
+// loading nothing, a worker-entry session killed mid-COPY and the service worker killed mid-load. Skipped, with a visible line, where the
 // citus extension is not installed.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { createHarness, postJob, waitForJob, allRejects, type Harness } from './helpers/harness.js';
 import { citusCluster } from './helpers/citus.js';
@@ -203,4 +204,39 @@ t.test('a worker-entry session terminated mid-COPY: the job retries and ends wit
   const chunks = await h.db.query('SELECT count(*)::int AS n, count(DISTINCT byte_start)::int AS d, sum(rows_loaded)::int AS r FROM ingest.chunk_ledger WHERE job_id = $1', [job.id]);
   t.equal(chunks.rows[0].n, chunks.rows[0].d, 'one ledger row per chunk');
   t.equal(chunks.rows[0].r, rows);
+});
+
+t.test('the service worker SIGKILLed while chunks enter at every node: a new worker finishes the job with every row once', { skip }, async (t) => {
+  const fast = { lockDurationMs: 3000, stalledIntervalMs: 1000, reconcileIntervalMs: 1000 };
+  const h = await createHarness({ databaseUrl: citusUrl, ...fast });
+  t.teardown(() => h.close());
+  const rows = 300_000;
+  const url = await h.put('pp.csv', pricePaidCsv(rows, 37));
+  const api = await h.start('api');
+  // node itself, not a wrapper: the kill must hit the process holding the COPY sessions.
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/entry.ts', 'worker'], {
+    env: {
+      ...process.env, DATABASE_URL: h.config.databaseUrl, REDIS_URL: h.config.redisUrl, S3_ENDPOINT: h.s3.endpoint, S3_ACCESS_KEY_ID: h.s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: h.s3.secretAccessKey, QUEUE_NAME: h.config.queueName, LOCK_DURATION_MS: '3000', STALLED_INTERVAL_MS: '1000', LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((r) => worker.on('exit', (_code, signal) => r(signal)));
+  const table = `${h.schema}.uk_price`;
+  const { body } = await postJob(api.url!, { source: { url }, target: { ...distributed(table), entryNodes: 'all' }, atomicity: 'chunk', streams: 3, chunkBytes: 1 << 20 });
+  const deadline = Date.now() + 120_000;
+  const workerChunks = async () =>
+    (await h.db.query('SELECT count(*)::int AS n FROM ingest.chunk_ledger WHERE job_id = $1 AND entry_node IS NOT NULL', [body.id])).rows[0].n;
+  while ((await workerChunks()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  worker.kill('SIGKILL');
+  t.equal(await exited, 'SIGKILL', 'killed the worker process while chunks were entering at the workers');
+  const mid = (await contents(h, table)).n;
+  t.ok(mid > 0 && mid < rows, `${mid} rows committed when it died`);
+
+  await h.start('worker');
+  const job = await waitForJob(api.url!, body.id, ['succeeded', 'failed'], 300_000);
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  t.ok(job.runs.length >= 2, 'the killed attempt and the one that finished are both runs');
+  t.same(await contents(h, table), { n: rows, distinct: rows, sum: priceSum(rows, 37) }, 'every row once');
+  t.equal(job.runs.at(-1).entryNodes.reduce((a: number, s: any) => a + s.rows, 0), rows - mid, 'the new worker loaded only the missing chunks, at every node');
 });
