@@ -11,6 +11,8 @@ import { citusCluster } from './helpers/citus.js';
 import { citusDatabase } from './helpers/citusDatabase.js';
 import { pricePaidCsv, pricePaidRows, ukPriceCreateSpec } from '../src/gen/pricePaid.js';
 import { outcome } from '../src/cli/report.js';
+import { loadConfig } from '../src/config.js';
+import { nodeUrl } from '../src/sink/entryNodes.js';
 
 const cluster = citusCluster();
 const skip = cluster.skip ?? false;
@@ -239,4 +241,43 @@ t.test('the service worker SIGKILLed while chunks enter at every node: a new wor
   t.ok(job.runs.length >= 2, 'the killed attempt and the one that finished are both runs');
   t.same(await contents(h, table), { n: rows, distinct: rows, sum: priceSum(rows, 37) }, 'every row once');
   t.equal(job.runs.at(-1).entryNodes.reduce((a: number, s: any) => a + s.rows, 0), rows - mid, 'the new worker loaded only the missing chunks, at every node');
+});
+
+t.test('node URLs: DATABASE_URL at the node address by default, CITUS_NODE_URLS entries and template over it', async (t) => {
+  const db = 'postgres://ingest:secret@coordinator.internal:5432/citus?sslmode=require';
+  t.equal(nodeUrl(db, loadConfig({}).citusNodeUrls, '10.0.0.7', 6543), 'postgres://ingest:secret@10.0.0.7:6543/citus?sslmode=require');
+  t.equal(nodeUrl(db, loadConfig({}).citusNodeUrls, '::1', 9701), 'postgres://ingest:secret@[::1]:9701/citus?sslmode=require');
+  const urls = loadConfig({ CITUS_NODE_URLS: 'w1:5432=postgres://a:b@w1.public:6432/citus, postgres://a:b@{host}.bouncer:6432/citus?port={port}' }).citusNodeUrls;
+  t.equal(nodeUrl(db, urls, 'w1', 5432), 'postgres://a:b@w1.public:6432/citus', 'a named node takes its own URL');
+  t.equal(nodeUrl(db, urls, 'w2', 5433), 'postgres://a:b@w2.bouncer:6432/citus?port=5433', 'the others the template');
+  t.throws(() => loadConfig({ CITUS_NODE_URLS: 'w1=postgres://x@y/z' }), /CITUS_NODE_URLS entry "w1=postgres/);
+  const noPlaceholder = (() => {
+    try {
+      loadConfig({ CITUS_NODE_URLS: 'postgres://u:pw@fixed-host/db' });
+      return '';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  })();
+  t.match(noPlaceholder, /CITUS_NODE_URLS entry "postgres:\/\/…@fixed-host\/db" is neither/, 'a URL without {host} is refused, its password not echoed');
+});
+
+t.test('on PostgreSQL without Citus: "all" is refused with its reason, "auto" records no entry nodes, and "all" needs file or chunk transactions', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const url = await h.put('pp.csv', pricePaidCsv(500, 3));
+  const svc = await h.start();
+  const table = `${h.schema}.plain`;
+  const auto = await submit(h, svc.url!, { source: { url }, target: { table, create: ukPriceCreateSpec() } });
+  t.equal(auto.status, 'succeeded', JSON.stringify(auto.error));
+  t.equal(auto.runs.at(-1).entryNodes, null);
+  t.equal(auto.runs.at(-1).entryChoice, null);
+  const all = await submit(h, svc.url!, { source: { url }, target: { table, entryNodes: 'all' }, reload: true });
+  t.equal(all.status, 'failed');
+  t.equal(all.error.code, 'ENTRY_NODES_UNSUPPORTED');
+  t.match(all.error.message, /no citus extension/);
+  t.equal((await contents(h, table)).n, 500, 'nothing loaded twice');
+  const staged = await postJob(svc.url!, { source: { url }, target: { table, entryNodes: 'all' }, mode: 'replace' });
+  t.equal(staged.status, 400);
+  t.equal(staged.body.error.details.field, '/target/entryNodes');
 });

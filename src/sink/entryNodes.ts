@@ -187,7 +187,7 @@ async function everyNode(
     return new Unfit(`the target is ${type === 'local' ? 'not a Citus table' : `a ${type} table`}: only a distributed table's rows are parsed and routed by the node they enter at`);
   }
   const ledgers = await coordinator.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM pg_catalog.pg_dist_partition WHERE logicalrelid::text = ANY($1)',
+    'SELECT count(*)::int AS n FROM pg_catalog.pg_dist_partition WHERE logicalrelid IN (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)',
     [LEDGER_TABLES],
   );
   if (ledgers.rows[0]!.n < LEDGER_TABLES.length) {
