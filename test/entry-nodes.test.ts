@@ -41,6 +41,14 @@ async function contents(h: Harness, table: string): Promise<{ n: number; distinc
   return { n: rows[0].n, distinct: rows[0].distinct, sum: Number(rows[0].sum) };
 }
 
+/** A distributed (id, v) table keyed on id, for records refused as duplicate keys. */
+async function keyedTable(h: Harness): Promise<string> {
+  const table = `${h.schema}.keyed`;
+  await h.db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int)`);
+  await h.db.query(`SELECT create_distributed_table($1, 'id', shard_count => 8)`, [table]);
+  return table;
+}
+
 t.test('a chunked object over 3 streams with entryNodes "all": every row once, each node takes a share, a resubmission loads nothing', { skip }, async (t) => {
   const h = await createHarness({ databaseUrl: citusUrl });
   t.teardown(() => h.close());
@@ -144,9 +152,7 @@ t.test('entryNodes "auto" loads a plain table through the coordinator and says w
 t.test('rejects on worker entry nodes: keys already in the table are rejected at their true lines, the rest loads', { skip }, async (t) => {
   const h = await createHarness({ databaseUrl: citusUrl });
   t.teardown(() => h.close());
-  const table = `${h.schema}.keyed`;
-  await h.db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int)`);
-  await h.db.query(`SELECT create_distributed_table($1, 'id', shard_count => 8)`, [table]);
+  const table = await keyedTable(h);
   // One file per node (with concurrency 1 the files go to the nodes in turn), each with keys that are
   // already there at its own lines.
   const badLines = [[41, 700], [5, 333, 998], [1000]];
@@ -173,6 +179,31 @@ t.test('rejects on worker entry nodes: keys already in the table are rejected at
   t.ok(rejects.every((r) => r.sqlstate === '23505'));
   const { rows } = await h.db.query(`SELECT count(*)::int AS n, sum(v)::int AS s FROM ${table} WHERE id > 0`);
   t.same(rows[0], { n: 3000 - expected.length, s: goodSum }, 'the good rows, none of the refused values');
+});
+
+t.test('rejects in chunks entering at every node: each at its line in the file, the rest loads', { skip }, async (t) => {
+  const h = await createHarness({ databaseUrl: citusUrl });
+  t.teardown(() => h.close());
+  const table = await keyedTable(h);
+  const records = 60_000;
+  const bad = [7, 9_000, 17_001, 33_333, 48_000, 59_999];
+  const lines = Array.from({ length: records }, (_, i) => `${i + 1},${i % 100}`);
+  for (const line of bad) {
+    await h.db.query(`INSERT INTO ${table} VALUES ($1, 0)`, [-line]);
+    lines[line - 1] = `${-line},5000`;
+  }
+  const goodSum = lines.filter((_, i) => !bad.includes(i + 1)).reduce((a, l) => a + Number(l.split(',')[1]), 0);
+  const url = await h.put('keys.csv', lines.join('\n') + '\n');
+  const svc = await h.start();
+  const job = await submit(h, svc.url!, { source: { url }, target: { table, entryNodes: 'all' }, atomicity: 'chunk', streams: 3, chunkBytes: 65536, maxErrors: 10 });
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const chunks = await h.db.query(`SELECT DISTINCT coalesce(entry_node, '127.0.0.1:9700') AS node FROM ingest.chunk_ledger WHERE job_id = $1 ORDER BY 1`, [job.id]);
+  t.same(chunks.rows.map((r) => r.node), NODES, 'chunks entered at every node');
+  const rejects = await allRejects(svc.url!, job.id);
+  t.same(rejects.map((r) => r.line).sort((a, b) => a - b), bad, 'each reject at its line in the file');
+  t.same(rejects.map((r) => r.record).sort(), bad.map((l) => `${-l},5000`).sort());
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n, sum(v)::int AS s FROM ${table} WHERE id > 0`);
+  t.same(rows[0], { n: records - bad.length, s: goodSum }, 'the good rows once, none of the refused values');
 });
 
 t.test('a worker-entry session terminated mid-COPY: the job retries and ends with every row once', { skip }, async (t) => {
