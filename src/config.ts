@@ -91,6 +91,17 @@ export interface Config {
    * fails the file with RECORD_TOO_LARGE (PAGE_TOO_LARGE). Default 134217728 (128 MiB); at least 1 MiB.
    */
   recordMaxBytes: number;
+  /**
+   * How loads reach each Citus node when they enter at every node (CITUS_NODE_URLS, docs/entry-nodes.md).
+   * Default (unset): DATABASE_URL's credentials and database at the host and port pg_dist_node names.
+   * `template`: a URL with {host} and {port} in it; `urls`: "host:port" -> URL, for the nodes it names.
+   */
+  citusNodeUrls: CitusNodeUrls;
+}
+
+export interface CitusNodeUrls {
+  template: string | undefined;
+  urls: Record<string, string>;
 }
 
 const schema = {
@@ -127,6 +138,7 @@ const schema = {
     SCHEDULE_MAX_COUNT: { type: 'integer', default: 100, minimum: 0, maximum: 100_000 },
     METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     RECORD_MAX_BYTES: { type: 'integer', default: DEFAULT_RECORD_MAX_BYTES, minimum: 1 << 20, maximum: 2 ** 31 - 1 },
+    CITUS_NODE_URLS: { type: 'string' },
     LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
 } as const;
@@ -164,6 +176,7 @@ interface RawEnv {
   SCHEDULE_MIN_INTERVAL_SECONDS: number;
   SCHEDULE_MAX_COUNT: number;
   RECORD_MAX_BYTES: number;
+  CITUS_NODE_URLS?: string;
 }
 
 function sourceSettingsOf(env: NodeJS.ProcessEnv): SourceSettings {
@@ -182,6 +195,28 @@ function notifyAllowList(raw: string | undefined): string[] {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+}
+
+const postgresUrl = /^postgres(ql)?:\/\//;
+
+/**
+ * CITUS_NODE_URLS: comma-separated entries, each "host:port=URL" (that node's URL) or one URL with
+ * {host} and {port} in it (every other node's). Empty: neither.
+ */
+function citusNodeUrlsOf(value: string | undefined): CitusNodeUrls {
+  const parsed: CitusNodeUrls = { template: undefined, urls: {} };
+  for (const entry of (value ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const named = eq > 0 && !postgresUrl.test(entry.slice(0, eq)) ? { node: entry.slice(0, eq), url: entry.slice(eq + 1) } : undefined;
+    if (named && /^[^\s:]+:\d+$/.test(named.node) && postgresUrl.test(named.url)) {
+      parsed.urls[named.node] = named.url;
+    } else if (!named && postgresUrl.test(entry) && entry.includes('{host}') && parsed.template === undefined) {
+      parsed.template = entry;
+    } else {
+      throw new ConfigError(`invalid configuration: CITUS_NODE_URLS entry ${JSON.stringify(entry.replace(/\/\/[^@/]*@/, '//…@'))} is neither host:port=postgres://… nor one postgres:// template with {host} (and {port})`);
+    }
+  }
+  return parsed;
 }
 
 /** Thrown when the environment is invalid; its message names the variable. */
@@ -242,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     scheduleMaxCount: raw.SCHEDULE_MAX_COUNT,
     sources: sourceSettingsOf(env),
     recordMaxBytes: raw.RECORD_MAX_BYTES,
+    citusNodeUrls: citusNodeUrlsOf(raw.CITUS_NODE_URLS),
     ...overrides,
   };
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {

@@ -38,6 +38,8 @@ export const errorCodes = {
   TARGET_DISTRIBUTION_MISMATCH: { status: 422, retryable: false, doc: 'The existing table is distributed differently from target.distribution (another column, or reference versus distributed).' },
   TARGET_NOT_DISTRIBUTED: { status: 422, retryable: false, doc: 'The existing table is a plain table and the job asks for a distribution; set target.distributeExisting to distribute it first.' },
   CITUS_NOT_AVAILABLE: { status: 422, retryable: false, doc: 'The job asks for a Citus distribution but the database has no citus extension.' },
+  ENTRY_NODES_UNSUPPORTED: { status: 422, retryable: false, doc: 'target.entryNodes is "all" but the load cannot enter at every node: no citus extension, a target that is not a Citus table, a node without synced metadata, or ledger tables the workers cannot reach (docs/entry-nodes.md); the message says which. Use "auto" or "coordinator".' },
+  ENTRY_NODES_UNAVAILABLE: { status: 503, retryable: true, doc: 'target.entryNodes is "all" and an entry node did not answer (a failover, a stopped node, an address the service cannot reach: CITUS_NODE_URLS); retried, each attempt reading pg_dist_node again.' },
   DATA_REJECTED: { status: 422, retryable: false, doc: 'PostgreSQL rejected a record; `details` has the line, column and SQLSTATE.' },
   ERROR_BUDGET_EXCEEDED: { status: 422, retryable: false, doc: 'More records were rejected than maxErrors (or maxErrorRatio) allows; the file was rolled back. GET /jobs/:id/rejects lists them.' },
   SOURCE_CORRUPT: { status: 422, retryable: false, doc: 'The source could not be decoded (a corrupt or truncated gzip stream, or a Parquet page whose declared size does not fit in its column chunk); `details` says where.' },

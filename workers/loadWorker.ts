@@ -11,6 +11,7 @@ import type { Logger } from '../src/log.js';
 import { jobNames, type JobName, type JobPayloads } from '../src/queue/catalogue.js';
 import { createNotifyQueue, enqueueLoad, redisConnection, type LoadQueue, type NotifyQueue } from '../src/queue/queue.js';
 import { runJob } from '../src/load/runJob.js';
+import { EntryNodePools } from '../src/sink/entryNodes.js';
 import { Semaphore } from '../src/load/semaphore.js';
 import { enqueueNotify } from '../src/notify.js';
 import { submitJob } from '../src/jobs/submit.js';
@@ -49,6 +50,8 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   const { config, pool, sources, queue, log } = deps;
   const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const objectSlots = new Semaphore(config.workerMaxObjects);
+  // One pool per Citus node for loads entering at every node, as large as DATABASE_URL's (service.ts).
+  const entryNodes = new EntryNodePools({ databaseUrl: config.databaseUrl, citusNodeUrls: config.citusNodeUrls, max: pool.options.max, poolMode: config.databasePoolMode });
   const notifyQueue = createNotifyQueue(config);
   // Connected before anything can close it: a queue closed while connecting rejects its pending
   // commands with nobody to hear them.
@@ -64,7 +67,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       signal.addEventListener('abort', onStop, { once: true });
       try {
         return await runJob(
-          { pool, sources, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedSchemas: config.targetAllowedSchemas, objectSlots, recordMaxBytes: config.recordMaxBytes },
+          { pool, sources, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedSchemas: config.targetAllowedSchemas, objectSlots, recordMaxBytes: config.recordMaxBytes, entryNodes },
           jobId,
           { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
           controller,
@@ -164,6 +167,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       } finally {
         clearTimeout(deadline);
         await notifyQueue.close();
+        await entryNodes.close();
       }
     },
   };

@@ -109,6 +109,21 @@ const run = {
     timings,
     error: errorBody,
     shardLayout: shardLayoutSchema,
+    entryNodes: {
+      type: ['array', 'null'],
+      description: 'Citus: what each node the run\'s loads entered at took (target.entryNodes): rows committed and bytes of source parsed there. Null until the run succeeded.',
+      items: { type: 'object', properties: { node: { type: 'string' }, rows: { type: 'integer' }, bytes: { type: 'integer' } } },
+    },
+    entryChoice: {
+      type: ['object', 'null'],
+      description: 'How the run chose its entry nodes: what target.entryNodes asked, what it used ("coordinator" or "all"), why, and the nodes.',
+      properties: {
+        requested: { type: 'string', enum: ['coordinator', 'all', 'auto'] },
+        used: { type: 'string', enum: ['coordinator', 'all'] },
+        reason: { type: 'string' },
+        nodes: { type: 'array', items: { type: 'string' } },
+      },
+    },
     samples: {
       type: 'array',
       description: 'Progress samples taken during the run, every PROGRESS_INTERVAL_MS: [elapsed ms, rows, bytes].',

@@ -6,6 +6,7 @@ import type { JobWithRuns } from './client.js';
 import { ExitCode } from './exit.js';
 import type { MergeCounts } from '../sql/jobRows.js';
 import { elapsedMs, fmtDuration, fmtInt, mergeTable, rowsOf, shardLayoutTable } from './format.js';
+import { entryNodesTable } from './entryNodes.js';
 
 export interface Outcome {
   /** The report, for stdout. */
@@ -37,6 +38,8 @@ export function outcome(job: JobWithRuns): Outcome {
   for (const run of job.runs) out.push(timingTable(run), '');
   const lastRun = job.runs[job.runs.length - 1];
   if (lastRun?.shardLayout) out.push(shardLayoutTable(lastRun.shardLayout), '');
+  const entered = lastRun ? entryNodesTable(lastRun) : undefined;
+  if (entered) out.push(entered, '');
   const merge = job.result?.merge as MergeCounts | undefined;
   if (merge) {
     const files = (lastRun?.files ?? []).flatMap((f) => (f.merge ? [{ key: f.key, merge: f.merge }] : []));

@@ -88,6 +88,9 @@ export function specProblem(spec: JobSpec): { field: string; reason: string } | 
     return { field: spec.streams !== undefined ? '/streams' : '/chunkBytes', reason: 'applies only with atomicity "chunk"' };
   }
   if (spec.atomicity === 'chunk' && spec.dryRun) return { field: '/dryRun', reason: 'a dry run checks whole files: use atomicity "file"' };
+  if (spec.target.entryNodes === 'all' && (spec.atomicity === 'job' || (spec.mode !== undefined && spec.mode !== 'append'))) {
+    return { field: '/target/entryNodes', reason: '"all" loads each file or chunk in its own transaction on a node: it needs mode "append" with atomicity "file" or "chunk"' };
+  }
   const named = spec.format.type === 'ndjson' || spec.format.type === 'parquet';
   if (columns !== undefined && columns !== 'header' && !Array.isArray(columns) && !named) {
     return { field: '/target/columns', reason: 'a map from field names to columns needs format.type "ndjson" or "parquet" (CSV columns have no names to map)' };

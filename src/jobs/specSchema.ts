@@ -35,6 +35,8 @@ export const specDefaults = {
      * connections to go through.
      */
     connectionsPerWorker: 4,
+    /** Citus: where the load's transactions enter the cluster (load/entryNodes.ts decides "auto"). */
+    entryNodes: 'auto' as 'coordinator' | 'all' | 'auto',
   },
   maxErrors: 0,
   reload: false,
@@ -247,6 +249,16 @@ const targetSchema = Type.Object(
         minimum: 1,
         maximum: 64,
         description: `Citus: most connections a COPY opens to each worker; the shards on a worker share them (default ${specDefaults.target.connectionsPerWorker}).`,
+      }),
+    ),
+    /**
+     * Citus: the nodes the load's transactions enter at (docs/entry-nodes.md). "coordinator": all of them
+     * at the coordinator; "all": files (and chunks) in turn at the coordinator and every worker with
+     * metadata; "auto" (the default): "all" when the target is distributed and every node is ready.
+     */
+    entryNodes: Type.Optional(
+      StringEnum(['coordinator', 'all', 'auto'], {
+        description: 'Citus: where the load enters the cluster. "coordinator": every COPY through the coordinator; "all": files and chunks in turn through the coordinator and every worker with metadata (the parsing and routing of rows spread over the nodes); "auto" (default): "all" for a distributed table when every node has metadata and answers, else "coordinator" (the run says why).',
       }),
     ),
   },

@@ -53,12 +53,15 @@ export class FileClaim {
   }
 }
 
-/** atomicity "file": the object and its ledger row commit together, straight into the target. */
-export function ledgeredUnit(ids: RunIds, object: ObjectInfo, table: string, reload: boolean): FileUnit {
+/**
+ * atomicity "file": the object and its ledger row commit together, straight into the target. `ledgerOid`:
+ * the coordinator's OID of the target when the load enters at another node, whose OIDs differ.
+ */
+export function ledgeredUnit(ids: RunIds, object: ObjectInfo, table: string, reload: boolean, ledgerOid?: number): FileUnit {
   const ledger = new FileClaim(ids, object, reload);
   return {
     table,
-    claim: (client, oid, timer) => ledger.claim(client, oid, timer),
+    claim: (client, oid, timer) => ledger.claim(client, ledgerOid ?? oid, timer),
     settle: async (client, { rows }) => {
       await ledger.complete(client, rows);
       return { end: 'commit' };

@@ -25,13 +25,16 @@ import { copyColumns, textEncodingOf } from '../sink/copyColumns.js';
 import { resolveTarget } from '../sink/resolveTarget.js';
 import { AsyncQueue } from './asyncQueue.js';
 import { Chunker, ChunkBuffers, type Chunk } from './chunker.js';
-import { LoadSessions } from './sessions.js';
+import { LoadSessions, type Sessions } from './sessions.js';
 import { classify } from './classify.js';
 import { ledgerKeyOf, ObjectRejects, reconcile, skippedResult, type FileResult } from './objectLoad.js';
 import type { ObjectLoad, ShapeContext } from './shapes/shape.js';
 import { StageTimer } from './stageTimer.js';
 
-export type ChunkedInput = ObjectLoad & Pick<ShapeContext, 'pool' | 'spec' | 'ids' | 'signal' | 'recordMaxBytes'>;
+export type ChunkedInput = ObjectLoad & Pick<ShapeContext, 'pool' | 'spec' | 'ids' | 'signal' | 'recordMaxBytes'> & {
+  /** The lanes' sessions when chunks enter at every node; else a LoadSessions on `pool`. */
+  sessions: Sessions | undefined;
+};
 
 export async function loadChunked(input: ChunkedInput): Promise<FileResult> {
   const { spec, object, pool } = input;
@@ -143,7 +146,7 @@ export async function loadChunked(input: ChunkedInput): Promise<FileResult> {
   const buffers = new ChunkBuffers((spec.chunkBytes ?? specDefaults.chunkBytes) + (1 << 20));
   let failure: unknown;
   // Every chunk is a COPY of its own: on Citus each lane's session keeps its worker connections between them.
-  const sessions = new LoadSessions(pool, target.sql, connectionsPerWorker(spec));
+  const sessions = input.sessions ?? new LoadSessions(pool, target.sql, connectionsPerWorker(spec));
   let working = 0;
   const lanes = Array.from({ length: streams }, async () => {
     let client: PoolClient | undefined;

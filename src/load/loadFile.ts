@@ -15,7 +15,7 @@ import { copyStatement } from '../sink/copySql.js';
 import { beginLoad } from '../sink/citus.js';
 import { copyColumns, textEncodingOf } from '../sink/copyColumns.js';
 import { resolveTarget } from '../sink/resolveTarget.js';
-import type { LoadSessions } from './sessions.js';
+import type { Sessions } from './sessions.js';
 import { StageTimer } from './stageTimer.js';
 import { classify } from './classify.js';
 import type { FileUnit } from './fileUnit.js';
@@ -33,7 +33,7 @@ export interface LoadFileInput extends ObjectLoad {
   /** RECORD_MAX_BYTES: the most one record may take in the decoder. */
   recordMaxBytes: number;
   /** Sessions the job keeps between its files (many-file jobs); without them a pool client per file. */
-  sessions: LoadSessions | undefined;
+  sessions: Sessions | undefined;
 }
 
 export async function loadFile(input: LoadFileInput): Promise<FileResult> {

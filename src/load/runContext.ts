@@ -1,6 +1,7 @@
 // What a worker gives runJob for each attempt, and what an attempt comes to.
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
+import type { EntryNodePools } from '../sink/entryNodes.js';
 import type { Sources } from '../sources/registry.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -17,6 +18,8 @@ export interface RunContext {
   objectSlots?: Semaphore;
   /** RECORD_MAX_BYTES: the most one record may take in a decoder. */
   recordMaxBytes?: number;
+  /** The worker's pools to every Citus node, for loads that enter at every node (target.entryNodes). */
+  entryNodes?: EntryNodePools;
 }
 
 export interface AttemptInfo {

@@ -18,6 +18,8 @@ import type { LoadShape } from './shapes/shape.js';
 import type { Listing } from '../sources/listing.js';
 import { resolveSources, sourceFor } from '../sources/resolveSources.js';
 import { shardLayout } from '../sink/citus.js';
+import { chooseEntryNodes } from '../sink/entryNodes.js';
+import { recordRunEntryNodes } from '../sql/runEntryNodes.js';
 import { prepareTarget, tableOid } from '../sink/prepareTarget.js';
 import { StageTimer } from './stageTimer.js';
 import { analyzeTable, runTableOperation } from '../ops/runTableOperation.js';
@@ -70,8 +72,9 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const source = sourceFor(ctx.sources, spec.source.url);
     const prepared = await timer.time('targetMs', () => prepareTarget(pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
+    const entry = await timer.time('targetMs', () => chooseEntryNodes(ctx.entryNodes, pool, spec, prepared.oid, log));
     const recordMaxBytes = ctx.recordMaxBytes ?? DEFAULT_RECORD_MAX_BYTES;
-    shape = await shapeFor(spec)({ pool, log, spec, ids, targetOid: prepared.oid, signal, timer, listing, recordMaxBytes });
+    shape = await shapeFor(spec)({ pool, log, spec, ids, targetOid: prepared.oid, signal, timer, listing, recordMaxBytes, entry });
 
     run = new RunObjects({ pool, log, ids, signal, timer, source, objectSlots: ctx.objectSlots }, shape);
     const pages = shape.objects.pages();
@@ -82,6 +85,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     if (end.changedTarget && (spec.afterLoad?.analyze ?? prepared.created)) await timer.time('analyzeMs', () => analyzeTable(pool, job.target));
     const oid = prepared.oid ?? (await tableOid(pool, job.target));
     const layout = oid === undefined || !end.changedTarget ? undefined : await timer.time('layoutMs', () => shardLayout(pool, oid));
+    await recordRunEntryNodes(pool, runId, entry.choice);
     clearInterval(ticker);
     await recordSucceeded(endContext(), run, end, { created: prepared.created, distributed: prepared.distributed }, layout);
     return 'succeeded';

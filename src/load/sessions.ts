@@ -9,7 +9,14 @@
 import { keepsSessionState, type Pool, type PoolClient } from '../db/pool.js';
 import { keepWorkerConnections } from '../sink/citus.js';
 
-export class LoadSessions {
+/** Hands out a load's sessions: LoadSessions on one pool, or sink/entryNodes.ts's over every entry node. */
+export interface Sessions {
+  take(): Promise<PoolClient>;
+  give(client: PoolClient, broken: boolean): void;
+  close(): Promise<void>;
+}
+
+export class LoadSessions implements Sessions {
   private readonly idle: PoolClient[] = [];
   private readonly restore = new Map<PoolClient, () => Promise<void>>();
 

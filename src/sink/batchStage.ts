@@ -11,6 +11,7 @@
 // It is an accelerator, not the ground truth: a table with rules it does not model is not staged
 // (targetConstraints.ts), and when that COPY is refused anyway (a rule it missed, a concurrent
 // writer), the stage's savepoint is rolled back and the batch goes to BatchCopier as before.
+import type { PoolClient } from '../db/pool.js';
 import { isDataError } from '../db/sqlstate.js';
 import type { FormatSpec } from '../jobs/spec.js';
 import { countStagedBatch } from '../metrics.js';
@@ -48,7 +49,8 @@ export function batchStage(target: { oid: number; sql: string }, columns: string
       const { client } = batch;
       await client.query(`SAVEPOINT ${SAVEPOINT}`);
       try {
-        rules ??= await targetConstraints(client, target.oid, columns);
+        // The catalog of the node this session entered at: OIDs differ from node to node (entryNodes.ts).
+        rules ??= await targetConstraints(client, await sessionOid(client, target), columns);
         const found = rules;
         if (!found.covered) {
           await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
@@ -193,4 +195,10 @@ async function copyAccepted(batch: StagedBatch, skip: number[]): Promise<unknown
   const expected = recs.length - skip.length;
   if (rowCount !== expected) return new Error(`the stage's COPY of ${expected} records loaded ${rowCount} rows`);
   return undefined;
+}
+
+/** The target's OID in the catalog of the session's own node. */
+async function sessionOid(client: PoolClient, target: { oid: number; sql: string }): Promise<number> {
+  const { rows } = await client.query<{ oid: number | null }>('SELECT to_regclass($1)::oid::int AS oid', [target.sql]);
+  return rows[0]?.oid ?? target.oid;
 }

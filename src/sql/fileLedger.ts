@@ -3,8 +3,12 @@
 // it and, once the first commits, finds the row and skips. A rollback releases the key with the data.
 // Each entry also records the target table's OID: an entry written for another table of the same name
 // (dropped and created again) does not count as loaded, and the next load takes it over. Entries from
-// before the OID was kept (NULL) count by name alone.
+// before the OID was kept (NULL) count by name alone. A claim also names the node its transaction
+// entered Citus at (sink/entryNodeTag.ts); the OID is always the coordinator's, carried as data.
+// On Citus the ledgers are Citus tables (migration 0080), where an UPDATE may not call a volatile
+// function: times come from the column default or statement_timestamp(), not clock_timestamp().
 import type { Pool, PoolClient } from '../db/pool.js';
+import { entryNodeOf } from '../sink/entryNodeTag.js';
 
 /** A target and an object's identity (sources/source.ts: ObjectInfo). */
 export interface LedgerKey {
@@ -37,13 +41,14 @@ export interface LedgerEntry extends LedgerKey {
  */
 export async function claimLedgerEntry(client: PoolClient, k: LedgerKey, jobId: string, runId: string, reload = false): Promise<LedgerEntry | undefined> {
   const ins = await client.query(
-    `INSERT INTO ingest.file_ledger AS l (target, scheme, container, key, version, size, job_id, run_id, target_oid)
-     VALUES ($1, $9, $2, $3, $4, $5, $6, $7, $8::oid)
+    `INSERT INTO ingest.file_ledger AS l (target, scheme, container, key, version, size, job_id, run_id, target_oid, entry_node)
+     VALUES ($1, $9, $2, $3, $4, $5, $6, $7, $8::oid, $10)
      ON CONFLICT (target, scheme, container, key, version, size) DO UPDATE
-       SET job_id = excluded.job_id, run_id = excluded.run_id, target_oid = excluded.target_oid, rows_loaded = 0, loaded_at = clock_timestamp()
+       SET job_id = excluded.job_id, run_id = excluded.run_id, target_oid = excluded.target_oid, entry_node = excluded.entry_node,
+           rows_loaded = 0, loaded_at = excluded.loaded_at
        WHERE ${stale}${reload ? ' OR l.job_id <> excluded.job_id' : ''}
      RETURNING 1`,
-    [k.target, k.container, k.key, k.version, k.size, jobId, runId, k.targetOid, k.scheme],
+    [k.target, k.container, k.key, k.version, k.size, jobId, runId, k.targetOid, k.scheme, entryNodeOf(client)],
   );
   if (ins.rowCount === 1) return undefined;
   return { ...k, ...(await ledgerEntry(client, k))! };
@@ -51,7 +56,7 @@ export async function claimLedgerEntry(client: PoolClient, k: LedgerKey, jobId: 
 
 export async function completeLedgerEntry(client: PoolClient, k: LedgerKey, rowsLoaded: number): Promise<void> {
   await client.query(
-    `UPDATE ingest.file_ledger SET rows_loaded = $6, loaded_at = clock_timestamp()
+    `UPDATE ingest.file_ledger SET rows_loaded = $6, loaded_at = statement_timestamp()
       WHERE target = $1 AND container = $2 AND key = $3 AND version = $4 AND size = $5 AND scheme = $7`,
     [k.target, k.container, k.key, k.version, k.size, rowsLoaded, k.scheme],
   );
@@ -78,20 +83,21 @@ export async function loadedChunks(
 /** Claims a chunk inside its load's transaction; false when it is already loaded (by a twin, or earlier). */
 export async function claimChunk(client: PoolClient, k: ChunkKey, jobId: string, runId: string, reload: boolean): Promise<boolean> {
   const res = await client.query(
-    `INSERT INTO ingest.chunk_ledger AS l (target, scheme, container, key, version, size, byte_start, byte_end, job_id, run_id, target_oid)
-     VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10::oid)
+    `INSERT INTO ingest.chunk_ledger AS l (target, scheme, container, key, version, size, byte_start, byte_end, job_id, run_id, target_oid, entry_node)
+     VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10::oid, $12)
      ON CONFLICT (target, scheme, container, key, version, size, byte_start) DO UPDATE
-       SET job_id = excluded.job_id, run_id = excluded.run_id, byte_end = excluded.byte_end, target_oid = excluded.target_oid, rows_loaded = 0, loaded_at = clock_timestamp()
+       SET job_id = excluded.job_id, run_id = excluded.run_id, byte_end = excluded.byte_end, target_oid = excluded.target_oid,
+           entry_node = excluded.entry_node, rows_loaded = 0, loaded_at = excluded.loaded_at
        WHERE ${stale}${reload ? ' OR l.job_id <> excluded.job_id' : ''}
      RETURNING 1`,
-    [k.target, k.container, k.key, k.version, k.size, k.byteStart, k.byteEnd, jobId, runId, k.targetOid, k.scheme],
+    [k.target, k.container, k.key, k.version, k.size, k.byteStart, k.byteEnd, jobId, runId, k.targetOid, k.scheme, entryNodeOf(client)],
   );
   return res.rowCount === 1;
 }
 
 export async function completeChunk(client: PoolClient, k: ChunkKey, rowsLoaded: number): Promise<void> {
   await client.query(
-    `UPDATE ingest.chunk_ledger SET rows_loaded = $7, loaded_at = clock_timestamp()
+    `UPDATE ingest.chunk_ledger SET rows_loaded = $7, loaded_at = statement_timestamp()
       WHERE target = $1 AND container = $2 AND key = $3 AND version = $4 AND size = $5 AND byte_start = $6 AND scheme = $8`,
     [k.target, k.container, k.key, k.version, k.size, k.byteStart, rowsLoaded, k.scheme],
   );

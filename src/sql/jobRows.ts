@@ -3,6 +3,8 @@
 import type { ErrorBody } from '../errors.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { ShardLayout } from '../sink/citus.js';
+import type { EntryChoice } from '../sink/entryNodes.js';
+import type { EntryNodeShare } from './runEntryNodes.js';
 
 /** mode "merge": what a file's records (or a job's files) did to the target. */
 export interface MergeCounts {
@@ -84,6 +86,10 @@ export interface Run {
   error: ErrorBody | null;
   /** The target's shard layout after the run (Citus only). */
   shardLayout: ShardLayout | null;
+  /** What each node the run's loads entered at took (sql/runEntryNodes.ts); null until the run succeeded. */
+  entryNodes: EntryNodeShare[] | null;
+  /** How the run chose its entry nodes, and why (sink/entryNodes.ts). */
+  entryChoice: EntryChoice | null;
   /** Progress samples taken during the run: [elapsed ms, rows, bytes]. */
   samples: Array<[number, number, number]>;
   /** The first FILES_INLINE files of the run; GET /jobs/:id/files pages through all of them. */
@@ -184,6 +190,8 @@ export interface RunRow {
   timings: Timings;
   error: ErrorBody | null;
   shard_layout: ShardLayout | null;
+  entry_nodes?: EntryNodeShare[] | null;
+  entry_choice?: EntryChoice | null;
   samples: Array<[number, number, number]>;
 }
 
@@ -205,6 +213,8 @@ export function runFromRow(r: RunRow, files: RunFile[], fileCount = files.length
     timings: r.timings,
     error: r.error,
     shardLayout: r.shard_layout,
+    entryNodes: r.entry_nodes ?? null,
+    entryChoice: r.entry_choice ?? null,
     samples: r.samples,
     files,
     fileCount,

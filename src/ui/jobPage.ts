@@ -6,6 +6,7 @@ import type { Job, Run, RunFile } from '../sql/jobRows.js';
 import type { ShardLayout } from '../sink/citus.js';
 import { specDefaults } from '../jobs/spec.js';
 import { mergeSection } from './mergeTable.js';
+import { entryNodesSection } from './entryNodes.js';
 import { stageChart } from './stageChart.js';
 import { throughputChart } from './throughputChart.js';
 import { fmtBytes, fmtInt, fmtMs, fmtTime } from './format.js';
@@ -175,6 +176,7 @@ ${throughputChart(job.runs, throughputNote(job))}
 ${filesTable(job, v.files)}
 ${mergeSection(job)}
 ${shardLayout(job.runs)}
+${entryNodesSection(job.runs)}
 <h2>Rejects</h2>
 ${rejectsTable(job, v.rejects, v.rejectsTotal)}`,
   });

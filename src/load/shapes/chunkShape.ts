@@ -2,6 +2,7 @@
 // with its chunk-ledger row, and the object's file-ledger row once every chunk is in (load/loadChunked.ts).
 // A failure keeps the chunks committed before it; the retry loads only the missing ones.
 import { specDefaults } from '../../jobs/spec.js';
+import { connectionsPerWorker } from '../../sink/citus.js';
 import { loadChunked } from '../loadChunked.js';
 import type { ShapeFactory } from './shape.js';
 
@@ -9,7 +10,7 @@ export const chunkShape: ShapeFactory = async (ctx) => ({
   objects: ctx.listing,
   concurrency: Math.max(1, ctx.spec.concurrency ?? specDefaults.concurrency),
   commitsEachObject: true,
-  load: (load) => loadChunked({ ...load, pool: ctx.pool, spec: ctx.spec, ids: ctx.ids, signal: ctx.signal, recordMaxBytes: ctx.recordMaxBytes }),
+  load: (load) => loadChunked({ ...load, pool: ctx.pool, spec: ctx.spec, ids: ctx.ids, signal: ctx.signal, recordMaxBytes: ctx.recordMaxBytes, sessions: ctx.entry.sessions(ctx.ids.target, connectionsPerWorker(ctx.spec)) }),
   finish: async (totals) => ({ rowsLoaded: totals.rowsLoaded, changedTarget: true, result: {} }),
   abort: async () => {},
   close: async () => {},

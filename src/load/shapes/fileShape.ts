@@ -10,7 +10,7 @@ export const fileShape: ShapeFactory = async (ctx) => {
     objects: ctx.listing,
     concurrency: files.concurrency,
     commitsEachObject: true,
-    load: (load) => files.load(load, ledgeredUnit(ctx.ids, load.object, ctx.spec.target.table, ctx.spec.reload === true)),
+    load: (load) => files.load(load, ledgeredUnit(ctx.ids, load.object, ctx.spec.target.table, ctx.spec.reload === true, files.entered ? ctx.targetOid : undefined)),
     finish: async (totals) => ({ rowsLoaded: totals.rowsLoaded, changedTarget: true, result: {} }),
     abort: async () => {},
     close: () => files.close(),

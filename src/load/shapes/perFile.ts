@@ -5,12 +5,17 @@ import { connectionsPerWorker } from '../../sink/citus.js';
 import type { FileUnit } from '../fileUnit.js';
 import { loadFile } from '../loadFile.js';
 import type { FileResult } from '../objectLoad.js';
-import { LoadSessions } from '../sessions.js';
+import { LoadSessions, type Sessions } from '../sessions.js';
 import type { ObjectLoad, ShapeContext } from './shape.js';
 
 export class PerFile {
-  /** Many files, one COPY each: they share sessions that keep their Citus worker connections. */
-  readonly sessions: LoadSessions | undefined;
+  /**
+   * Many files, one COPY each: they share sessions that keep their Citus worker connections. Loads that
+   * enter at every node take them at the nodes in turn.
+   */
+  readonly sessions: Sessions | undefined;
+  /** True when the files enter at every node: the ledger then knows the target by the coordinator's OID. */
+  readonly entered: boolean;
 
   constructor(
     private readonly ctx: ShapeContext,
@@ -20,7 +25,9 @@ export class PerFile {
     private readonly spec: JobSpec = ctx.spec,
   ) {
     const single = ctx.listing.complete && ctx.listing.listed === 1;
-    this.sessions = single ? undefined : new LoadSessions(ctx.pool, table, connectionsPerWorker(ctx.spec));
+    const entered = ctx.entry.sessions(ctx.ids.target, connectionsPerWorker(ctx.spec));
+    this.entered = entered !== undefined;
+    this.sessions = entered ?? (single ? undefined : new LoadSessions(ctx.pool, table, connectionsPerWorker(ctx.spec)));
   }
 
   get concurrency(): number {

@@ -6,6 +6,7 @@
 import type { Pool } from '../../db/pool.js';
 import type { JobSpec } from '../../jobs/spec.js';
 import type { Logger } from '../../log.js';
+import type { EntryRoute } from '../../sink/entryNodes.js';
 import type { Listing } from '../../sources/listing.js';
 import type { ObjectInfo, ObjectSource } from '../../sources/source.js';
 import type { MergeCounts } from '../../sql/jobRows.js';
@@ -34,6 +35,8 @@ export interface ShapeContext {
   listing: Listing;
   /** RECORD_MAX_BYTES: the most one record may take in a decoder. */
   recordMaxBytes: number;
+  /** Where the run's loads enter Citus: the coordinator, or every node in turn (sink/entryNodes.ts). */
+  entry: EntryRoute;
 }
 
 /** One object's load, as the run hands it to the shape. */
