@@ -18,14 +18,24 @@ interface Operation {
   examples?: Record<string, RequestExample>;
 }
 
+const anyObject = { type: 'object', additionalProperties: true } as const;
+const probeAnswers = {
+  health: { 200: { description: 'The process is up', type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } } },
+  ready: {
+    200: { ...anyObject, description: "Every dependency answers; `checks` has each one's state." },
+    503: { ...anyObject, description: 'A dependency is down or migrations are pending; `checks` says which.' },
+  },
+};
+const metricsText = { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } };
+
 /**
  * Every documented route, by `METHOD url` as Fastify registers it. A route missing here has no
  * operationId, which test/openapi-contract.test.ts refuses: a new route must be named.
  */
 export const operations: Record<string, Operation> = {
-  'GET /healthz': { id: 'getHealth', responses: { 200: { description: 'The process is up', type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } } } },
-  'GET /readyz': { id: 'getReadiness', responses: { 200: { description: 'Every dependency answers; `checks` has each one\'s state.', type: 'object', additionalProperties: true }, 503: { description: 'A dependency is down or migrations are pending; `checks` says which.', type: 'object', additionalProperties: true } } },
-  'GET /metrics': { id: 'getMetrics', responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+  'GET /healthz': { id: 'getHealth', responses: probeAnswers.health },
+  'GET /readyz': { id: 'getReadiness', responses: probeAnswers.ready },
+  'GET /metrics': { id: 'getMetrics', responses: metricsText },
   'POST /jobs': { id: 'createJob', examples: jobExamples },
   'GET /jobs': { id: 'listJobs' },
   'GET /jobs/:id': { id: 'getJob' },
@@ -45,7 +55,7 @@ export const operations: Record<string, Operation> = {
 const security: Array<Record<string, string[]>> = [{ bearer: [] }, { basic: [] }];
 
 /** The error shape with `code` narrowed to the catalogue's codes of one HTTP status. */
-export function errorResponse(status: number): Record<string, unknown> {
+function errorResponse(status: number): Record<string, unknown> {
   const codes = Object.entries(errorCodes).filter(([, c]) => c.status === status).map(([code]) => code);
   const { $id: _id, ...shape } = errorSchema;
   const error = shape.properties.error;
@@ -76,8 +86,9 @@ export const documentRoute: SwaggerTransform = ({ schema, url, route }) => {
   const open = OPEN_ROUTES.has(url);
   const s = schema as Record<string, unknown>;
   const response: Record<string, unknown> = { ...(s.response as object | undefined), ...operation?.responses };
-  for (const status of errorStatuses(s, open)) if (!(open && status === 503)) response[status] = errorResponse(status);
-  return { url, schema: { ...schema, ...(operation ? { operationId: operation.id } : {}), security: open ? [] : security, response, ...withExamples(s.body, operation?.examples) } };
+  for (const status of errorStatuses(s, open)) response[status] = errorResponse(status);
+  const named = operation ? { operationId: operation.id } : {};
+  return { url, schema: { ...schema, ...named, security: open ? [] : security, response, ...withExamples(s.body, operation?.examples) } };
 };
 
 /**
