@@ -10,6 +10,7 @@ import { describeProblems, validatorCompiler } from './api/validation.js';
 import { errorSchema } from './api/schemas.js';
 import { clientErrorHandler, errorPayload, fastifyClientError, frameworkErrors } from './api/errorShape.js';
 import { addTokenAuth } from './api/auth.js';
+import { swaggerOptions } from './api/openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes } from './routes/health.js';
@@ -89,18 +90,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     reply.code(404).send(errorPayload('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
-  const secured = services.config.apiTokens.length > 0;
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'citus-ingest', version: '0.1.0', description: 'Load CSV files from S3 into PostgreSQL and Citus through COPY.' },
-      ...(secured
-        ? {
-            components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
-            security: [{ bearer: [] }, { basic: [] }],
-          }
-        : {}),
-    },
-  });
+  await app.register(swagger, swaggerOptions(services.config));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthRoutes, { services });
   await app.register(jobRoutes, { services });

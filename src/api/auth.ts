@@ -14,7 +14,7 @@ declare module 'fastify' {
 }
 
 /** Routes a probe must reach without credentials. */
-const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
 /** Paths a person opens in a browser: a 401 there (or to any request for HTML) asks for Basic credentials. */
 const BROWSER_PATHS = /^\/(ui|admin\/queues|docs)(\/|$)/;

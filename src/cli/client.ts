@@ -1,6 +1,9 @@
-// A small HTTP client for the service's API (global fetch). Every non-2xx answer becomes an ApiError
-// carrying the API's `{ error: { code, message, details } }`; a server that cannot be reached becomes a
-// CliError naming the URL.
+// The CLI's client for the service's API: openapi-fetch over the types generated from the OpenAPI
+// document (src/cli/api.d.ts, npm run gen:api), so a path, parameter or body the document does not
+// carry fails the typecheck. Every non-2xx answer becomes an ApiError carrying the API's
+// `{ error: { code, message, details } }`; a server that cannot be reached becomes a CliError naming the URL.
+import createClient, { type Client } from 'openapi-fetch';
+import type { paths } from './api.js';
 import type { Job, JobStatus, Run } from '../sql/jobRows.js';
 import type { SubmitSpec } from './spec.js';
 import { CliError } from './exit.js';
@@ -68,41 +71,50 @@ const MAX_RETRY_AFTER_MS = 10_000;
 
 export class ApiClient {
   readonly baseUrl: string;
-  private readonly token: string | undefined;
+  private readonly api: Client<paths>;
   private readonly timeoutMs: number;
   private readonly overloadedRetries: number;
 
   constructor(opts: ClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
-    this.token = opts.token;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.overloadedRetries = opts.overloadedRetries ?? 3;
+    this.api = createClient<paths>({
+      baseUrl: this.baseUrl,
+      headers: { accept: 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+    });
   }
 
   submit(spec: SubmitSpec, idempotencyKey?: string): Promise<{ id: string; status: string }> {
-    return this.request('POST', '/jobs', spec, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {});
+    return this.request('POST /jobs', (signal) =>
+      this.api.POST('/jobs', { body: spec, params: { header: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {} }, signal }),
+    );
   }
 
   job(id: string): Promise<JobWithRuns> {
-    return this.request('GET', `/jobs/${encodeURIComponent(id)}`);
+    return this.request(`GET /jobs/${id}`, (signal) => this.api.GET('/jobs/{id}', { params: { path: { id } }, signal }));
   }
 
   cancel(id: string): Promise<Job> {
-    return this.request('POST', `/jobs/${encodeURIComponent(id)}/cancel`);
+    return this.request(`POST /jobs/${id}/cancel`, (signal) => this.api.POST('/jobs/{id}/cancel', { params: { path: { id } }, signal }));
   }
 
   jobs(q: { status?: JobStatus | undefined; limit?: number | undefined; cursor?: string | undefined }): Promise<JobsPage> {
-    return this.request('GET', `/jobs${query(q)}`);
+    return this.request('GET /jobs', (signal) => this.api.GET('/jobs', { params: { query: q }, signal }));
   }
 
   rejects(id: string, q: { limit?: number | undefined; cursor?: string | undefined; runId?: string | undefined }): Promise<RejectsPage> {
-    return this.request('GET', `/jobs/${encodeURIComponent(id)}/rejects${query(q)}`);
+    return this.request(`GET /jobs/${id}/rejects`, (signal) => this.api.GET('/jobs/{id}/rejects', { params: { path: { id }, query: q }, signal }));
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  /**
+   * Sends a request (again after an OVERLOADED refusal) and returns its JSON. The answer's type is the
+   * caller's domain type (the rows the route serializes); the document types the request side.
+   */
+  private async request<T>(what: string, send: (signal: AbortSignal) => Promise<Answer>): Promise<T> {
     for (let retries = 0; ; retries++) {
       try {
-        return await this.requestOnce<T>(method, path, body, headers);
+        return (await this.requestOnce(what, send)) as T;
       } catch (err) {
         if (!(err instanceof ApiError && err.code === 'OVERLOADED') || retries >= this.overloadedRetries) throw err;
         await new Promise((r) => setTimeout(r, Math.min(err.retryAfterMs ?? 1000, MAX_RETRY_AFTER_MS)));
@@ -110,49 +122,35 @@ export class ApiClient {
     }
   }
 
-  private async requestOnce<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const url = `${this.baseUrl}${path}`;
-    const h: Record<string, string> = { accept: 'application/json', ...headers };
-    if (body !== undefined) h['content-type'] = 'application/json';
-    if (this.token) h.authorization = `Bearer ${this.token}`;
-    let res: Response;
+  private async requestOnce(what: string, send: (signal: AbortSignal) => Promise<Answer>): Promise<unknown> {
+    let answer: Answer;
     try {
-      res = await fetch(url, {
-        method,
-        headers: h,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      answer = await send(AbortSignal.timeout(this.timeoutMs));
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new CliError(`cannot reach the API at ${this.baseUrl} (${method} ${path}: ${why}); is the service running? (--api or CITUS_INGEST_API)`);
+      throw new CliError(`cannot reach the API at ${this.baseUrl} (${what}: ${why}); is the service running? (--api or CITUS_INGEST_API)`);
     }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
+    const { data, error, response: res } = answer;
     if (!res.ok) {
-      const e = (parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+      const e = (error as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+      const text = typeof error === 'string' ? error : '';
       throw new ApiError(
         res.status,
         typeof e?.code === 'string' ? e.code : `HTTP_${res.status}`,
-        typeof e?.message === 'string' ? e.message : `${method} ${path} answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`,
+        typeof e?.message === 'string' ? e.message : `${what} answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`,
         typeof e?.details === 'object' && e.details !== null ? (e.details as Record<string, unknown>) : undefined,
         retryAfterMs(res.headers.get('retry-after')),
       );
     }
-    if (parsed === undefined) throw new CliError(`${method} ${url} answered ${res.status} without a JSON body`);
-    return parsed as T;
+    if (data === undefined) throw new CliError(`${what} at ${this.baseUrl} answered ${res.status} without a JSON body`);
+    return data;
   }
 }
 
-function query(q: Record<string, string | number | undefined>): string {
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
-  const s = p.toString();
-  return s ? `?${s}` : '';
+/** What an openapi-fetch call resolves to, whichever route it was. */
+interface Answer {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
 }

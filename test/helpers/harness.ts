@@ -2,7 +2,9 @@
 // service started in-process with its own queue name, so tests never share state.
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import createClient, { type Client } from 'openapi-fetch';
 import pg from 'pg';
+import type { paths } from '../../src/cli/api.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/dev/embeddedS3.js';
@@ -120,6 +122,11 @@ export async function createBucket(client: S3Client, name: string): Promise<void
 
 const ENDED = ['succeeded', 'failed', 'cancelled'];
 
+/** The API through the client generated from its OpenAPI document, as the CLI calls it. */
+function apiClient(url: string): Client<paths> {
+  return createClient<paths>({ baseUrl: url });
+}
+
 /**
  * Reads GET /jobs/:id until the job reaches one of `states` (default: any end). Waiting for ends only,
  * it holds each request with ?wait= (the service answers when the job ends); otherwise it polls.
@@ -129,8 +136,8 @@ export async function waitForJob(url: string, id: string, states: string[] = END
   const endsOnly = states.every((s) => ENDED.includes(s));
   for (;;) {
     const wait = endsOnly ? Math.max(1, Math.min(60, Math.ceil((deadline - Date.now()) / 1000))) : 0;
-    const res = await fetch(`${url}/jobs/${id}${wait ? `?wait=${wait}` : ''}`);
-    const job = (await res.json()) as any;
+    const { data, error } = await apiClient(url).GET('/jobs/{id}', { params: { path: { id }, query: wait ? { wait } : {} } });
+    const job = (data ?? error) as any;
     if (states.includes(job.status)) return job;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms: ${JSON.stringify(job)}`);
     if (!wait || ENDED.includes(job.status)) await new Promise((r) => setTimeout(r, 50));
@@ -142,9 +149,11 @@ export async function allRejects(url: string, id: string): Promise<any[]> {
   const all: any[] = [];
   let cursor: string | null = null;
   do {
-    const page = (await (await fetch(`${url}/jobs/${id}/rejects?limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as any;
-    all.push(...page.rejects);
-    cursor = page.nextCursor;
+    const query: { limit: number; cursor?: string } = { limit: 1000, ...(cursor ? { cursor } : {}) };
+    const { data, error } = await apiClient(url).GET('/jobs/{id}/rejects', { params: { path: { id }, query } });
+    if (!data) throw new Error(`GET /jobs/${id}/rejects: ${JSON.stringify(error)}`);
+    all.push(...(data.rejects ?? []));
+    cursor = data.nextCursor ?? null;
   } while (cursor);
   return all;
 }
