@@ -35,7 +35,8 @@ t.test('the served document validates, names every operation and declares its se
   await t.resolves(SwaggerParser.validate(structuredClone(doc)), 'swagger-parser validates the document');
   t.match(doc.openapi, /^3\.1\./);
   t.ok(doc.servers?.length > 0 && doc.servers.every((s: any) => /^https?:\/\//.test(s.url)), 'servers are declared');
-  t.same(Object.keys(doc.components.securitySchemes).sort(), ['basic', 'bearer']);
+  t.same(Object.keys(doc.components.securitySchemes).sort(), ['basic', 'bearer', 'watchSecret']);
+  const bySecret = new Set(Object.values(operations).filter((o) => o.watchSecret).map((o) => o.id));
 
   const ops = eachOperation(doc);
   t.ok(ops.length >= Object.keys(operations).length, `${ops.length} operations`);
@@ -45,6 +46,7 @@ t.test('the served document validates, names every operation and declares its se
     t.ok(codes.some((c) => c >= 200 && c < 300), `${name} declares a 2xx answer`);
     t.ok(codes.some((c) => c >= 400 && c < 500), `${name} declares a 4xx answer`);
     if (PROBES.has(path)) t.same(op.security, [], `${name} needs no token`);
+    else if (bySecret.has(op.operationId)) t.same(op.security, [{ watchSecret: [] }], `${name} takes a watch's secret`);
     else t.same(op.security, [{ bearer: [] }, { basic: [] }], `${name} needs a token, bearer or basic`);
     for (const code of codes.filter((c) => c >= 400 && !(PROBES.has(path) && c === 503))) {
       const listed = op.responses[code].content['application/json'].schema.properties.error.properties.code.enum as string[];

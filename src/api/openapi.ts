@@ -16,6 +16,8 @@ interface Operation {
   responses?: Record<number, unknown>;
   /** Named request examples. */
   examples?: Record<string, RequestExample>;
+  /** The route checks its own credential (a watch's secret in the URL) instead of the API's token. */
+  watchSecret?: boolean;
 }
 
 const anyObject = { type: 'object', additionalProperties: true } as const;
@@ -26,6 +28,7 @@ const probeAnswers = {
     503: { ...anyObject, description: 'A dependency is down or migrations are pending; `checks` says which.' },
   },
 };
+const webhookAllowed = { 200: { description: 'The CloudEvents webhook handshake: WebHook-Allowed-Origin names the sender', type: 'null' } };
 const metricsText = { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } };
 
 /**
@@ -49,6 +52,14 @@ export const operations: Record<string, Operation> = {
   'GET /schedules': { id: 'listSchedules' },
   'GET /schedules/:name': { id: 'getSchedule' },
   'DELETE /schedules/:name': { id: 'deleteSchedule', responses: { 204: { description: 'The schedule was deleted', type: 'null' } } },
+  'POST /watches': { id: 'createWatch' },
+  'GET /watches': { id: 'listWatches' },
+  'GET /watches/:name': { id: 'getWatch' },
+  'DELETE /watches/:name': { id: 'deleteWatch', responses: { 204: { description: 'The watch was deleted; its jobs stay', type: 'null' } } },
+  'POST /events/:provider': { id: 'receiveEvents' },
+  'POST /events/:provider/:watch': { id: 'receiveWatchEvents', watchSecret: true },
+  'OPTIONS /events/azure': { id: 'validateAzureWebhook', responses: webhookAllowed },
+  'OPTIONS /events/azure/:watch': { id: 'validateAzureWatchWebhook', watchSecret: true, responses: webhookAllowed },
 };
 
 /** Either scheme will do: a token as bearer, or as the Basic password. */
@@ -88,7 +99,8 @@ export const documentRoute: SwaggerTransform = ({ schema, url, route }) => {
   const response: Record<string, unknown> = { ...(s.response as object | undefined), ...operation?.responses };
   for (const status of errorStatuses(s, open)) response[status] = errorResponse(status);
   const named = operation ? { operationId: operation.id } : {};
-  return { url, schema: { ...schema, ...named, security: open ? [] : security, response, ...withExamples(s.body, operation?.examples) } };
+  const needs = open ? [] : operation?.watchSecret ? [{ watchSecret: [] }] : security;
+  return { url, schema: { ...schema, ...named, security: needs, response, ...withExamples(s.body, operation?.examples) } };
 };
 
 /**
@@ -124,6 +136,7 @@ export function swaggerOptions(config: Config): FastifyDynamicSwaggerOptions {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'One of API_TOKENS. Without API_TOKENS the service accepts requests without a token.' },
           basic: { type: 'http', scheme: 'basic', description: 'Any user name, one of API_TOKENS as the password (what a browser can send).' },
+          watchSecret: { type: 'apiKey', in: 'query', name: 'secret', description: "A watch's own secret, for event senders that cannot set headers (docs/watches.md)." },
         },
       },
     },

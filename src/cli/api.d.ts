@@ -245,6 +245,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/watches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List watches */
+        get: operations["listWatches"];
+        put?: never;
+        /**
+         * Create or replace a watch
+         * @description Loads each new object under `prefix` ("on": "object") or each directory whose marker appears ("on": "marker"), as events arrive at /events. See docs/watches.md.
+         */
+        post: operations["createWatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/watches/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One watch: its counters, last event and the jobs it started */
+        get: operations["getWatch"];
+        put?: never;
+        post?: never;
+        /** Delete a watch (its jobs stay) */
+        delete: operations["deleteWatch"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Object events from a store, matched against every watch
+         * @description Takes the provider's own notification payload: s3 (S3, MinIO, EventBridge), gcs (Pub/Sub push), azure (Event Grid, CloudEvents); see docs/watches.md. Needs the API token.
+         */
+        post: operations["receiveEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{provider}/{watch}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Object events from a store, for one watch
+         * @description For senders that cannot set an Authorization header: the watch's secret is in the URL (?secret=...).
+         */
+        post: operations["receiveWatchEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/azure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        /** CloudEvents webhook validation (Event Grid) */
+        options: operations["validateAzureWebhook"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/azure/{watch}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        /** CloudEvents webhook validation for one watch */
+        options: operations["validateAzureWatchWebhook"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -252,7 +365,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "INVALID_SPEC" | "INVALID_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "BODY_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_CONFLICT" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "JOB_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "SOURCE_NOT_FOUND" | "SOURCE_ACCESS_DENIED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "SOURCE_CHANGED" | "SOURCE_UNVERSIONED" | "SOURCE_RANGE_UNSUPPORTED" | "MARKER_TIMEOUT" | "MANIFEST_FILE_MISSING" | "SOURCE_UNAVAILABLE" | "TARGET_NOT_FOUND" | "TARGET_FORBIDDEN" | "TARGET_COLUMN_NOT_FOUND" | "TARGET_DEFINITION_INVALID" | "TARGET_DISTRIBUTION_MISMATCH" | "TARGET_NOT_DISTRIBUTED" | "CITUS_NOT_AVAILABLE" | "DATA_REJECTED" | "ERROR_BUDGET_EXCEEDED" | "SOURCE_CORRUPT" | "LEDGER_CONFLICT" | "PUBLISH_FAILED" | "MERGE_OUT_OF_ORDER" | "MERGE_KEY_INVALID" | "RECORD_COUNT_MISMATCH" | "DATABASE_UNAVAILABLE" | "DATABASE_ERROR" | "CANCELLED" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY" | "INTERNAL";
+                code: "INVALID_SPEC" | "INVALID_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "BODY_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_CONFLICT" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "WATCH_NOT_FOUND" | "INVALID_EVENT" | "JOB_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "SOURCE_NOT_FOUND" | "SOURCE_ACCESS_DENIED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "SOURCE_CHANGED" | "SOURCE_UNVERSIONED" | "SOURCE_RANGE_UNSUPPORTED" | "MARKER_TIMEOUT" | "MANIFEST_FILE_MISSING" | "SOURCE_UNAVAILABLE" | "TARGET_NOT_FOUND" | "TARGET_FORBIDDEN" | "TARGET_COLUMN_NOT_FOUND" | "TARGET_DEFINITION_INVALID" | "TARGET_DISTRIBUTION_MISMATCH" | "TARGET_NOT_DISTRIBUTED" | "CITUS_NOT_AVAILABLE" | "ENTRY_NODES_UNSUPPORTED" | "ENTRY_NODES_UNAVAILABLE" | "DATA_REJECTED" | "ERROR_BUDGET_EXCEEDED" | "SOURCE_CORRUPT" | "RECORD_TOO_LARGE" | "PAGE_TOO_LARGE" | "LEDGER_CONFLICT" | "PUBLISH_FAILED" | "MERGE_OUT_OF_ORDER" | "MERGE_KEY_INVALID" | "RECORD_COUNT_MISMATCH" | "DATABASE_UNAVAILABLE" | "DATABASE_ERROR" | "CANCELLED" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY" | "INTERNAL";
                 message: string;
                 details: {
                     [key: string]: unknown;
@@ -504,7 +617,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -513,7 +626,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -594,7 +707,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -603,7 +716,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -701,6 +814,11 @@ export interface operations {
                         distributeExisting?: boolean;
                         /** @description Citus: most connections a COPY opens to each worker; the shards on a worker share them (default 4). */
                         connectionsPerWorker?: number;
+                        /**
+                         * @description Citus: where the load enters the cluster. "coordinator": every COPY through the coordinator; "all": files and chunks in turn through the coordinator and every worker with metadata (the parsing and routing of rows spread over the nodes); "auto" (default): "all" for a distributed table when every node has metadata and answers, else "coordinator" (the run says why).
+                         * @enum {string}
+                         */
+                        entryNodes?: "coordinator" | "all" | "auto";
                     };
                     /**
                      * @description Bad records tolerated per file; each is rejected with its line and the rest loads. Over it, the file rolls back whole.
@@ -800,7 +918,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -809,7 +927,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -962,7 +1080,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -971,7 +1089,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1107,6 +1225,21 @@ export interface operations {
                                 smallestShardBytes?: number;
                                 skew?: number | null;
                             } | null;
+                            /** @description Citus: what each node the run's loads entered at took (target.entryNodes): rows committed and bytes of source parsed there. Null until the run succeeded. */
+                            entryNodes?: {
+                                node?: string;
+                                rows?: number;
+                                bytes?: number;
+                            }[] | null;
+                            /** @description How the run chose its entry nodes: what target.entryNodes asked, what it used ("coordinator" or "all"), why, and the nodes. */
+                            entryChoice?: {
+                                /** @enum {string} */
+                                requested?: "coordinator" | "all" | "auto";
+                                /** @enum {string} */
+                                used?: "coordinator" | "all";
+                                reason?: string;
+                                nodes?: string[];
+                            } | null;
                             /** @description Progress samples taken during the run, every PROGRESS_INTERVAL_MS: [elapsed ms, rows, bytes]. */
                             samples?: number[][];
                             /** @description The first 20 files of the run, in the order they started; GET /jobs/:id/files pages through all of them. */
@@ -1172,7 +1305,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1181,7 +1314,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1208,7 +1341,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1217,7 +1350,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1298,7 +1431,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1307,7 +1440,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1365,7 +1498,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1374,7 +1507,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1401,7 +1534,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1410,7 +1543,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1491,7 +1624,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1500,7 +1633,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1575,7 +1708,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1584,7 +1717,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1611,7 +1744,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1620,7 +1753,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1719,7 +1852,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1728,7 +1861,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1825,7 +1958,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1834,7 +1967,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1861,7 +1994,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1870,7 +2003,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1951,7 +2084,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1960,7 +2093,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2006,7 +2139,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2015,7 +2148,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2042,7 +2175,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2051,7 +2184,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2132,7 +2265,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2141,7 +2274,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2195,7 +2328,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2204,7 +2337,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2231,7 +2364,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2240,7 +2373,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2321,7 +2454,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_NOT_FOUND, SOURCE_ACCESS_DENIED, SOURCE_UNVERSIONED, SOURCE_RANGE_UNSUPPORTED, MARKER_TIMEOUT, MANIFEST_FILE_MISSING, TARGET_NOT_FOUND, TARGET_COLUMN_NOT_FOUND, TARGET_DISTRIBUTION_MISMATCH, TARGET_NOT_DISTRIBUTED, CITUS_NOT_AVAILABLE, DATA_REJECTED, ERROR_BUDGET_EXCEEDED, SOURCE_CORRUPT, PUBLISH_FAILED, MERGE_KEY_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_NOT_FOUND, SOURCE_ACCESS_DENIED, SOURCE_UNVERSIONED, SOURCE_RANGE_UNSUPPORTED, MARKER_TIMEOUT, MANIFEST_FILE_MISSING, TARGET_NOT_FOUND, TARGET_COLUMN_NOT_FOUND, TARGET_DISTRIBUTION_MISMATCH, TARGET_NOT_DISTRIBUTED, CITUS_NOT_AVAILABLE, ENTRY_NODES_UNSUPPORTED, DATA_REJECTED, ERROR_BUDGET_EXCEEDED, SOURCE_CORRUPT, RECORD_TOO_LARGE, PAGE_TOO_LARGE, PUBLISH_FAILED, MERGE_KEY_INVALID (docs/errors.md). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2330,7 +2463,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_NOT_FOUND" | "SOURCE_ACCESS_DENIED" | "SOURCE_UNVERSIONED" | "SOURCE_RANGE_UNSUPPORTED" | "MARKER_TIMEOUT" | "MANIFEST_FILE_MISSING" | "TARGET_NOT_FOUND" | "TARGET_COLUMN_NOT_FOUND" | "TARGET_DISTRIBUTION_MISMATCH" | "TARGET_NOT_DISTRIBUTED" | "CITUS_NOT_AVAILABLE" | "DATA_REJECTED" | "ERROR_BUDGET_EXCEEDED" | "SOURCE_CORRUPT" | "PUBLISH_FAILED" | "MERGE_KEY_INVALID";
+                            code: "SOURCE_NOT_FOUND" | "SOURCE_ACCESS_DENIED" | "SOURCE_UNVERSIONED" | "SOURCE_RANGE_UNSUPPORTED" | "MARKER_TIMEOUT" | "MANIFEST_FILE_MISSING" | "TARGET_NOT_FOUND" | "TARGET_COLUMN_NOT_FOUND" | "TARGET_DISTRIBUTION_MISMATCH" | "TARGET_NOT_DISTRIBUTED" | "CITUS_NOT_AVAILABLE" | "ENTRY_NODES_UNSUPPORTED" | "DATA_REJECTED" | "ERROR_BUDGET_EXCEEDED" | "SOURCE_CORRUPT" | "RECORD_TOO_LARGE" | "PAGE_TOO_LARGE" | "PUBLISH_FAILED" | "MERGE_KEY_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2375,7 +2508,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2384,7 +2517,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2428,7 +2561,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2437,7 +2570,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2464,7 +2597,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2473,7 +2606,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2590,7 +2723,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2599,7 +2732,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2700,7 +2833,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2709,7 +2842,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2824,7 +2957,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2833,7 +2966,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2955,6 +3088,11 @@ export interface operations {
                             distributeExisting?: boolean;
                             /** @description Citus: most connections a COPY opens to each worker; the shards on a worker share them (default 4). */
                             connectionsPerWorker?: number;
+                            /**
+                             * @description Citus: where the load enters the cluster. "coordinator": every COPY through the coordinator; "all": files and chunks in turn through the coordinator and every worker with metadata (the parsing and routing of rows spread over the nodes); "auto" (default): "all" for a distributed table when every node has metadata and answers, else "coordinator" (the run says why).
+                             * @enum {string}
+                             */
+                            entryNodes?: "coordinator" | "all" | "auto";
                         };
                         /**
                          * @description Bad records tolerated per file; each is rejected with its line and the rest loads. Over it, the file rolls back whole.
@@ -3073,7 +3211,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3082,7 +3220,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3217,7 +3355,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3226,7 +3364,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3269,7 +3407,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3278,7 +3416,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3305,7 +3443,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3314,7 +3452,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3395,7 +3533,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3404,7 +3542,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3433,7 +3571,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3442,7 +3580,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3469,7 +3607,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3478,7 +3616,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND";
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3559,7 +3697,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3568,7 +3706,1544 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SOURCE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listWatches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        watches?: {
+                            name?: string;
+                            prefix?: string;
+                            on?: string;
+                            marker?: string | null;
+                            pollSeconds?: number | null;
+                            job?: {
+                                [key: string]: unknown;
+                            };
+                            /** @description Only in the answer that created the watch with a generated secret: keep it, it is not shown again. */
+                            secret?: string;
+                            /** @description The per-watch event URLs (add ?secret=<the secret>). */
+                            eventPaths?: {
+                                [key: string]: string;
+                            };
+                            events?: {
+                                received?: number;
+                                matched?: number;
+                                ignored?: number;
+                                lastEventAt?: string | null;
+                                lastEvent?: {
+                                    [key: string]: unknown;
+                                } | null;
+                            };
+                            jobsStarted?: number;
+                            jobs?: {
+                                id?: string;
+                                url?: string;
+                                foundBy?: string;
+                                status?: string;
+                                createdAt?: string;
+                            }[];
+                            createdAt?: string;
+                            updatedAt?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of UNAUTHORIZED (docs/errors.md). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of REQUEST_TIMEOUT (docs/errors.md). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REQUEST_TIMEOUT";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of HEADERS_TOO_LARGE (docs/errors.md). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "HEADERS_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createWatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description The prefix watched: s3://, gs:// or az:// (or abfss://), ending in /. */
+                    prefix: string;
+                    /**
+                     * @description "object": load each new object under the prefix; "marker": load a directory when its marker appears.
+                     * @default marker
+                     * @enum {string}
+                     */
+                    on?: "object" | "marker";
+                    /** @description With "on": "marker", the marker's name (default _SUCCESS). */
+                    marker?: string;
+                    /** @description Also list the prefix this often (at least SCHEDULE_MIN_INTERVAL_SECONDS), so objects whose event was lost are loaded. */
+                    pollSeconds?: number;
+                    /** @description The secret for the event URLs of senders that cannot set headers; generated when left out. */
+                    secret?: string;
+                    /**
+                     * @example {
+                     *       "source": {
+                     *         "url": "s3://landing/price-paid/pp-2023.csv"
+                     *       },
+                     *       "format": {
+                     *         "header": false,
+                     *         "delimiter": ",",
+                     *         "quote": "\"",
+                     *         "escape": "\"",
+                     *         "null": "",
+                     *         "encoding": "UTF8"
+                     *       },
+                     *       "target": {
+                     *         "table": "public.uk_price"
+                     *       },
+                     *       "maxErrors": 0
+                     *     }
+                     */
+                    job: {
+                        source?: {
+                            /**
+                             * @description With a prefix: a glob on names below it, e.g. part-*.csv*.
+                             * @example part-*.csv*
+                             */
+                            pattern?: string;
+                            /** @description How long to wait for the marker (default 3600). */
+                            markerTimeoutSeconds?: number;
+                        };
+                        format?: {
+                            /**
+                             * @description csv, ndjson (JSON Lines) or parquet; left out, each object's name decides (.parquet, .jsonl/.ndjson/.json, else CSV).
+                             * @enum {string}
+                             */
+                            type?: "csv" | "ndjson" | "parquet";
+                            /** @default false */
+                            header?: boolean;
+                            /** @default , */
+                            delimiter?: string;
+                            /** @default " */
+                            quote?: string;
+                            /** @description Defaults to the quote character. */
+                            escape?: string;
+                            /** @default  */
+                            null?: string;
+                            /** @default UTF8 */
+                            encoding?: string;
+                        };
+                        target: {
+                            /**
+                             * @description Target table as schema.table (public when no schema is given).
+                             * @example public.uk_price
+                             */
+                            table: string;
+                            /** @description CSV: columns in the order the file holds them, or "header" to read them from the header record. JSON Lines and Parquet: the table columns to fill from the fields of the same name, or {"field": "column"}. All columns in table order when omitted. */
+                            columns?: string[] | "header" | {
+                                [key: string]: string;
+                            };
+                            /** @description Creates the table when it does not exist (before distributing it and before loading). */
+                            create?: {
+                                columns: {
+                                    name: string;
+                                    type: string;
+                                    notNull?: boolean;
+                                }[];
+                                primaryKey?: string[];
+                                unique?: string[][];
+                            };
+                            /** @description Citus: hash-distribute on a column ({column, shardCount, colocateWith}) or make a reference table ({reference: true}). */
+                            distribution?: {
+                                column: string;
+                                shardCount?: number;
+                                /** @description "default", "none", or a distributed table to colocate with. */
+                                colocateWith?: string;
+                                /** @enum {unknown} */
+                                reference?: false;
+                            } | {
+                                /** @enum {unknown} */
+                                reference: true;
+                            };
+                            /** @default false */
+                            distributeExisting?: boolean;
+                            /** @description Citus: most connections a COPY opens to each worker; the shards on a worker share them (default 4). */
+                            connectionsPerWorker?: number;
+                            /**
+                             * @description Citus: where the load enters the cluster. "coordinator": every COPY through the coordinator; "all": files and chunks in turn through the coordinator and every worker with metadata (the parsing and routing of rows spread over the nodes); "auto" (default): "all" for a distributed table when every node has metadata and answers, else "coordinator" (the run says why).
+                             * @enum {string}
+                             */
+                            entryNodes?: "coordinator" | "all" | "auto";
+                        };
+                        /**
+                         * @description Bad records tolerated per file; each is rejected with its line and the rest loads. Over it, the file rolls back whole.
+                         * @default 0
+                         */
+                        maxErrors?: number;
+                        /** @description Also fail a file when rejects exceed this share of its records (checked at the end of the file). */
+                        maxErrorRatio?: number;
+                        notify?: {
+                            /** @description Receives a POST of the final job (signed with NOTIFY_SECRET), retried with backoff. */
+                            url: string;
+                        };
+                        /**
+                         * @description Load objects the ledger already holds for this target again, on purpose.
+                         * @default false
+                         */
+                        reload?: boolean;
+                        /**
+                         * @description append rows; replace the table atomically (built aside, swapped in); upsert by key (INSERT ... ON CONFLICT DO UPDATE); merge each file's add/change/delete records by key and operation, one file after another. replace and upsert imply atomicity "job"; merge commits file by file.
+                         * @default append
+                         * @enum {string}
+                         */
+                        mode?: "append" | "replace" | "upsert" | "merge";
+                        /** @description upsert and merge: a key of the target. */
+                        key?: string[];
+                        /**
+                         * @description merge: the file column holding each record's operation, and its values that delete and that upsert; any other value is a reject.
+                         * @example {
+                         *       "column": "record_status",
+                         *       "delete": [
+                         *         "D"
+                         *       ],
+                         *       "upsert": [
+                         *         "A",
+                         *         "C"
+                         *       ]
+                         *     }
+                         */
+                        operation?: {
+                            column: string;
+                            delete: string[];
+                            upsert: string[];
+                        };
+                        /**
+                         * @description merge: the order the files of a prefix merge in (default "name").
+                         * @enum {string}
+                         */
+                        order?: "name" | "lastModified";
+                        afterLoad?: {
+                            /** @description ANALYZE the target after the load (default: only a table the job created). */
+                            analyze?: boolean;
+                        };
+                        /**
+                         * @description What lands whole: each file (default); each chunk of a large file, loaded over parallel streams; or the whole job.
+                         * @enum {string}
+                         */
+                        atomicity?: "file" | "chunk" | "job";
+                        /** @description atomicity "chunk": parallel COPY streams per object (default 2). */
+                        streams?: number;
+                        /** @description atomicity "chunk": file bytes per chunk (default 8 MiB, at most 256 MiB; (streams + 2) x chunkBytes at most 2 GiB). */
+                        chunkBytes?: number;
+                        /**
+                         * @description Objects of this job loaded at once.
+                         * @default 1
+                         */
+                        concurrency?: number;
+                        /**
+                         * @description Load in a transaction that is always rolled back, and report what would be rejected.
+                         * @default false
+                         */
+                        dryRun?: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name?: string;
+                        prefix?: string;
+                        on?: string;
+                        marker?: string | null;
+                        pollSeconds?: number | null;
+                        job?: {
+                            [key: string]: unknown;
+                        };
+                        /** @description Only in the answer that created the watch with a generated secret: keep it, it is not shown again. */
+                        secret?: string;
+                        /** @description The per-watch event URLs (add ?secret=<the secret>). */
+                        eventPaths?: {
+                            [key: string]: string;
+                        };
+                        events?: {
+                            received?: number;
+                            matched?: number;
+                            ignored?: number;
+                            lastEventAt?: string | null;
+                            lastEvent?: {
+                                [key: string]: unknown;
+                            } | null;
+                        };
+                        jobsStarted?: number;
+                        jobs?: {
+                            id?: string;
+                            url?: string;
+                            foundBy?: string;
+                            status?: string;
+                            createdAt?: string;
+                        }[];
+                        createdAt?: string;
+                        updatedAt?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name?: string;
+                        prefix?: string;
+                        on?: string;
+                        marker?: string | null;
+                        pollSeconds?: number | null;
+                        job?: {
+                            [key: string]: unknown;
+                        };
+                        /** @description Only in the answer that created the watch with a generated secret: keep it, it is not shown again. */
+                        secret?: string;
+                        /** @description The per-watch event URLs (add ?secret=<the secret>). */
+                        eventPaths?: {
+                            [key: string]: string;
+                        };
+                        events?: {
+                            received?: number;
+                            matched?: number;
+                            ignored?: number;
+                            lastEventAt?: string | null;
+                            lastEvent?: {
+                                [key: string]: unknown;
+                            } | null;
+                        };
+                        jobsStarted?: number;
+                        jobs?: {
+                            id?: string;
+                            url?: string;
+                            foundBy?: string;
+                            status?: string;
+                            createdAt?: string;
+                        }[];
+                        createdAt?: string;
+                        updatedAt?: string;
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of UNAUTHORIZED (docs/errors.md). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_FORBIDDEN (docs/errors.md). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_FORBIDDEN";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of REQUEST_TIMEOUT (docs/errors.md). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REQUEST_TIMEOUT";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of BODY_TOO_LARGE (docs/errors.md). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of UNSUPPORTED_MEDIA_TYPE (docs/errors.md). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of HEADERS_TOO_LARGE (docs/errors.md). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "HEADERS_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getWatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name?: string;
+                        prefix?: string;
+                        on?: string;
+                        marker?: string | null;
+                        pollSeconds?: number | null;
+                        job?: {
+                            [key: string]: unknown;
+                        };
+                        /** @description Only in the answer that created the watch with a generated secret: keep it, it is not shown again. */
+                        secret?: string;
+                        /** @description The per-watch event URLs (add ?secret=<the secret>). */
+                        eventPaths?: {
+                            [key: string]: string;
+                        };
+                        events?: {
+                            received?: number;
+                            matched?: number;
+                            ignored?: number;
+                            lastEventAt?: string | null;
+                            lastEvent?: {
+                                [key: string]: unknown;
+                            } | null;
+                        };
+                        jobsStarted?: number;
+                        jobs?: {
+                            id?: string;
+                            url?: string;
+                            foundBy?: string;
+                            status?: string;
+                            createdAt?: string;
+                        }[];
+                        createdAt?: string;
+                        updatedAt?: string;
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of UNAUTHORIZED (docs/errors.md). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of REQUEST_TIMEOUT (docs/errors.md). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REQUEST_TIMEOUT";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of URL_TOO_LONG (docs/errors.md). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "URL_TOO_LONG";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of HEADERS_TOO_LARGE (docs/errors.md). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "HEADERS_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    deleteWatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The watch was deleted; its jobs stay */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of UNAUTHORIZED (docs/errors.md). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of NOT_FOUND, TABLE_NOT_FOUND, SCHEDULE_NOT_FOUND, WATCH_NOT_FOUND, JOB_NOT_FOUND (docs/errors.md). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "WATCH_NOT_FOUND" | "JOB_NOT_FOUND";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of REQUEST_TIMEOUT (docs/errors.md). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REQUEST_TIMEOUT";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of URL_TOO_LONG (docs/errors.md). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "URL_TOO_LONG";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of HEADERS_TOO_LARGE (docs/errors.md). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "HEADERS_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    receiveEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: "s3" | "gcs" | "azure";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        received?: number;
+                        matched?: number;
+                        ignored?: number;
+                        jobs?: {
+                            watch?: string;
+                            id?: string;
+                            created?: boolean;
+                            url?: string;
+                        }[];
+                        refused?: {
+                            watch?: string;
+                            url?: string;
+                            error?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        validationResponse?: string;
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of UNAUTHORIZED (docs/errors.md). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of REQUEST_TIMEOUT (docs/errors.md). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REQUEST_TIMEOUT";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of URL_TOO_LONG (docs/errors.md). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "URL_TOO_LONG";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of HEADERS_TOO_LARGE (docs/errors.md). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "HEADERS_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    receiveWatchEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: "s3" | "gcs" | "azure";
+                watch: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        received?: number;
+                        matched?: number;
+                        ignored?: number;
+                        jobs?: {
+                            watch?: string;
+                            id?: string;
+                            created?: boolean;
+                            url?: string;
+                        }[];
+                        refused?: {
+                            watch?: string;
+                            url?: string;
+                            error?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        validationResponse?: string;
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of UNAUTHORIZED (docs/errors.md). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of REQUEST_TIMEOUT (docs/errors.md). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REQUEST_TIMEOUT";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of URL_TOO_LONG (docs/errors.md). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "URL_TOO_LONG";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of HEADERS_TOO_LARGE (docs/errors.md). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "HEADERS_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    validateAzureWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CloudEvents webhook handshake: WebHook-Allowed-Origin names the sender */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The error shape; `error.code` is one of UNAUTHORIZED (docs/errors.md). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of REQUEST_TIMEOUT (docs/errors.md). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REQUEST_TIMEOUT";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of HEADERS_TOO_LARGE (docs/errors.md). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "HEADERS_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    validateAzureWatchWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                watch: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CloudEvents webhook handshake: WebHook-Allowed-Origin names the sender */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The error shape; `error.code` is one of INVALID_SPEC, INVALID_REQUEST, SCHEDULE_INTERVAL_TOO_SHORT, SCHEDULE_LIMIT_REACHED, INVALID_EVENT, NOTIFY_URL_FORBIDDEN, SOURCE_NOT_CONFIGURED, TARGET_FORBIDDEN, TARGET_DEFINITION_INVALID (docs/errors.md). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_SPEC" | "INVALID_REQUEST" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "INVALID_EVENT" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "TARGET_FORBIDDEN" | "TARGET_DEFINITION_INVALID";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of UNAUTHORIZED (docs/errors.md). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of REQUEST_TIMEOUT (docs/errors.md). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REQUEST_TIMEOUT";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of URL_TOO_LONG (docs/errors.md). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "URL_TOO_LONG";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of HEADERS_TOO_LARGE (docs/errors.md). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "HEADERS_TOO_LARGE";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            message: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The error shape; `error.code` is one of SOURCE_UNAVAILABLE, ENTRY_NODES_UNAVAILABLE, DATABASE_UNAVAILABLE, SHUTTING_DOWN, OVERLOADED, NOT_READY (docs/errors.md). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SOURCE_UNAVAILABLE" | "ENTRY_NODES_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY";
                             message: string;
                             details: {
                                 [key: string]: unknown;
