@@ -17,6 +17,7 @@ import { submitJob } from '../src/jobs/submit.js';
 import { getJobRow } from '../src/sql/getJob.js';
 import { getSchedule } from '../src/sql/schedules.js';
 import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
+import { guardStrayErrors, withinJob } from './strayErrors.js';
 
 type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, controller: AbortController) => Promise<unknown>;
 
@@ -88,13 +89,14 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
     if (!handlers[name]) throw new Error(`no handler for job name ${name}`);
   }
 
+  const unguard = guardStrayErrors(log);
   const worker = new Worker<JobPayloads[JobName], unknown, JobName>(
     config.queueName,
     async (job) => {
       const controller = new AbortController();
       active.set(job.id!, controller);
       try {
-        return await handlers[job.name](job, controller);
+        return await withinJob(controller, () => handlers[job.name](job, controller));
       } finally {
         active.delete(job.id!);
       }
@@ -161,6 +163,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
         await closing;
       } finally {
         clearTimeout(deadline);
+        unguard();
         await notifyQueue.close();
       }
     },

@@ -104,7 +104,16 @@ export class CopyLoader extends Writable {
     if (this.o.mode === 'single' && !this.o.decoder.more && !this.o.decoder.invalid?.length) {
       // The fast path: a read's records are copied into the COPY's frames with no promise made unless
       // the frames ask the loader to wait.
-      const wait = this.takeSingle(out);
+      let wait: Promise<void> | undefined;
+      try {
+        wait = this.takeSingle(out);
+      } catch (err) {
+        // The COPY's statement is made at the first record, checking the header's columns: what that
+        // throws is this write's error. Thrown on, it would leave through the source's 'data' event,
+        // where Node before 24 ends the process with it.
+        done(err as Error);
+        return;
+      }
       if (!wait) {
         this.copyWaitMs += performance.now() - t1;
         taken();
