@@ -2,7 +2,7 @@
 // refuses half a UTF-16 surrogate pair; an error's message or details can hold either (a header name
 // read from a file, a key). Everything the service writes that carries such text (errors, results,
 // reject messages and records) goes through here, and the API refuses such text at its edge with the
-// same rule (api/storableText.ts).
+// same rule (api/pgValues.ts).
 
 /** What a NUL is shown as: the Unicode sign for it, so a message stays readable and says what was there. */
 const NUL_SIGN = '\u2400';
