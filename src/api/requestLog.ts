@@ -31,8 +31,12 @@ interface LoggedRequest {
   socket?: { remotePort?: number };
 }
 
-/** The fields Fastify logs for a request, with the query's secrets redacted. */
-export function requestForLog(req: LoggedRequest): Record<string, unknown> {
+/**
+ * The fields Fastify logs for a request, with the query's secrets redacted. Anything else logged as
+ * `req` (no method and url) is left as it is, for the logger's redaction paths.
+ */
+export function requestForLog(req: LoggedRequest): unknown {
+  if (typeof req?.url !== 'string' || typeof req.method !== 'string') return req;
   return { method: req.method, url: redactQuery(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
 }
 
