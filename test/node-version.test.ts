@@ -10,12 +10,15 @@ const olderNode = '/usr/bin/node';
 const olderMajor = existsSync(olderNode) ? Number(spawnSync(olderNode, ['-p', 'process.versions.node.split(".")[0]']).stdout.toString()) : 0;
 const noOlderNode = olderMajor === 0 || olderMajor >= 24 ? `${olderNode} is not a Node older than 24` : false;
 
-function onOlderNode(args: string[], timeout = 20_000) {
+// The environment without the test runner's own hooks (NODE_OPTIONS imports of tap's process tracking).
+const plainEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/i.test(name)));
+
+function onOlderNode(args: string[], timeout = 60_000) {
   return spawnSync(olderNode, args, {
     cwd: root,
     timeout,
     // Were the check missing, the service would try this database and fail, not start.
-    env: { ...process.env, PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', LOG_LEVEL: 'silent' },
+    env: { ...plainEnv, PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', LOG_LEVEL: 'silent' },
   });
 }
 
@@ -35,7 +38,17 @@ t.test('the service, the CLI and the test runner refuse an older Node with one l
     t.match(stderr, /scripts\/node24\.sh/);
     t.match(stderr, /https:\/\/nodejs\.org/);
   }
+  // npm test: its pretest refuses before the typecheck runs.
+  if (existsSync('/usr/bin/npm')) {
+    const npm = spawnSync('/usr/bin/npm', ['test', '--silent'], { cwd: root, timeout: 60_000, env: { ...plainEnv, PATH: '/usr/bin:/bin' } });
+    t.equal(npm.status, 1, `npm test exits 1 (${npm.stderr.toString()})`);
+    t.same(npm.stderr.toString().trim().split('\n'), [`citus-ingest needs Node 24 or newer (this is ${olderNodeVersion()}): on Linux x64 run export PATH="$(bash scripts/node24.sh):$PATH"; elsewhere get Node 24 from https://nodejs.org`]);
+  }
 });
+
+function olderNodeVersion(): string {
+  return spawnSync(olderNode, ['-p', 'process.versions.node']).stdout.toString().trim();
+}
 
 function checkOutcome(t: Test, o: BadHeaderOutcome): void {
   t.equal(o.bad.status, 'failed');
