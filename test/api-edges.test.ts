@@ -33,6 +33,7 @@ t.test('requests whose values PostgreSQL would refuse are 4xx answers in the err
     ['dashboard: job list cursor in year 275760', 'GET', `/ui?cursor=${b64(`${new Date(8.64e15).toISOString()}|${someId}`)}`, undefined, 400, 'Bad request'],
     ['dashboard: files cursor whose key holds a NUL', 'GET', `/ui/jobs/${id}?files=${b64('1|a\u0000b')}`, undefined, 400, 'Bad request'],
     ['POST /jobs: target.columns with a NUL in a field name', 'POST', '/jobs', ndjsonWithNulKey, 400, 'INVALID_SPEC', '/target/columns'],
+    ['POST /jobs: target.columns with half a surrogate pair in a field name', 'POST', '/jobs', { ...ndjsonWithNulKey, target: { table: `${h.schema}.p`, columns: { 'a\ud800': 'a' } } }, 400, 'INVALID_SPEC', '/target/columns'],
     ['POST /schedules: target.columns with a NUL in a field name', 'POST', '/schedules', { name: 'nul-key', everySeconds: 3600, job: ndjsonWithNulKey }, 400, 'INVALID_SPEC', '/job/target/columns'],
   ];
   for (const [what, method, path, body, status, code, field] of cases) {

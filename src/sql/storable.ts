@@ -8,10 +8,12 @@
 const NUL_SIGN = '\u2400';
 const NUL = /\u0000/g;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// The same, without the global flag's lastIndex: test() on it keeps no state between calls.
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
 /** True when PostgreSQL can store `s` as text and inside jsonb. */
 export function isStorableText(s: string): boolean {
-  return !s.includes('\u0000') && !new RegExp(LONE_SURROGATE.source).test(s);
+  return !s.includes('\u0000') && !HAS_LONE_SURROGATE.test(s);
 }
 
 /** `s` with each NUL shown as ␀ and each lone surrogate as U+FFFD. */
