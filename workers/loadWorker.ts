@@ -89,7 +89,6 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
     if (!handlers[name]) throw new Error(`no handler for job name ${name}`);
   }
 
-  const unguard = guardStrayErrors(log);
   const worker = new Worker<JobPayloads[JobName], unknown, JobName>(
     config.queueName,
     async (job) => {
@@ -142,6 +141,8 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   }, config.reconcileIntervalMs);
   timer.unref();
 
+  // Installed once the worker can start, so a start that fails leaves no listener behind.
+  const unguard = guardStrayErrors(log);
   // A rejected run() is logged, as BullMQ's own autorun reports it: unhandled, it would end the process.
   worker.run().catch((err: unknown) => {
     if (!worker.closing) log.error({ err }, 'load worker stopped taking jobs');
