@@ -1,6 +1,7 @@
 // Runs the tap suite and ends with one plain line: "N passed, N failed, N skipped", counting test
 // cases (the t.test blocks of each file). The full TAP stream is kept in .tap/last-run.tap; the console
 // shows files, test cases, skips and every failure with its diagnostics.
+import '../bin/supported-node.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';

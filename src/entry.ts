@@ -1,5 +1,7 @@
 // The one entry point: `api`, `worker` or `all` (both in one process). SIGTERM/SIGINT stop taking work,
 // let running loads finish for SHUTDOWN_TIMEOUT_MS, roll back what is left, and close every connection.
+// The Node check comes first: imports run in order, so nothing else has loaded when it refuses.
+import '../bin/supported-node.mjs';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startService, type Role } from './service.js';

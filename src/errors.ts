@@ -51,6 +51,7 @@ export const errorCodes = {
   MERGE_KEY_INVALID: { status: 422, retryable: false, doc: 'mode "merge": the key or operation column is not a column of the target and the file, or (on Citus) the key lacks the distribution column.' },
   RECORD_COUNT_MISMATCH: { status: 500, retryable: false, doc: 'The records sent and the rows PostgreSQL loaded differ; the load was rolled back.' },
   DATABASE_UNAVAILABLE: { status: 503, retryable: true, doc: 'The database connection failed or the server shut down; retried.' },
+  RUN_END_NOT_RECORDED: { status: 500, retryable: false, doc: 'The run ended, but PostgreSQL refused to store how (its error or result); the job is failed for good instead of being run again. The message says how the run ended and what was refused; `details.runStatus` and `details.code` are the run\'s own outcome.' },
   DATABASE_ERROR: { status: 500, retryable: false, doc: 'PostgreSQL returned an error that retrying will not fix; `details.sqlstate` has its code.' },
   CANCELLED: { status: 409, retryable: false, doc: 'The job was cancelled; its running load was rolled back.' },
   SHUTTING_DOWN: { status: 503, retryable: true, doc: 'The worker stopped before the load finished; the load was rolled back and runs again.' },

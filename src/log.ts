@@ -1,5 +1,6 @@
 // The service's logger: structured JSON (pino), with secrets redacted wherever they appear.
 import { pino, type Logger } from 'pino';
+import { requestForLog, SECRET_PARAM } from './api/requestLog.js';
 
 export type { Logger };
 
@@ -10,6 +11,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'citus-ingest' },
+      // Fastify logs each request with this serializer (it takes the logger's own over its default).
+      serializers: { req: requestForLog },
       redact: {
         paths: [
           'config.databaseUrl',
@@ -40,7 +43,7 @@ export function redactUrl(url: string): string {
     const u = new URL(url);
     if (u.password) u.password = 'redacted';
     for (const name of [...u.searchParams.keys()]) {
-      if (/pass|secret|token|key/i.test(name)) u.searchParams.set(name, 'redacted');
+      if (SECRET_PARAM.test(name)) u.searchParams.set(name, 'redacted');
     }
     return u.toString();
   } catch {

@@ -19,8 +19,9 @@ import { getJobRow } from '../src/sql/getJob.js';
 import { getSchedule } from '../src/sql/schedules.js';
 import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
 import { pollWatch } from '../src/watches/poll.js';
+import { guardStrayErrors, withinJob } from './strayErrors.js';
 
-type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, signal: AbortSignal) => Promise<unknown>;
+type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, controller: AbortController) => Promise<unknown>;
 
 /** The reason BullMQ's cancellation carries when the worker's stop runs out of time. */
 const SHUTDOWN_REASON = 'shutdown';
@@ -58,13 +59,8 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   await notifyQueue.waitUntilReady();
 
   const handlers: Record<JobName, Handler> = {
-    load: async (job, signal) => {
+    load: async (job, controller) => {
       const { jobId } = job.data as JobPayloads['load'];
-      // The run aborts itself on a user's cancel; BullMQ's signal aborts it when the worker's stop runs out of time.
-      const controller = new AbortController();
-      const onStop = (): void => controller.abort(new IngestError('SHUTTING_DOWN', 'the worker is shutting down; the load was rolled back and will run again'));
-      if (signal.aborted) onStop();
-      signal.addEventListener('abort', onStop, { once: true });
       try {
         return await runJob(
           { pool, sources, log, workerId, progressIntervalMs: config.progressIntervalMs, allowedSchemas: config.targetAllowedSchemas, objectSlots, recordMaxBytes: config.recordMaxBytes, entryNodes },
@@ -76,7 +72,6 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
         if (err instanceof IngestError && !err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
         throw err;
       } finally {
-        signal.removeEventListener('abort', onStop);
         await notifyIfFinished(pool, notifyQueue, jobId).catch((err) => log.warn({ err, jobId }, 'could not queue the completion callback'));
       }
     },
@@ -95,9 +90,9 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       log.info({ schedule: name, jobId: row.id }, 'schedule fired');
       return row.id;
     },
-    poll: async (job, signal) => {
+    poll: async (job, controller) => {
       const { watch } = job.data as JobPayloads['poll'];
-      return pollWatch({ pool, queue, config, log, sources }, watch, signal);
+      return pollWatch({ pool, queue, config, log, sources }, watch, controller.signal);
     },
   };
   for (const name of jobNames) {
@@ -106,8 +101,15 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
 
   const worker = new Worker<JobPayloads[JobName], unknown, JobName>(
     config.queueName,
-    // Three parameters: BullMQ then hands each job a signal that cancelAllJobs() aborts.
-    (job, _token, signal) => handlers[job.name](job, signal ?? new AbortController().signal),
+    // Three parameters: BullMQ then hands each job a signal that cancelAllJobs() aborts (the stop's deadline).
+    // The job's own controller follows it, and is what an error escaping the job aborts (strayErrors.ts).
+    (job, _token, signal) => {
+      const controller = new AbortController();
+      const onStop = (): void => controller.abort(new IngestError('SHUTTING_DOWN', 'the worker is shutting down; the load was rolled back and will run again'));
+      if (signal?.aborted) onStop();
+      signal?.addEventListener('abort', onStop, { once: true });
+      return withinJob(controller, () => handlers[job.name](job, controller)).finally(() => signal?.removeEventListener('abort', onStop));
+    },
     {
       connection: redisConnection(config),
       prefix: config.queuePrefix,
@@ -149,6 +151,8 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   }, config.reconcileIntervalMs);
   timer.unref();
 
+  // Installed once the worker can start, so a start that fails leaves no listener behind.
+  const unguard = guardStrayErrors(log);
   // A rejected run() is logged, as BullMQ's own autorun reports it: unhandled, it would end the process.
   worker.run().catch((err: unknown) => {
     if (!worker.closing) log.error({ err }, 'load worker stopped taking jobs');
@@ -166,6 +170,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
         await closing;
       } finally {
         clearTimeout(deadline);
+        unguard();
         await notifyQueue.close();
         await entryNodes.close();
       }

@@ -1,7 +1,9 @@
 // Request validation: bodies are checked strictly (no type coercion, unknown fields refused), query
-// strings and path parameters are coerced from strings. Errors become one readable sentence per problem
-// with the JSON pointer of the field.
+// strings and path parameters are coerced from strings, and every text in either must be text
+// PostgreSQL can store (pgValues.ts). Errors become one readable sentence per problem with the JSON
+// pointer of the field.
 import { sourceShapes } from '../sources/schemes.js';
+import { addStorableTextKeyword, STORABLE_TEXT, withStorableText } from './pgValues.js';
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
@@ -13,10 +15,12 @@ const coercingAjv = new Ajv({ ...common, coerceTypes: 'array' });
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 addFormats(strictAjv);
 addFormats(coercingAjv);
+addStorableTextKeyword(strictAjv);
+addStorableTextKeyword(coercingAjv);
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const ajv = httpPart === 'body' ? strictAjv : coercingAjv;
-  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+  return ajv.compile(withStorableText(schema) as object) as ReturnType<FastifySchemaCompiler<unknown>>;
 };
 
 export interface FieldProblem {
@@ -38,6 +42,12 @@ export function describeProblems(errors: readonly Partial<ErrorObject>[]): Field
         break;
       case 'pattern':
         out.push({ field: at, reason: patternReason(at) });
+        break;
+      case STORABLE_TEXT:
+        out.push({
+          field: at,
+          reason: `${e.propertyName === undefined ? 'holds' : 'has a field name holding'} a NUL character (\\u0000) or half a surrogate pair, which PostgreSQL cannot store`,
+        });
         break;
       case 'enum':
         out.push({ field: at, reason: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` });

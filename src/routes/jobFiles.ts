@@ -4,7 +4,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
 import { runFilesPageSchema } from '../api/schemas.js';
 import { getJobRow } from '../sql/getJob.js';
-import { decodeFilesCursor, encodeFilesCursor, listRunFiles } from '../sql/listRunFiles.js';
+import { decodeFilesCursor, encodeFilesCursor } from '../api/cursor.js';
+import { INT4_MAX } from '../api/pgValues.js';
+import { listRunFiles } from '../sql/listRunFiles.js';
 import type { Services } from '../services.js';
 
 const errorRef = { $ref: 'Error#' };
@@ -29,7 +31,7 @@ export const jobFileRoutes: FastifyPluginAsync<{ services: Services }> = async (
           properties: {
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
             cursor: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_-]+$' },
-            attempt: { type: 'integer', minimum: 1, description: 'Only this run (attempt number).' },
+            attempt: { type: 'integer', minimum: 1, maximum: INT4_MAX, description: 'Only this run (attempt number).' },
             status: { type: 'string', enum: ['running', 'loaded', 'skipped', 'failed', 'cancelled'] },
           },
         },

@@ -1,7 +1,7 @@
 // /jobs: submit a load, read it back with its runs and timings, list jobs, cancel one.
 import type { FastifyPluginAsync } from 'fastify';
 import { IngestError } from '../errors.js';
-import { decodeCursor, encodeCursor, type ListCursor } from '../api/cursor.js';
+import { decodeCursor, decodeRejectsCursor, encodeCursor } from '../api/cursor.js';
 import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
 import { submitJob } from '../jobs/submit.js';
 import { getJob, getJobRow } from '../sql/getJob.js';
@@ -27,9 +27,9 @@ const ENDED = new Set<string>(['succeeded', 'failed', 'cancelled']);
 // Bodies are compiled by the strict validator, which does not see Fastify's shared schemas: inline it.
 const { $id: _jobSpecId, ...jobSpecBody } = jobSpecSchema;
 
-function listCursor(s: string): ListCursor {
-  const cursor = decodeCursor(s);
-  if (!cursor) throw new IngestError('INVALID_REQUEST', 'cursor is not one this API returned', { field: 'cursor' });
+/** A decoded cursor, or a 400 when the string was not one this API returned. */
+function known<T>(cursor: T | undefined): T {
+  if (cursor === undefined) throw new IngestError('INVALID_REQUEST', 'cursor is not one this API returned', { field: 'cursor' });
   return cursor;
 }
 
@@ -90,7 +90,7 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
         limit: req.query.limit,
         ...(req.query.status ? { status: req.query.status } : {}),
         ...(req.query.schedule ? { schedule: req.query.schedule } : {}),
-        ...(req.query.cursor ? { cursor: listCursor(req.query.cursor) } : {}),
+        ...(req.query.cursor ? { cursor: known(decodeCursor(req.query.cursor)) } : {}),
       });
       return { jobs: page.jobs, nextCursor: page.next ? encodeCursor(page.next) : null };
     },
@@ -171,7 +171,7 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
       if (!job) throw new IngestError('JOB_NOT_FOUND', `no job ${req.params.id}`, { id: req.params.id });
       const page = await listRejects(pool, job.id, {
         limit: req.query.limit,
-        ...(req.query.cursor ? { after: req.query.cursor } : {}),
+        ...(req.query.cursor ? { after: known(decodeRejectsCursor(req.query.cursor)) } : {}),
         ...(req.query.runId ? { runId: req.query.runId } : {}),
       });
       return { rejects: page.rejects, total: page.total, nextCursor: page.next };

@@ -104,7 +104,16 @@ export abstract class CopySink extends Writable {
       doneWithInput(this.o.decoder, chunk);
       done();
     };
-    const fast = this.fastTake(out);
+    let fast: Promise<void> | undefined | null;
+    try {
+      fast = this.fastTake(out);
+    } catch (err) {
+      // The COPY's statement is made at the first record, checking the header's columns: what that
+      // throws is this write's error. Thrown on, it would leave through the source's 'data' event,
+      // where Node before 24 ends the process with it.
+      done(err as Error);
+      return;
+    }
     if (fast !== null) {
       if (!fast) {
         this.copyWaitMs += performance.now() - t1;

@@ -1,10 +1,14 @@
-// Closes a run and moves its job to the matching state, in one transaction.
+// Closes a run and moves its job to the matching state, in one transaction. An end PostgreSQL refuses
+// to store as it is still ends the job: failed, with RUN_END_NOT_RECORDED, instead of a run left
+// 'running' that the reconciler queues again and again.
 import type { Pool } from '../db/pool.js';
+import { hasSqlState, isRetryableDbError } from '../db/sqlstate.js';
 import { inTransaction } from '../db/transaction.js';
 import type { ErrorBody } from '../errors.js';
 import type { ShardLayout } from '../sink/citus.js';
 import type { JobStatus, RunStatus, Timings } from './jobRows.js';
 import { MAX_SAMPLES, type ListingProgress } from './recordProgress.js';
+import { storableJson, storableText } from './storable.js';
 
 export interface RunOutcome {
   jobId: string;
@@ -24,7 +28,36 @@ export interface RunOutcome {
   shardLayout?: ShardLayout;
 }
 
+/**
+ * Writes the run's end. A transient failure (the connection lost) is thrown for the caller to retry
+ * (load/runEnd.ts); any other failure to store it writes the job's end as RUN_END_NOT_RECORDED.
+ */
 export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
+  try {
+    await writeRunEnd(pool, o);
+  } catch (err) {
+    if (isRetryableDbError(err)) throw err;
+    await writeRunEnd(pool, unrecordedEnd(o, err));
+  }
+}
+
+/** The end to write instead: failed for good, saying how the run really ended and what was refused. */
+function unrecordedEnd(o: RunOutcome, err: unknown): RunOutcome {
+  const how = o.error ? `${o.runStatus} (${o.error.code})` : o.runStatus;
+  const why = storableText(err instanceof Error ? err.message : String(err));
+  return {
+    jobId: o.jobId, runId: o.runId, runStatus: 'failed', jobStatus: 'failed',
+    rowsLoaded: o.rowsLoaded, bytesRead: o.bytesRead, bytesTotal: o.bytesTotal, timings: o.timings,
+    ...(o.rowsRejected !== undefined ? { rowsRejected: o.rowsRejected } : {}),
+    error: {
+      code: 'RUN_END_NOT_RECORDED',
+      message: `the run ended ${how}, but how it ended could not be stored: ${why}`,
+      details: { runStatus: o.runStatus, ...(o.error ? { code: o.error.code } : {}), ...(hasSqlState(err) ? { sqlstate: err.code } : {}) },
+    },
+  };
+}
+
+async function writeRunEnd(pool: Pool, o: RunOutcome): Promise<void> {
   await inTransaction(pool, async (client) => {
     // The job's row first, then its run's: the order startRun and recordProgress lock them in. Run's
     // first, a progress write still in flight when the run ended (it locks the job, then the run)
@@ -42,8 +75,8 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
         o.rowsLoaded,
         o.bytesRead,
         o.bytesTotal,
-        o.error ? JSON.stringify(o.error) : null,
-        o.result ? JSON.stringify(o.result) : null,
+        o.error ? storableJson(o.error) : null,
+        o.result ? storableJson(o.result) : null,
         terminal,
         o.listing?.objects ?? null,
         o.listing?.complete ?? null,
@@ -59,8 +92,8 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
                 ELSE samples END
         WHERE id = $1`,
       [
-        o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, JSON.stringify(o.timings),
-        o.error ? JSON.stringify(o.error) : null, o.shardLayout ? JSON.stringify(o.shardLayout) : null,
+        o.runId, o.runStatus, o.rowsLoaded, o.bytesRead, storableJson(o.timings),
+        o.error ? storableJson(o.error) : null, o.shardLayout ? storableJson(o.shardLayout) : null,
         o.rowsRejected ?? 0,
       ],
     );

@@ -1,4 +1,5 @@
-// Stores a new job, or returns the job already stored under the same Idempotency-Key.
+// Stores a new job, or returns the job already stored under the same Idempotency-Key in the same queue
+// (a key is scoped by the queue the job is submitted to: migrations/0060_idempotency_scope.sql).
 import type { Pool } from '../db/pool.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { JobRow } from './jobRows.js';
@@ -20,11 +21,11 @@ export async function insertJob(pool: Pool, job: NewJob): Promise<{ row: JobRow;
   const inserted = await pool.query<JobRow>(
     `INSERT INTO ingest.jobs (id, spec, target, source_url, queue, spec_hash, idempotency_key, schedule)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING *`,
     [job.id, JSON.stringify(job.spec), job.target, job.sourceUrl, job.queue, job.specHash, job.idempotencyKey ?? null, job.schedule ?? null],
   );
   if (inserted.rows[0]) return { row: inserted.rows[0], created: true };
-  const existing = await pool.query<JobRow>('SELECT * FROM ingest.jobs WHERE idempotency_key = $1', [job.idempotencyKey]);
+  const existing = await pool.query<JobRow>('SELECT * FROM ingest.jobs WHERE queue = $1 AND idempotency_key = $2', [job.queue, job.idempotencyKey]);
   return { row: existing.rows[0]!, created: false };
 }

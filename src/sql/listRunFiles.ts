@@ -2,29 +2,12 @@
 // A job over many objects keeps only the first few files per run inline in GET /jobs/:id.
 import type { Pool } from '../db/pool.js';
 import { sourceUrl } from '../sources/registry.js';
+import type { FilesCursor } from '../api/cursor.js';
 import type { RunFile } from './jobRows.js';
 
 export interface RunFileEntry extends RunFile {
   /** The run (attempt) that recorded the file. */
   attempt: number;
-}
-
-export interface FilesCursor {
-  attempt: number;
-  key: string;
-}
-
-export function encodeFilesCursor(c: FilesCursor): string {
-  return Buffer.from(`${c.attempt}|${c.key}`, 'utf8').toString('base64url');
-}
-
-/** The cursor, or undefined when the string is not one this service made. */
-export function decodeFilesCursor(s: string): FilesCursor | undefined {
-  const text = Buffer.from(s, 'base64url').toString('utf8');
-  const bar = text.indexOf('|');
-  const attempt = Number(text.slice(0, bar));
-  if (bar < 1 || !Number.isInteger(attempt) || attempt < 1) return undefined;
-  return { attempt, key: text.slice(bar + 1) };
 }
 
 export function runFileFromRow(f: Record<string, unknown>): RunFile {

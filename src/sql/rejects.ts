@@ -4,6 +4,7 @@ import type { Pool } from '../db/pool.js';
 import type { Reject } from '../sink/reject.js';
 import { sourceUrl } from '../sources/registry.js';
 import type { ObjectRef } from '../sources/source.js';
+import { storableText } from './storable.js';
 
 export interface RejectRow extends Reject {
   id: string;
@@ -26,8 +27,8 @@ export async function insertRejects(pool: Pool, jobId: string, runId: string, ob
       ORDER BY u.n`,
     [
       jobId, runId, object.scheme, object.container, object.key,
-      list.map((r) => r.line), list.map((r) => r.byteOffset), list.map((r) => r.column), list.map((r) => r.sqlstate),
-      list.map((r) => r.message), list.map((r) => r.record), list.map((r) => (r.position ? JSON.stringify(r.position) : null)),
+      list.map((r) => r.line), list.map((r) => r.byteOffset), list.map((r) => (r.column === null ? null : storableText(r.column))), list.map((r) => r.sqlstate),
+      list.map((r) => storableText(r.message)), list.map((r) => storableText(r.record)), list.map((r) => (r.position ? JSON.stringify(r.position) : null)),
     ],
   );
 }

@@ -2,6 +2,7 @@
 import type { Pool, PoolClient } from '../db/pool.js';
 import type { ErrorBody } from '../errors.js';
 import type { RunFile, Timings } from './jobRows.js';
+import { storableJson } from './storable.js';
 
 export interface RunFileRecord {
   runId: string;
@@ -33,8 +34,8 @@ export async function recordRunFile(db: Pool | PoolClient, f: RunFileRecord): Pr
             finished_at = excluded.finished_at`,
     [
       f.runId, f.jobId, f.object.container, f.object.key, f.object.version, f.object.size, f.status, f.rowsLoaded, f.bytesRead,
-      f.loadedByRun ?? null, JSON.stringify(f.timings), f.error ? JSON.stringify(f.error) : null,
-      f.rowsRejected ?? 0, f.blankLines ?? 0, f.merge ? JSON.stringify(f.merge) : null, f.object.scheme,
+      f.loadedByRun ?? null, JSON.stringify(f.timings), f.error ? storableJson(f.error) : null,
+      f.rowsRejected ?? 0, f.blankLines ?? 0, f.merge ? storableJson(f.merge) : null, f.object.scheme,
     ],
   );
 }
