@@ -1,5 +1,6 @@
 // The service's logger: structured JSON (pino), with secrets redacted wherever they appear.
 import { pino, type Logger } from 'pino';
+import { traceFields } from './telemetry/logContext.js';
 
 export type { Logger };
 
@@ -10,6 +11,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'citus-ingest' },
+      // A line written inside a span carries its trace_id and span_id (telemetry/logContext.ts).
+      mixin: traceFields,
       redact: {
         paths: [
           'config.databaseUrl',

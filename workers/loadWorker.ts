@@ -17,6 +17,8 @@ import { submitJob } from '../src/jobs/submit.js';
 import { getJobRow } from '../src/sql/getJob.js';
 import { getSchedule } from '../src/sql/schedules.js';
 import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
+import { inJobSpan } from '../src/telemetry/jobTrace.js';
+import { trackWorkerJob, workerStarted } from '../src/metrics.js';
 
 type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, controller: AbortController) => Promise<unknown>;
 
@@ -94,7 +96,9 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       const controller = new AbortController();
       active.set(job.id!, controller);
       try {
-        return await handlers[job.name](job, controller);
+        // The job's span, continuing the trace it was queued in: the run's PostgreSQL, Redis, file and
+        // stage spans nest under it.
+        return await trackWorkerJob(inJobSpan(job, () => handlers[job.name](job, controller)));
       } finally {
         active.delete(job.id!);
       }
@@ -144,6 +148,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   worker.run().catch((err: unknown) => {
     if (!worker.closing) log.error({ err }, 'load worker stopped taking jobs');
   });
+  workerStarted(config.workerConcurrency);
   log.info({ workerId, queue: config.queueName, concurrency: config.workerConcurrency }, 'worker started');
 
   return {

@@ -5,6 +5,8 @@ import type { ErrorBody } from '../errors.js';
 import type { ShardLayout } from '../sink/citus.js';
 import type { JobStatus, RunStatus, Timings } from './jobRows.js';
 import { MAX_SAMPLES, type ListingProgress } from './recordProgress.js';
+import { traceRunEnd } from '../telemetry/runSpans.js';
+import { observeTargetRun } from '../metrics.js';
 
 export interface RunOutcome {
   jobId: string;
@@ -25,17 +27,18 @@ export interface RunOutcome {
 }
 
 export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
-  await inTransaction(pool, async (client) => {
+  const target = await inTransaction(pool, async (client) => {
     // The job's row first, then its run's: the order startRun and recordProgress lock them in. Run's
     // first, a progress write still in flight when the run ended (it locks the job, then the run)
     // deadlocked with this transaction; the run then failed after its files had committed.
     const terminal = o.jobStatus !== 'queued' && o.jobStatus !== 'running';
-    await client.query(
+    const job = await client.query<{ target: string }>(
       `UPDATE ingest.jobs SET status = $2, rows_loaded = $3, bytes_read = $4, bytes_total = coalesce($5, bytes_total),
               error = $6, result = coalesce($7, result), updated_at = clock_timestamp(),
               objects_listed = coalesce($9, objects_listed), listing_complete = coalesce($10, listing_complete),
               finished_at = CASE WHEN $8 THEN clock_timestamp() ELSE NULL END
-        WHERE id = $1`,
+        WHERE id = $1
+        RETURNING target`,
       [
         o.jobId,
         o.jobStatus,
@@ -64,5 +67,11 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
         o.rowsRejected ?? 0,
       ],
     );
+    return job.rows[0]?.target;
   });
+  // The run's outcome and stage spans (telemetry/runSpans.ts), and its target's counters: where its result is recorded.
+  traceRunEnd(o);
+  if (target !== undefined && o.runStatus !== 'running') {
+    observeTargetRun({ target, status: o.runStatus, rowsLoaded: o.rowsLoaded, rowsRejected: o.rowsRejected, bytesRead: o.bytesRead, seconds: (o.timings.totalMs ?? 0) / 1000 });
+  }
 }

@@ -2,6 +2,7 @@
 import type { Pool, PoolClient } from '../db/pool.js';
 import type { ErrorBody } from '../errors.js';
 import type { RunFile, Timings } from './jobRows.js';
+import { traceRunFile } from '../telemetry/runSpans.js';
 
 export interface RunFileRecord {
   runId: string;
@@ -37,6 +38,8 @@ export async function recordRunFile(db: Pool | PoolClient, f: RunFileRecord): Pr
       f.rowsRejected ?? 0, f.blankLines ?? 0, f.merge ? JSON.stringify(f.merge) : null, f.object.scheme,
     ],
   );
+  // The file's span, under the run's (telemetry/runSpans.ts): built where its result is recorded.
+  traceRunFile(f);
 }
 
 /**
