@@ -12,6 +12,9 @@ import { pricePaidCsv } from '../src/gen/pricePaid.js';
 import { startTracing, tracingRequested } from '../src/telemetry/tracing.js';
 import { traceCarrier } from '../src/telemetry/jobTrace.js';
 
+// Four service processes start in this file; on the shared two-core machine one start can take a minute.
+t.setTimeout(900_000);
+
 interface OtlpSpan {
   traceId: string;
   spanId: string;
@@ -21,6 +24,8 @@ interface OtlpSpan {
   attributes: Record<string, unknown>;
   service: string;
   scope: string;
+  /** 0 unset, 1 ok, 2 error. */
+  status: number;
 }
 
 type KeyValue = { key: string; value: Record<string, unknown> };
@@ -53,7 +58,7 @@ async function otlpReceiver(): Promise<{ server: Server; endpoint: string; spans
         const service = String(attributes(rs.resource?.attributes)['service.name']);
         for (const ss of rs.scopeSpans ?? []) {
           for (const s of ss.spans ?? []) {
-            spans.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, kind: s.kind, attributes: attributes(s.attributes), service, scope: ss.scope?.name ?? '' });
+            spans.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, kind: s.kind, attributes: attributes(s.attributes), service, scope: ss.scope?.name ?? '', status: s.status?.code ?? 0 });
           }
         }
       }
@@ -97,7 +102,7 @@ function startProcess(h: Harness, role: 'api' | 'worker', env: Record<string, st
   return { process: child, lines, exited };
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 180_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = probe();
@@ -138,13 +143,18 @@ async function tracedLoad(t: Test, protocol: string, rows: number) {
   t.equal(job.status, 'succeeded');
   const { rows: count } = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.traced`);
   t.equal(count[0].n, rows, 'the rows are in the table');
+  // A job that fails: its object does not exist.
+  const failedTraceId = randomBytes(16).toString('hex');
+  const missing = await postJob(apiUrl, { source: { url: `s3://${h.bucket}/traced/missing.csv` }, target: { table: `${h.schema}.traced` } }, { traceparent: `00-${failedTraceId}-${callerSpanId}-01` });
+  const failedJob = await waitForJob(apiUrl, missing.body.id, ['succeeded', 'failed']);
+  t.equal(failedJob.status, 'failed');
   // Both processes flush their last spans when they stop.
   await Promise.all([stop(api), stop(worker)]);
-  return { receiver, traceId, callerSpanId, job, url, worker };
+  return { receiver, traceId, callerSpanId, job, url, worker, failedTraceId, failedJob };
 }
 
 t.test('a job submitted with a traceparent continues that trace through the API, the queue and the worker', async (t) => {
-  const { receiver, traceId, callerSpanId, job, url, worker } = await tracedLoad(t, 'http/json', 1_234);
+  const { receiver, traceId, callerSpanId, job, url, worker, failedTraceId, failedJob } = await tracedLoad(t, 'http/json', 1_234);
   const spans = receiver.spans.filter((s) => s.traceId === traceId);
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   const children = (parent: OtlpSpan): OtlpSpan[] => spans.filter((s) => s.parentSpanId === parent.spanId);
@@ -188,6 +198,12 @@ t.test('a job submitted with a traceparent continues that trace through the API,
   const logged = worker.lines.find((l) => l.trace_id === traceId && l.msg === 'run succeeded');
   t.ok(logged, 'the run\'s log line carries the trace id');
   t.equal(logged?.span_id, run.spanId, 'and the run span\'s id');
+
+  const failedRun = receiver.spans.find((s) => s.traceId === failedTraceId && s.name === 'load process');
+  t.ok(failedRun, 'the failed job\'s run span is in its own trace');
+  t.equal(failedRun?.attributes['citus_ingest.error.code'], failedJob.runs[0].error.code, 'it carries the run\'s error code');
+  t.equal(failedRun?.attributes['citus_ingest.run.status'], 'failed');
+  t.equal(failedRun?.status, 2, 'its status is ERROR');
 });
 
 t.test('http/protobuf: the spans reach the endpoint as protobuf', async (t) => {

@@ -32,13 +32,13 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
     // first, a progress write still in flight when the run ended (it locks the job, then the run)
     // deadlocked with this transaction; the run then failed after its files had committed.
     const terminal = o.jobStatus !== 'queued' && o.jobStatus !== 'running';
-    const job = await client.query<{ target: string }>(
+    const job = await client.query<{ target: string; table_operation: boolean }>(
       `UPDATE ingest.jobs SET status = $2, rows_loaded = $3, bytes_read = $4, bytes_total = coalesce($5, bytes_total),
               error = $6, result = coalesce($7, result), updated_at = clock_timestamp(),
               objects_listed = coalesce($9, objects_listed), listing_complete = coalesce($10, listing_complete),
               finished_at = CASE WHEN $8 THEN clock_timestamp() ELSE NULL END
         WHERE id = $1
-        RETURNING target`,
+        RETURNING target, (spec -> 'tableOperation') IS NOT NULL AS table_operation`,
       [
         o.jobId,
         o.jobStatus,
@@ -67,9 +67,10 @@ export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
         o.rowsRejected ?? 0,
       ],
     );
-    return job.rows[0]?.target;
+    // A table operation's counts are shards and bytes moved, not rows and bytes loaded: not a load's.
+    return job.rows[0]?.table_operation ? undefined : job.rows[0]?.target;
   });
-  // The run's outcome and stage spans (telemetry/runSpans.ts), and its target's counters: where its result is recorded.
+  // The run's outcome and stage spans (telemetry/runSpans.ts), and a load's target counters: where its result is recorded.
   traceRunEnd(o);
   if (target !== undefined && o.runStatus !== 'running') {
     observeTargetRun({ target, status: o.runStatus, rowsLoaded: o.rowsLoaded, rowsRejected: o.rowsRejected, bytesRead: o.bytesRead, seconds: (o.timings.totalMs ?? 0) / 1000 });
