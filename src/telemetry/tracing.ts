@@ -16,6 +16,15 @@ export interface Tracing {
 const OFF: Tracing = { enabled: false, shutdown: async () => {} };
 
 /**
+ * Query parameters whose values an outgoing request's span shows as REDACTED: the instrumentation's own
+ * list (S3, GCS and Azure signatures) and the tokens and keys an https:// source URL may carry.
+ */
+const REDACTED_QUERY_PARAMS = [
+  'sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Goog-Credential', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token',
+  'token', 'access_token', 'api_key', 'apikey', 'key', 'password', 'secret',
+];
+
+/**
  * Whether the environment asks for traces: an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) and not OTEL_SDK_DISABLED=true. The OTEL_* variables are the
  * SDK's contract, so they are read here rather than through config.ts.
@@ -43,6 +52,7 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promis
     logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
+        redactedQueryParams: REDACTED_QUERY_PARAMS,
         // Probes and scrapes would make a trace every few seconds and say nothing.
         ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)(\?|$)/.test(req.url ?? ''),
       }),
