@@ -2,9 +2,15 @@
 // let running loads finish for SHUTDOWN_TIMEOUT_MS, roll back what is left, and close every connection.
 // The Node check comes first: imports run in order, so nothing else has loaded when it refuses.
 import '../bin/supported-node.mjs';
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
-import { startService, type Role } from './service.js';
+// Tracing starts next, when the OTEL_* variables ask for it, and the service is imported after it, so
+// the instrumentations patch pg and ioredis before the service loads them.
+import { startTracing } from './telemetry/tracing.js';
+
+const tracing = await startTracing();
+const { ConfigError, loadConfig } = await import('./config.js');
+const { createLogger } = await import('./log.js');
+const { startService } = await import('./service.js');
+type Role = import('./service.js').Role;
 
 const role = (process.argv[2] ?? 'all') as Role;
 if (!['api', 'worker', 'all'].includes(role)) {
@@ -23,6 +29,7 @@ try {
   throw err;
 }
 const log = createLogger(config.logLevel);
+if (tracing.enabled) log.info('tracing: exporting spans over OTLP');
 
 try {
   const service = await startService({ role, config, log });
@@ -31,13 +38,17 @@ try {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    service.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'stop failed');
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      // The spans still buffered are sent before the process ends.
+      .then(() => tracing.shutdown().catch((err) => log.warn({ err }, 'tracing: could not send the last spans')))
+      .then(
+        () => process.exit(0),
+        (err) => {
+          log.error({ err }, 'stop failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

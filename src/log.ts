@@ -1,6 +1,7 @@
 // The service's logger: structured JSON (pino), with secrets redacted wherever they appear.
 import { pino, type Logger } from 'pino';
 import { requestForLog, SECRET_PARAM } from './api/requestLog.js';
+import { traceFields } from './telemetry/logContext.js';
 
 export type { Logger };
 
@@ -13,6 +14,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: 'citus-ingest' },
       // Fastify logs each request with this serializer (it takes the logger's own over its default).
       serializers: { req: requestForLog },
+      // A line written inside a span carries its trace_id and span_id (telemetry/logContext.ts).
+      mixin: traceFields,
       redact: {
         paths: [
           'config.databaseUrl',

@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Pool } from './db/pool.js';
 import type { Logger } from './log.js';
 import type { LoadQueue } from './queue/queue.js';
-import type { Timings } from './sql/jobRows.js';
+import type { RunStatus, Timings } from './sql/jobRows.js';
 import { withTimeout } from './timeout.js';
 
 /** This process's metrics: counters, the stage histogram, open COPY streams, and Node's defaults. */
@@ -69,17 +69,69 @@ export function observeRun(run: { status: RunMetricStatus; rowsLoaded: number; r
   }
 }
 
+/** Adds one to `gauge` until `done` settles either way; returns `done` unchanged. */
+function countWhile<T>(gauge: Gauge, done: Promise<T>): Promise<T> {
+  gauge.inc();
+  const settled = (): void => {
+    gauge.dec();
+  };
+  done.then(settled, settled);
+  return done;
+}
+
 /**
  * Counts a COPY stream as open until `done` (the stream's `finished` promise) settles either way; returns
  * `done` unchanged, so a call site stays one line: `await trackCopy(finished(copy))`.
  */
 export function trackCopy<T>(done: Promise<T>): Promise<T> {
-  copyStreams.inc();
-  const closed = (): void => {
-    copyStreams.dec();
-  };
-  done.then(closed, closed);
-  return done;
+  return countWhile(copyStreams, done);
+}
+
+// Per target table (the label is the table, "schema"."table": as many series as tables loaded). Counted
+// when a run's result is recorded (sql/finishRun.ts), so loads and table operations alike.
+const targetRows = new Counter({ name: 'citus_ingest_target_rows_loaded_total', help: 'Rows committed into each target table by finished runs.', labelNames: ['target'] as const, registers });
+const targetBytes = new Counter({ name: 'citus_ingest_target_bytes_read_total', help: 'Bytes read for each target table by finished runs.', labelNames: ['target'] as const, registers });
+const targetRejects = new Counter({ name: 'citus_ingest_target_rows_rejected_total', help: 'Records rejected for each target table by finished runs.', labelNames: ['target'] as const, registers });
+const targetRuns = new Counter({ name: 'citus_ingest_target_runs_total', help: 'Finished runs of each target table by outcome.', labelNames: ['target', 'status'] as const, registers });
+const targetSucceededSeconds = new Counter({
+  name: 'citus_ingest_target_succeeded_run_seconds_total',
+  help: 'Seconds taken by the succeeded runs of each target table; with citus_ingest_target_succeeded_run_bytes_total, the usual bytes/s of a target.',
+  labelNames: ['target'] as const,
+  registers,
+});
+const targetSucceededBytes = new Counter({ name: 'citus_ingest_target_succeeded_run_bytes_total', help: 'Bytes read by the succeeded runs of each target table.', labelNames: ['target'] as const, registers });
+
+/** Counts a finished run against its target table. */
+export function observeTargetRun(run: { target: string; status: RunStatus; rowsLoaded: number; rowsRejected?: number | undefined; bytesRead: number; seconds: number }): void {
+  const target = run.target;
+  targetRuns.inc({ target, status: run.status });
+  targetRows.inc({ target }, run.rowsLoaded);
+  targetBytes.inc({ target }, run.bytesRead);
+  targetRejects.inc({ target }, run.rowsRejected ?? 0);
+  if (run.status === 'succeeded') {
+    targetSucceededSeconds.inc({ target }, run.seconds);
+    targetSucceededBytes.inc({ target }, run.bytesRead);
+  }
+}
+
+const workerBusy = new Gauge({ name: 'citus_ingest_worker_jobs_active', help: 'Queue jobs this process\'s worker is running right now.', registers });
+const workerConcurrency = new Gauge({ name: 'citus_ingest_worker_concurrency', help: 'Queue jobs this process\'s worker runs at once at most (WORKER_CONCURRENCY).', registers });
+
+/** A worker took its slots: `concurrency` jobs at once. */
+export function workerStarted(concurrency: number): void {
+  workerConcurrency.set(concurrency);
+}
+
+/** Counts a queue job as running in this worker until `done` settles; returns `done` unchanged. */
+export function trackWorkerJob<T>(done: Promise<T>): Promise<T> {
+  return countWhile(workerBusy, done);
+}
+
+const readiness = new Gauge({ name: 'citus_ingest_ready_check', help: 'The last /readyz answer of each check (database, redis, objectStorage, source:<scheme>): 1 ok, 0 not.', labelNames: ['check'] as const, registers });
+
+/** Keeps the last readiness check of each dependency. */
+export function observeReadiness(checks: Record<string, boolean>): void {
+  for (const [check, ok] of Object.entries(checks)) readiness.set({ check }, ok ? 1 : 0);
 }
 
 // Watches (routes/events.ts, watches/): what their events did and the jobs they started.
@@ -165,6 +217,72 @@ export function scrapeRegistry(deps: ScrapeDeps): Registry {
       } catch (err) {
         scrapeErrors.inc({ source: 'redis' });
         deps.log.warn({ err }, 'metrics: could not read the queue depth');
+      }
+    },
+  });
+  const runningJobs = () =>
+    within(
+      deps.pool.query<{ id: string; target: string; seconds: number; bytes_total: string | null }>(
+        `SELECT j.id, j.target, extract(epoch FROM clock_timestamp() - r.started_at)::float8 AS seconds, j.bytes_total
+           FROM ingest.jobs j JOIN ingest.runs r ON r.job_id = j.id AND r.status = 'running'
+          WHERE j.queue = $1 AND j.status = 'running'`,
+        [deps.queueName],
+      ),
+      'the database',
+    );
+  // One series per running job: bounded by the workers' concurrency. Each gauge reads the running jobs
+  // itself, since prom-client collects a registry's metrics concurrently.
+  const perRunningJob = (name: string, help: string, value: (row: { seconds: number; bytes_total: string | null }) => number): void => {
+    const gauge: Gauge<'target' | 'job_id'> = new Gauge({
+      name,
+      help,
+      labelNames: ['target', 'job_id'] as const,
+      registers: [registry],
+      async collect() {
+        gauge.reset();
+        try {
+          for (const row of (await runningJobs()).rows) gauge.set({ target: row.target, job_id: row.id }, value(row));
+        } catch (err) {
+          scrapeErrors.inc({ source: 'database' });
+          deps.log.warn({ err }, 'metrics: could not read the running jobs');
+        }
+      },
+    });
+  };
+  perRunningJob('citus_ingest_running_job_seconds', 'Seconds each running job\'s current run has taken so far.', (row) => row.seconds);
+  perRunningJob('citus_ingest_running_job_bytes_total', 'Bytes each running job has to read, as far as its listing got.', (row) => Number(row.bytes_total ?? 0));
+  const oldestQueued = new Gauge({
+    name: 'citus_ingest_oldest_queued_job_seconds',
+    help: 'Seconds the longest-waiting queued job has waited since it was queued (or re-queued for a retry); 0 with none queued.',
+    registers: [registry],
+    async collect() {
+      try {
+        const { rows } = await within(
+          deps.pool.query<{ seconds: number }>(
+            `SELECT coalesce(max(extract(epoch FROM clock_timestamp() - updated_at)), 0)::float8 AS seconds FROM ingest.jobs WHERE queue = $1 AND status = 'queued'`,
+            [deps.queueName],
+          ),
+          'the database',
+        );
+        oldestQueued.set(rows[0]?.seconds ?? 0);
+      } catch (err) {
+        oldestQueued.reset();
+        scrapeErrors.inc({ source: 'database' });
+        deps.log.warn({ err }, 'metrics: could not read the queue wait');
+      }
+    },
+  });
+  const workers = new Gauge({
+    name: 'citus_ingest_queue_workers',
+    help: 'BullMQ workers connected to the load queue (from Redis CLIENT LIST).',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        workers.set(await within(deps.queue.getWorkersCount(), 'Redis'));
+      } catch (err) {
+        scrapeErrors.inc({ source: 'redis' });
+        deps.log.warn({ err }, 'metrics: could not count the queue\'s workers');
       }
     },
   });

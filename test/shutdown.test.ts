@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHarness, postJob, slowTable, waitForJob, type Harness } from './helpers/harness.js';
+import { createHarness, postJob, serviceEnv, slowTable, waitForJob, type Harness } from './helpers/harness.js';
 import { pricePaidCsv } from '../src/gen/pricePaid.js';
 import { startService } from '../src/service.js';
 import { createLogger } from '../src/log.js';
@@ -9,12 +9,7 @@ function startProcess(h: Harness, role: string, extra: Record<string, string> = 
   return spawn('node_modules/.bin/tsx', ['src/entry.ts', role], {
     env: {
       ...process.env,
-      DATABASE_URL: h.config.databaseUrl,
-      REDIS_URL: h.config.redisUrl,
-      S3_ENDPOINT: h.s3.endpoint,
-      S3_ACCESS_KEY_ID: h.s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: h.s3.secretAccessKey,
-      QUEUE_NAME: h.config.queueName,
+      ...serviceEnv(h),
       PROGRESS_INTERVAL_MS: '100',
       LOG_LEVEL: 'warn',
       ...extra,

@@ -20,6 +20,8 @@ import { getSchedule } from '../src/sql/schedules.js';
 import { unfinishedJobs } from '../src/sql/unfinishedJobs.js';
 import { pollWatch } from '../src/watches/poll.js';
 import { guardStrayErrors, withinJob } from './strayErrors.js';
+import { inJobSpan } from '../src/telemetry/jobTrace.js';
+import { trackWorkerJob, workerStarted } from '../src/metrics.js';
 
 type Handler = (job: BullJob<JobPayloads[JobName], unknown, JobName>, controller: AbortController) => Promise<unknown>;
 
@@ -108,7 +110,9 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
       const onStop = (): void => controller.abort(new IngestError('SHUTTING_DOWN', 'the worker is shutting down; the load was rolled back and will run again'));
       if (signal?.aborted) onStop();
       signal?.addEventListener('abort', onStop, { once: true });
-      return withinJob(controller, () => handlers[job.name](job, controller)).finally(() => signal?.removeEventListener('abort', onStop));
+      // The job's span continues the trace it was queued in: the run's PostgreSQL, Redis, file and stage spans nest under it.
+      const run = () => trackWorkerJob(inJobSpan(job, () => handlers[job.name](job, controller)));
+      return withinJob(controller, run).finally(() => signal?.removeEventListener('abort', onStop));
     },
     {
       connection: redisConnection(config),
@@ -157,6 +161,7 @@ export async function startLoadWorker(deps: LoadWorkerDeps): Promise<LoadWorker>
   worker.run().catch((err: unknown) => {
     if (!worker.closing) log.error({ err }, 'load worker stopped taking jobs');
   });
+  workerStarted(config.workerConcurrency);
   log.info({ workerId, queue: config.queueName, concurrency: config.workerConcurrency }, 'worker started');
 
   return {

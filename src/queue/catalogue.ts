@@ -3,9 +3,14 @@
 // callbacks have the notify queue (a `notify` found on the load queue, queued by an older version, is
 // moved there).
 
+import type { TraceCarrier } from '../telemetry/jobTrace.js';
+
 export interface JobPayloads {
-  /** Load the files a stored job names. The spec itself is read from ingest.jobs. */
-  load: { jobId: string };
+  /**
+   * Load the files a stored job names. The spec itself is read from ingest.jobs. A job queued inside a
+   * trace carries its context (telemetry/jobTrace.ts), which the worker's run span continues.
+   */
+  load: { jobId: string } & TraceCarrier;
   /** POST a finished job's final state to its notify.url (retried with backoff), on the notify queue. */
   notify: { jobId: string };
   /** A schedule fired: store a job from its spec and queue it. */

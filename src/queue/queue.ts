@@ -2,6 +2,7 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import type { JobName, JobPayloads } from './catalogue.js';
+import { traceCarrier } from '../telemetry/jobTrace.js';
 
 export type LoadQueue = Queue<JobPayloads[JobName], unknown, JobName>;
 /** Completion callbacks: a queue of their own, so their workers and retries never take a load's slot. */
@@ -47,7 +48,10 @@ export function createNotifyQueue(config: Config): NotifyQueue {
   });
 }
 
-/** Puts a stored job on the queue; the BullMQ job id is the job's id, so enqueuing twice is harmless. */
+/**
+ * Puts a stored job on the queue; the BullMQ job id is the job's id, so enqueuing twice is harmless. The
+ * job carries the caller's trace context, if any, so the worker's spans join the caller's trace.
+ */
 export async function enqueueLoad(queue: LoadQueue, jobId: string): Promise<void> {
-  await queue.add('load', { jobId }, { jobId });
+  await queue.add('load', { jobId, ...traceCarrier() }, { jobId });
 }

@@ -6,6 +6,7 @@ import { presentedToken, tokenChecker } from '../api/auth.js';
 import { pendingMigrations } from '../db/migrate.js';
 import type { Services } from '../services.js';
 import { withTimeout } from '../timeout.js';
+import { observeReadiness } from '../metrics.js';
 
 type Check = { state: 'ok' } | { state: 'down' | 'migrations pending'; reason: string };
 
@@ -48,6 +49,7 @@ export const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (a
         }),
       ]);
       const ready = Object.values(checks).every((c) => c.state === 'ok');
+      observeReadiness(Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, c.state === 'ok'])));
       const reasons = Object.fromEntries(Object.entries(checks).flatMap(([name, c]) => (c.state === 'ok' ? [] : [[name, c.reason]])));
       if (!ready) req.log.warn({ reasons }, 'not ready');
       const token = presentedToken(req.headers.authorization);

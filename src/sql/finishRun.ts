@@ -9,6 +9,8 @@ import type { ShardLayout } from '../sink/citus.js';
 import type { JobStatus, RunStatus, Timings } from './jobRows.js';
 import { MAX_SAMPLES, type ListingProgress } from './recordProgress.js';
 import { storableJson, storableText } from './storable.js';
+import { traceRunEnd } from '../telemetry/runSpans.js';
+import { observeTargetRun } from '../metrics.js';
 
 export interface RunOutcome {
   jobId: string;
@@ -33,11 +35,19 @@ export interface RunOutcome {
  * (load/runEnd.ts); any other failure to store it writes the job's end as RUN_END_NOT_RECORDED.
  */
 export async function finishRun(pool: Pool, o: RunOutcome): Promise<void> {
+  let written = o;
+  let target: string | undefined;
   try {
-    await writeRunEnd(pool, o);
+    target = await writeRunEnd(pool, o);
   } catch (err) {
     if (isRetryableDbError(err)) throw err;
-    await writeRunEnd(pool, unrecordedEnd(o, err));
+    written = unrecordedEnd(o, err);
+    target = await writeRunEnd(pool, written);
+  }
+  // The run's outcome and stage spans (telemetry/runSpans.ts), and a load's target counters: where its result is recorded.
+  traceRunEnd(written);
+  if (target !== undefined && written.runStatus !== 'running') {
+    observeTargetRun({ target, status: written.runStatus, rowsLoaded: written.rowsLoaded, rowsRejected: written.rowsRejected, bytesRead: written.bytesRead, seconds: (written.timings.totalMs ?? 0) / 1000 });
   }
 }
 
@@ -57,18 +67,20 @@ function unrecordedEnd(o: RunOutcome, err: unknown): RunOutcome {
   };
 }
 
-async function writeRunEnd(pool: Pool, o: RunOutcome): Promise<void> {
-  await inTransaction(pool, async (client) => {
+/** Writes the job's and the run's rows; resolves with the load's target (undefined for a table operation). */
+async function writeRunEnd(pool: Pool, o: RunOutcome): Promise<string | undefined> {
+  return inTransaction(pool, async (client) => {
     // The job's row first, then its run's: the order startRun and recordProgress lock them in. Run's
     // first, a progress write still in flight when the run ended (it locks the job, then the run)
     // deadlocked with this transaction; the run then failed after its files had committed.
     const terminal = o.jobStatus !== 'queued' && o.jobStatus !== 'running';
-    await client.query(
+    const job = await client.query<{ target: string; table_operation: boolean }>(
       `UPDATE ingest.jobs SET status = $2, rows_loaded = $3, bytes_read = $4, bytes_total = coalesce($5, bytes_total),
               error = $6, result = coalesce($7, result), updated_at = clock_timestamp(),
               objects_listed = coalesce($9, objects_listed), listing_complete = coalesce($10, listing_complete),
               finished_at = CASE WHEN $8 THEN clock_timestamp() ELSE NULL END
-        WHERE id = $1`,
+        WHERE id = $1
+        RETURNING target, (spec -> 'tableOperation') IS NOT NULL AS table_operation`,
       [
         o.jobId,
         o.jobStatus,
@@ -97,5 +109,7 @@ async function writeRunEnd(pool: Pool, o: RunOutcome): Promise<void> {
         o.rowsRejected ?? 0,
       ],
     );
+    // A table operation's counts are shards and bytes moved, not rows and bytes loaded: not a load's.
+    return job.rows[0]?.table_operation ? undefined : job.rows[0]?.target;
   });
 }

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from '../db/pool.js';
 import type { ErrorBody } from '../errors.js';
 import type { RunFile, Timings } from './jobRows.js';
 import { storableJson } from './storable.js';
+import { traceRunFile } from '../telemetry/runSpans.js';
 
 export interface RunFileRecord {
   runId: string;
@@ -38,6 +39,8 @@ export async function recordRunFile(db: Pool | PoolClient, f: RunFileRecord): Pr
       f.rowsRejected ?? 0, f.blankLines ?? 0, f.merge ? storableJson(f.merge) : null, f.object.scheme,
     ],
   );
+  // The file's span, under the run's (telemetry/runSpans.ts): built where its result is recorded.
+  traceRunFile(f);
 }
 
 /**

@@ -1,6 +1,6 @@
 // GET /ui: the job list, newest first, with status filters and cursor pagination.
 import type { Job, JobStatus, Run } from '../sql/jobRows.js';
-import { fmtInt, fmtMs, fmtTime } from './format.js';
+import { fmtBytes, fmtInt, fmtMs, fmtTime } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import { badge, page } from './layout.js';
 
@@ -26,8 +26,24 @@ function listHref(q: { status?: JobStatus | undefined; cursor?: string | undefin
   return s ? `/ui?${s}` : '/ui';
 }
 
+/**
+ * What the job did, for the "rows loaded" column: a load's rows; a table operation's own outcome (its
+ * run records shards moved as its rows and bytes moved as its bytes).
+ */
+function didCell(job: Job): SafeHtml {
+  const op = job.spec.tableOperation;
+  if (!op) return html`<td class="num rows">${fmtInt(job.progress.rowsLoaded)}</td>`;
+  if (op.kind === 'analyze') return html`<td class="num rows op">${job.status === 'succeeded' ? 'analyzed' : '–'}</td>`;
+  const shards = job.progress.rowsLoaded;
+  return html`<td class="num rows op">${fmtInt(shards)} ${shards === 1 ? 'shard' : 'shards'} moved, ${fmtBytes(job.progress.bytesRead)}</td>`;
+}
+
 function lastRunCells(job: Job, run: Run | undefined): SafeHtml {
   if (!run) return html`<td class="num rate">–</td><td class="num duration">–</td>`;
+  // A table operation loads no rows: no rate.
+  if (job.spec.tableOperation && run.status !== 'running') {
+    return html`<td class="num rate muted">–</td><td class="num duration" title="run ${run.attempt} (${run.status})">${fmtMs(run.timings.totalMs)}</td>`;
+  }
   if (run.status === 'running') {
     const elapsed = Date.now() - Date.parse(run.startedAt);
     return html`<td class="num rate muted">running</td><td class="num duration" title="so far">${fmtMs(elapsed)}</td>`;
@@ -47,7 +63,7 @@ ${jobStatuses.map((s) => html`<a href="${listHref({ status: s, limit: v.limit },
 <td class="status">${badge(job.status)}${job.cancelRequested && job.status === 'running' ? html` <span class="muted">cancelling</span>` : ''}</td>
 <td class="target"><code>${job.target}</code></td>
 <td class="source"><code>${job.sourceUrl}</code></td>
-<td class="num rows">${fmtInt(job.progress.rowsLoaded)}</td>
+${didCell(job)}
 ${lastRunCells(job, v.lastRuns.get(job.id))}
 <td class="created" title="${job.createdAt}">${fmtTime(job.createdAt)}</td>
 </tr>`,

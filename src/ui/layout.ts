@@ -27,6 +27,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 td.record { max-width: 520px; }
 td.time, td.created { white-space: nowrap; }
 td.record code { white-space: pre-wrap; word-break: break-all; }
+#jobs-table td.target code, #jobs-table td.source code { overflow-wrap: anywhere; }
+#jobs-table td.source { max-width: 360px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; line-height: 18px; border: 1px solid transparent; white-space: nowrap; }
 .badge.queued { background: #eaeef2; color: #424a53; border-color: #d0d7de; }
 .badge.running { background: #ddf4ff; color: #0550ae; border-color: #54aeff; }

@@ -85,6 +85,18 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
   };
 }
 
+/** The environment a service process started by a test needs to use the harness's database, Redis, S3 and queue. */
+export function serviceEnv(h: Harness): Record<string, string> {
+  return {
+    DATABASE_URL: h.config.databaseUrl,
+    REDIS_URL: h.config.redisUrl,
+    S3_ENDPOINT: h.s3.endpoint,
+    S3_ACCESS_KEY_ID: h.s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: h.s3.secretAccessKey,
+    QUEUE_NAME: h.config.queueName,
+  };
+}
+
 /**
  * Waits until the API stops shedding load. On a machine shared with other test runs, the event loop of
  * a process that just started (compiling, connecting) can lag past under-pressure's limit, and the
