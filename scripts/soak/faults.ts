@@ -15,6 +15,8 @@ export interface FaultContext {
   nodes: string[];
   /** Where the local Citus cluster keeps its nodes' data (scripts/citus-local.sh). */
   citusRoot: string;
+  /** The soak's schema: only sessions loading into it are terminated. */
+  schema: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,9 +62,10 @@ export const faults: Record<string, (c: FaultContext) => Promise<void>> = {
     await fleet.startService('api');
   },
   'redis-restart': async () => redisRestart(),
-  'terminate-sessions': async ({ nodes }) => {
+  'terminate-sessions': async ({ nodes, schema }) => {
     for (const url of nodes) {
-      await onNode(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query ILIKE 'COPY%'`).catch(() => 0);
+      const sql = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query ILIKE 'COPY %' AND query ILIKE '%${schema}%'`;
+      await onNode(url, sql).catch(() => 0);
     }
   },
   'citus-worker-restart': async ({ random, citusRoot }) => pgCtl(citusRoot, random.pick(['worker1', 'worker2']), 'restart'),

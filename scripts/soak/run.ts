@@ -1,4 +1,4 @@
-// npm run soak -- --minutes N [--seed S] [--workers W]
+// npm run soak -- --minutes N [--seed S] [--workers W] [--faults a,b]
 // Runs the service as production does (an API process and worker processes) against the local Citus
 // cluster and an S3 endpoint of its own, keeps a mixed stream of jobs going for N minutes while faults
 // are injected at seeded random times, then waits for every job to end and audits every target against
@@ -18,12 +18,18 @@ import { Fleet } from './fleet.js';
 import { Random } from './random.js';
 import { makeBatches, specFor, tableClasses, upload, type Batch } from './workload.js';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '3' }, seed: { type: 'string' }, workers: { type: 'string', default: '2' }, ha: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '3' }, seed: { type: 'string' }, workers: { type: 'string', default: '2' }, faults: { type: 'string' }, ha: { type: 'boolean', default: false } } });
 if (values.ha) {
   console.error('soak: --ha is not built yet: this soak runs against the local Citus cluster only');
   process.exit(2);
 }
 const minutes = Number(values.minutes);
+const faultNames = (values.faults?.split(',') ?? Object.keys(faults)) as FaultName[];
+const unknownFault = faultNames.find((f) => !(f in faults));
+if (unknownFault !== undefined) {
+  console.error(`soak: no fault ${unknownFault}; the faults are ${Object.keys(faults).join(', ')}`);
+  process.exit(2);
+}
 const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
 const random = new Random(seed);
 const say = (line: string) => process.stderr.write(`soak: ${line}\n`);
@@ -116,9 +122,9 @@ try {
   const injector = (async () => {
     await sleep(random.int(5_000, 10_000));
     while (Date.now() < deadline - 10_000) {
-      const name = random.pick(Object.keys(faults)) as FaultName;
+      const name = random.pick(faultNames);
       say(`fault: ${name}`);
-      await faults[name]!({ fleet, random, nodes, citusRoot: process.env.CITUS_LOCAL_DIR ?? '/tmp/citus-ingest-citus' });
+      await faults[name]!({ fleet, random, nodes, schema, citusRoot: process.env.CITUS_LOCAL_DIR ?? '/tmp/citus-ingest-citus' });
       faultCounts.set(name, (faultCounts.get(name) ?? 0) + 1);
       await sleep(random.int(8_000, 20_000));
     }
