@@ -365,7 +365,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "INVALID_SPEC" | "INVALID_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "BODY_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_CONFLICT" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "WATCH_NOT_FOUND" | "INVALID_EVENT" | "JOB_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "SOURCE_NOT_FOUND" | "SOURCE_ACCESS_DENIED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "SOURCE_CHANGED" | "SOURCE_UNVERSIONED" | "SOURCE_RANGE_UNSUPPORTED" | "MARKER_TIMEOUT" | "MANIFEST_FILE_MISSING" | "SOURCE_UNAVAILABLE" | "TARGET_NOT_FOUND" | "TARGET_FORBIDDEN" | "TARGET_COLUMN_NOT_FOUND" | "TARGET_DEFINITION_INVALID" | "TARGET_DISTRIBUTION_MISMATCH" | "TARGET_NOT_DISTRIBUTED" | "CITUS_NOT_AVAILABLE" | "ENTRY_NODES_UNSUPPORTED" | "ENTRY_NODES_UNAVAILABLE" | "DATA_REJECTED" | "ERROR_BUDGET_EXCEEDED" | "SOURCE_CORRUPT" | "RECORD_TOO_LARGE" | "PAGE_TOO_LARGE" | "LEDGER_CONFLICT" | "PUBLISH_FAILED" | "MERGE_OUT_OF_ORDER" | "MERGE_KEY_INVALID" | "RECORD_COUNT_MISMATCH" | "DATABASE_UNAVAILABLE" | "DATABASE_ERROR" | "CANCELLED" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY" | "INTERNAL";
+                code: "INVALID_SPEC" | "INVALID_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "BODY_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_CONFLICT" | "TABLE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "SCHEDULE_INTERVAL_TOO_SHORT" | "SCHEDULE_LIMIT_REACHED" | "WATCH_NOT_FOUND" | "INVALID_EVENT" | "JOB_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "SOURCE_NOT_FOUND" | "SOURCE_ACCESS_DENIED" | "NOTIFY_URL_FORBIDDEN" | "SOURCE_FORBIDDEN" | "SOURCE_NOT_CONFIGURED" | "SOURCE_CHANGED" | "SOURCE_UNVERSIONED" | "SOURCE_RANGE_UNSUPPORTED" | "MARKER_TIMEOUT" | "MANIFEST_FILE_MISSING" | "SOURCE_UNAVAILABLE" | "TARGET_NOT_FOUND" | "TARGET_FORBIDDEN" | "TARGET_COLUMN_NOT_FOUND" | "TARGET_DEFINITION_INVALID" | "TARGET_DISTRIBUTION_MISMATCH" | "TARGET_NOT_DISTRIBUTED" | "CITUS_NOT_AVAILABLE" | "ENTRY_NODES_UNSUPPORTED" | "ENTRY_NODES_UNAVAILABLE" | "DATA_REJECTED" | "ERROR_BUDGET_EXCEEDED" | "SOURCE_CORRUPT" | "RECORD_TOO_LARGE" | "PAGE_TOO_LARGE" | "LEDGER_CONFLICT" | "PUBLISH_FAILED" | "MERGE_OUT_OF_ORDER" | "MERGE_KEY_INVALID" | "RECORD_COUNT_MISMATCH" | "DATABASE_UNAVAILABLE" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "CANCELLED" | "SHUTTING_DOWN" | "OVERLOADED" | "NOT_READY" | "INTERNAL";
                 message: string;
                 details: {
                     [key: string]: unknown;
@@ -438,7 +438,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -447,7 +447,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -514,7 +514,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -523,7 +523,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -689,7 +689,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -698,7 +698,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1062,7 +1062,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1071,7 +1071,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1413,7 +1413,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1422,7 +1422,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1606,7 +1606,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1615,7 +1615,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -1834,7 +1834,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1843,7 +1843,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2066,7 +2066,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2075,7 +2075,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2247,7 +2247,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2256,7 +2256,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2490,7 +2490,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2499,7 +2499,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2705,7 +2705,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2714,7 +2714,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2815,7 +2815,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2824,7 +2824,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -2939,7 +2939,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2948,7 +2948,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3337,7 +3337,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3346,7 +3346,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3515,7 +3515,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3524,7 +3524,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3679,7 +3679,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3688,7 +3688,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -3825,7 +3825,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3834,7 +3834,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -4265,7 +4265,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4274,7 +4274,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -4465,7 +4465,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4474,7 +4474,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -4629,7 +4629,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4638,7 +4638,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -4795,7 +4795,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4804,7 +4804,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -4962,7 +4962,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4971,7 +4971,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -5070,7 +5070,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5079,7 +5079,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
@@ -5216,7 +5216,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, DATABASE_ERROR, INTERNAL (docs/errors.md). */
+            /** @description The error shape; `error.code` is one of RECORD_COUNT_MISMATCH, RUN_END_NOT_RECORDED, DATABASE_ERROR, INTERNAL (docs/errors.md). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5225,7 +5225,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "RECORD_COUNT_MISMATCH" | "DATABASE_ERROR" | "INTERNAL";
+                            code: "RECORD_COUNT_MISMATCH" | "RUN_END_NOT_RECORDED" | "DATABASE_ERROR" | "INTERNAL";
                             message: string;
                             details: {
                                 [key: string]: unknown;
