@@ -78,7 +78,7 @@ t.test('browser pages take HTTP Basic with the token as password and ask for it 
   const doc = await fetch(`${svc.url}/docs/json`, { headers: basic('me', tokenA) });
   t.equal(doc.status, 200);
   const openapi = (await doc.json()) as any;
-  t.same(Object.keys(openapi.components.securitySchemes).sort(), ['basic', 'bearer'], 'the OpenAPI document declares the schemes');
+  t.same(Object.keys(openapi.components.securitySchemes).sort(), ['basic', 'bearer', 'watchSecret'], 'the OpenAPI document declares the schemes');
   t.equal((await fetch(`${svc.url}/docs`, { headers: basic('me', tokenA), redirect: 'manual' })).status < 400, true, 'the docs page opens');
 });
 

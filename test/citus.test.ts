@@ -281,7 +281,9 @@ t.test('a COPY opens at most target.connectionsPerWorker connections to a worker
     const table = await textTable32(h, `shared_${perWorker ?? 'default'}`);
     const opened = await workerSessionsOpenedBy(h, async () => {
       const svc = await h.start();
-      const target = perWorker === undefined ? { table } : { table, connectionsPerWorker: perWorker };
+      // Entered at the coordinator: the sessions counted are its COPY's (entry-nodes.test.ts covers the rest).
+      const entry = { table, entryNodes: 'coordinator' };
+      const target = perWorker === undefined ? entry : { ...entry, connectionsPerWorker: perWorker };
       const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target })).body.id);
       t.equal(job.status, 'succeeded', JSON.stringify(job.error));
       await svc.stop();
