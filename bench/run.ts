@@ -78,6 +78,7 @@ try {
       changes: { type: 'string', default: '100000' },
       profile: { type: 'boolean', default: false },
       warm: { type: 'boolean', default: false },
+      plain: { type: 'string' },
       format: { type: 'string', default: 'csv' },
       'row-group-rows': { type: 'string', default: '1000000' },
     },
@@ -104,6 +105,7 @@ const options = {
   via: parsed.via as Via,
   profile: parsed.profile === true,
   warm: parsed.warm === true,
+  plain: parsed.plain?.split(',').map((s) => s.trim()).filter(Boolean) ?? [],
   parquet: parsed.format === 'parquet' ? { rowGroupRows: positiveInt('row-group-rows', parsed['row-group-rows']) } : null,
 };
 
@@ -133,6 +135,8 @@ let contenders: Contender[] = [
   pgloader(),
   ...options.streams.map((n) => service(n)),
   ...(options.warm ? [service(1, { warmUp: true, name: 'service x1 warm' })] : []),
+  // --plain scan: the same load with one hand-built part turned off (src/handbuilt/README.md).
+  ...options.plain.map((part) => service(1, { plain: part, name: `service x1 plain ${part}` })),
   ...(options.objects
     ? [service(1, { sourceUrl: () => prefixUrl, concurrency: options.concurrency, name: `service ${options.objects} objects` })]
     : []),

@@ -1,23 +1,17 @@
 // One HTTP/1.1 GET on a connection of its own, its body a stream of the socket's own reads.
 //
-// Why not node:http: its client copies every body read into a Buffer of its own, in C++, after the
-// socket has already allocated one for the read, and pushes it through IncomingMessage. Reading a
-// 166.8 MB body over loopback took 220 ms of CPU through node:http, 90-130 ms through undici's request
-// and 50-80 ms as a plain socket's 'data' events (Node 24, the bench's 1,000,000-row file, warm runs;
-// issue #19). For the service that is a third of its CPU per row. This client hands the socket's reads to
-// the body as they are: a body with a Content-Length is a view of each read, a chunked one views of its
-// data runs; nothing is copied.
+// Left only for the `https://` source (sources/https/client.ts), which is moving to undici: then this
+// file, chunkedBody.ts and responseHead.ts go. S3 GETs no longer come here: measured against undici's
+// request() on 2026-12-07 the CPU it saved did not reach 10% of a load's over TLS, and none over plain
+// HTTP in whole loads (docs/performance.md, "Hand-built parts (issue #31)").
 //
-// What it does not do, on purpose: keep connections alive (a request says `Connection: close`: a body is
-// megabytes, so a connect per object costs little), send a request body, follow redirects or speak
-// HTTP/2. Callers that need those keep node:http (sources/s3/requestHandler.ts and
-// sources/https/client.ts send every other request there).
+// What it does not do, on purpose: keep connections alive (a request says `Connection: close`), send a
+// request body, follow redirects or speak HTTP/2.
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { ChunkedBody } from './chunkedBody.js';
 import { bodyFraming, headEnd, parseHead, type BodyFraming, type ResponseHead } from './responseHead.js';
-import { lend, SlabReads } from './slabs.js';
 
 export interface GetRequest {
   protocol: 'http:' | 'https:';
@@ -109,8 +103,6 @@ class Exchange {
   private full = false;
   private readonly socket: net.Socket;
   private readonly onAbort: () => void;
-  /** A plain connection's reads (slabs.ts); TLS connections read through 'data' events. */
-  private readonly reads = new SlabReads();
 
   constructor(
     private readonly req: Addressed,
@@ -119,20 +111,11 @@ class Exchange {
   ) {
     const request = requestHead(req);
     const options = { host: req.hostname, port: req.port, ...req.connect };
-    if (req.protocol === 'https:') {
-      this.socket = tls.connect({ ...options, ...(net.isIP(req.hostname) ? {} : { servername: req.hostname }) });
-      this.socket.on('data', (bytes: Buffer) => this.receive(bytes));
-    } else {
-      const onread = {
-        buffer: () => this.reads.next(),
-        // The reader's backpressure pauses the socket itself (push() below), so the read always says go on.
-        callback: (n: number): boolean => {
-          this.receive(this.reads.filled(n));
-          return true;
-        },
-      };
-      this.socket = net.connect({ ...(options as net.TcpNetConnectOpts), onread });
-    }
+    this.socket =
+      req.protocol === 'https:'
+        ? tls.connect({ ...options, ...(net.isIP(req.hostname) ? {} : { servername: req.hostname }) })
+        : net.connect(options as net.TcpNetConnectOpts);
+    this.socket.on('data', (bytes: Buffer) => this.receive(bytes));
     this.socket.setNoDelay(true);
     this.socket.setTimeout(req.idleTimeoutMs);
     this.socket.on('timeout', () => {
@@ -165,7 +148,6 @@ class Exchange {
     this.req.signal?.removeEventListener('abort', this.onAbort);
     this.socket.destroy();
     this.held = undefined;
-    this.reads.close();
   }
 
   /** Bytes from the socket (or held since the head): a response that breaks the protocol fails the exchange. */
@@ -181,11 +163,7 @@ class Exchange {
     if (this.body) return this.bodyBytes(bytes);
     this.head = this.head.length === 0 ? bytes : Buffer.concat([this.head, bytes]);
     const end = headEnd(this.head);
-    if (end < 0) {
-      // Kept across reads: a copy, as the read's slab may be read over (slabs.ts).
-      if (this.head === bytes) this.head = Buffer.from(bytes);
-      return;
-    }
+    if (end < 0) return;
     const head = parseHead(this.head.subarray(0, end));
     const rest = this.head.subarray(end);
     this.head = EMPTY;
@@ -227,8 +205,6 @@ class Exchange {
 
   private push(data: Buffer): void {
     this.received += data.length;
-    // The reader may give the view back once done with it (slabs.ts: giveBack).
-    lend(data);
     if (!this.body!.push(data)) {
       // The wait is the reader's now, not the network's.
       this.full = true;
