@@ -16,6 +16,7 @@
 //          --profile (the service under --cpu-prof: a profile per load beside the results, its top functions printed)
 //          --warm (also "service x1 warm": the same load timed in a service process that has loaded the file once
 //          before, into a scratch table: V8 has compiled the load path, as in a worker that runs job after job)
+//          --plain part,... (also "service x1 plain <part>" per part: a hand-built part turned off, src/handbuilt/)
 //          --format parquet [--row-group-rows N (1000000)]: also the same rows as a Parquet object (snappy, Spark's
 //          types), loaded by the service beside the CSV one; prints the ratio and the decoder's own rate
 import { randomUUID } from 'node:crypto';
