@@ -9,7 +9,7 @@ import { setPlainParts } from '../src/handbuilt/switches.js';
 import { createHarness, postJob, waitForJob } from './helpers/harness.js';
 
 t.test('CITUS_INGEST_PLAIN names known parts only', async (t) => {
-  t.throws(() => setPlainParts('scan,frames'), /CITUS_INGEST_PLAIN: unknown part\(s\) frames; known: scan, all/);
+  t.throws(() => setPlainParts('scan,frames'), /CITUS_INGEST_PLAIN: unknown part\(s\) frames; known: gc, scan, all/);
   setPlainParts('');
 });
 
