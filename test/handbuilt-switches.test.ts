@@ -49,7 +49,9 @@ t.test('scan off: the byte scan frames the CSV, no WebAssembly runs, and the row
     setPlainParts(plain);
     await h.db.query(ukPriceTableSql(`${h.schema}.${table}`));
     const before = instances;
-    const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.${table}` } })).body.id);
+    const posted = await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.${table}` } });
+    t.equal(posted.status, 202, JSON.stringify(posted.body));
+    const job = await waitForJob(svc.url!, posted.body.id);
     t.equal(job.status, 'succeeded', JSON.stringify(job.error));
     t.same(await digest(table), reference, `${table}: every row and every field as COPY of the same bytes has them`);
     return instances - before;
