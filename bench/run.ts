@@ -16,6 +16,7 @@
 //          --profile (the service under --cpu-prof: a profile per load beside the results, its top functions printed)
 //          --warm (also "service x1 warm": the same load timed in a service process that has loaded the file once
 //          before, into a scratch table: V8 has compiled the load path, as in a worker that runs job after job)
+//          --plain part,... (also "service x1 plain <part>" per part: a hand-built part turned off, src/handbuilt/)
 //          --format parquet [--row-group-rows N (1000000)]: also the same rows as a Parquet object (snappy, Spark's
 //          types), loaded by the service beside the CSV one; prints the ratio and the decoder's own rate
 import { randomUUID } from 'node:crypto';
@@ -78,6 +79,7 @@ try {
       changes: { type: 'string', default: '100000' },
       profile: { type: 'boolean', default: false },
       warm: { type: 'boolean', default: false },
+      plain: { type: 'string' },
       format: { type: 'string', default: 'csv' },
       'row-group-rows': { type: 'string', default: '1000000' },
     },
@@ -104,6 +106,7 @@ const options = {
   via: parsed.via as Via,
   profile: parsed.profile === true,
   warm: parsed.warm === true,
+  plain: parsed.plain?.split(',').map((s) => s.trim()).filter(Boolean) ?? [],
   parquet: parsed.format === 'parquet' ? { rowGroupRows: positiveInt('row-group-rows', parsed['row-group-rows']) } : null,
 };
 
@@ -133,6 +136,8 @@ let contenders: Contender[] = [
   pgloader(),
   ...options.streams.map((n) => service(n)),
   ...(options.warm ? [service(1, { warmUp: true, name: 'service x1 warm' })] : []),
+  // --plain scan: the same load with one hand-built part turned off (src/handbuilt/README.md).
+  ...options.plain.map((part) => service(1, { plain: part, name: `service x1 plain ${part}` })),
   ...(options.objects
     ? [service(1, { sourceUrl: () => prefixUrl, concurrency: options.concurrency, name: `service ${options.objects} objects` })]
     : []),

@@ -11,10 +11,10 @@ import { buildApp, buildMetricsApp } from './app.js';
 import type { Services } from './services.js';
 
 export type { Services } from './services.js';
+import { collectStartupGarbage } from './handbuilt/youngGc.js';
 import { startLoadWorker, type LoadWorker } from '../workers/loadWorker.js';
 import { startNotifyWorker } from '../workers/notifyWorker.js';
 import { withTimeout } from './timeout.js';
-import { collectOldGenerationAtLimit, collectStartupGarbage } from './load/youngGc.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -58,7 +58,6 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
     const running: RunningService = { ...services, stop: stopAll };
 
     if (opts.role === 'worker' || opts.role === 'all') {
-      collectOldGenerationAtLimit();
       if (config.notifySecret === undefined) {
         log.warn('NOTIFY_SECRET is not set: completion callbacks (notify.url) go out unsigned, and receivers cannot tell them from forgeries');
       }
@@ -84,7 +83,7 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
       running.url = listenUrl(config.host, app, config.port);
       log.info({ url: running.url }, 'API listening');
     }
-    // Start-up's garbage is collected now, not in a worker's first load.
+    // Start-up's garbage is collected now, not in a worker's first load (a process with --expose-gc).
     if (running.worker) collectStartupGarbage();
     return running;
   } catch (err) {

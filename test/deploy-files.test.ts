@@ -6,6 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../src/config.js';
+import { WORKER_NODE_FLAGS } from '../src/handbuilt/youngGc.js';
 
 t.test('docker-compose.yml wires Citus, MinIO, Redis, the API and workers with valid configuration', async (t) => {
   const doc = parse(await readFile('docker-compose.yml', 'utf8'), { merge: true });
@@ -23,6 +24,8 @@ t.test('docker-compose.yml wires Citus, MinIO, Redis, the API and workers with v
     t.doesNotThrow(() => loadConfig(env), `${role}'s environment passes the service's own validation`);
     t.match(services[role].command.join(' '), new RegExp(`entry.js ${role}$`));
   }
+  t.same(services.worker.command, ['node', ...WORKER_NODE_FLAGS, 'dist/src/entry.js', 'worker'], 'the worker gets the worker\'s node flags');
+  t.same(services.api.command, ['node', 'dist/src/entry.js', 'api'], 'the API gets none');
   const envExample = await readFile('.env.example', 'utf8');
   for (const key of Object.keys(services.api.environment)) t.match(envExample, new RegExp(`^${key}=`, 'm'), `.env.example lists ${key}`);
 });
@@ -80,7 +83,7 @@ t.test('deploy/k8s: a ConfigMap, a Secret, the API Deployment and Service, the w
 
   const workerSpec = worker.spec.template.spec;
   const workerContainer = workerSpec.containers[0];
-  t.same(workerContainer.command, ['node', 'dist/src/entry.js', 'worker']);
+  t.same(workerContainer.command, ['node', ...WORKER_NODE_FLAGS, 'dist/src/entry.js', 'worker'], 'the worker gets the worker\'s node flags');
   t.ok(workerSpec.terminationGracePeriodSeconds * 1000 > config!.shutdownTimeoutMs, 'the grace period outlasts SHUTDOWN_TIMEOUT_MS');
   t.equal(workerContainer.livenessProbe.httpGet.path, '/healthz');
   t.equal(workerContainer.ports.find((p: any) => p.name === workerContainer.livenessProbe.httpGet.port).containerPort, config!.metricsPort, 'the probe reaches the worker\'s METRICS_PORT');

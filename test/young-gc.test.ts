@@ -1,25 +1,42 @@
-// The loader collects V8's young generation every COLLECT_EVERY bytes read (src/load/youngGc.ts), in a
-// process started without --expose-gc too (the test runner passes no such flag), and a worker collects
-// start-up's garbage once.
+// The loader collects V8's young generation every COLLECT_EVERY bytes read (src/handbuilt/youngGc.ts) in
+// a process started with --expose-gc, and a worker collects start-up's garbage once; CITUS_INGEST_PLAIN=gc
+// turns both off. The test runner passes no such flag: the test makes `gc` as the flag would.
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import vm from 'node:vm';
 import t from 'tap';
-import { COLLECT_EVERY, collectStartupGarbage, noteBytesRead } from '../src/load/youngGc.js';
+import { setPlainParts } from '../src/handbuilt/switches.js';
+import { COLLECT_EVERY, collectStartupGarbage, noteBytesRead } from '../src/handbuilt/youngGc.js';
 
-t.test('every COLLECT_EVERY bytes read is one young-generation collection', async (t) => {
-  t.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'gc is not exposed by the command line');
+v8.setFlagsFromString('--expose-gc');
+(globalThis as { gc?: unknown }).gc = vm.runInNewContext('gc');
+
+/** Young-generation collections seen while `fn` runs (and 200 ms after). */
+async function minorCollections(fn: () => void): Promise<number> {
   let minor = 0;
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
   });
   observer.observe({ entryTypes: ['gc'] });
-  t.teardown(() => observer.disconnect());
+  fn();
+  await new Promise((r) => setTimeout(r, 200));
+  observer.disconnect();
+  return minor;
+}
+
+t.test('every COLLECT_EVERY bytes read is one young-generation collection; none with gc turned off', async (t) => {
   // 40 thresholds' worth in pieces of a socket read's size; this loop allocates next to nothing itself.
   const piece = 64 * 1024;
-  for (let read = 0; read < 40 * COLLECT_EVERY; read += piece) noteBytesRead(piece);
-  await new Promise((r) => setTimeout(r, 200));
+  const read40 = (): void => {
+    for (let read = 0; read < 40 * COLLECT_EVERY; read += piece) noteBytesRead(piece);
+  };
+  const minor = await minorCollections(read40);
   t.ok(minor >= 40, `${minor} young-generation collections for ${40 * COLLECT_EVERY} bytes`);
   t.ok(minor < 60, 'not one per read');
+  setPlainParts('gc');
+  t.teardown(() => setPlainParts(''));
+  const off = await minorCollections(read40);
+  t.ok(off < 10, `with CITUS_INGEST_PLAIN=gc, ${off} (V8's own)`);
 });
 
 t.test('collectStartupGarbage is one full collection: it frees garbage the young collections cannot', async (t) => {

@@ -36,6 +36,8 @@ export interface ServiceOptions {
    * calls); the difference between the two contenders is that fixed cost.
    */
   warmUp?: boolean;
+  /** Hand-built parts turned off in the service's process (CITUS_INGEST_PLAIN, src/handbuilt/). */
+  plain?: string;
   name?: string;
 }
 
@@ -77,7 +79,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
   return {
     name,
     async run(ctx) {
-      const svc = await startServiceProcess(ctx);
+      const svc = await startServiceProcess(ctx, opts.plain);
       if (opts.warmUp) await loadOnce(svc.url, ctx, `${ctx.table}_warmup`, opts);
       const sampler = sampleRss(svc.pid);
       let stopped = false;

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { WORKER_NODE_FLAGS } from '../../src/handbuilt/youngGc.js';
 import { track } from './live.js';
 import { profileNodeArgs } from '../profile.js';
 import { serviceS3Env } from '../s3.js';
@@ -38,7 +39,11 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_000): Promise<ServiceProcess> {
+/**
+ * `plain`: the hand-built parts turned off in this process (CITUS_INGEST_PLAIN, src/handbuilt/). The
+ * process loads files, so it gets the worker's node flags (WORKER_NODE_FLAGS), unless `gc` is off.
+ */
+export async function startServiceProcess(ctx: RunContext, plain = process.env.CITUS_INGEST_PLAIN ?? '', readyTimeoutMs = 60_000): Promise<ServiceProcess> {
   if (!ctx.s3) throw new Error('the service needs the file in S3, and nothing was uploaded');
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -53,9 +58,11 @@ export async function startServiceProcess(ctx: RunContext, readyTimeoutMs = 60_0
     QUEUE_NAME: ctx.queueName,
     LOG_LEVEL: 'warn',
     WORKER_CONCURRENCY: '1',
+    CITUS_INGEST_PLAIN: plain,
   };
   // BENCH_SERVICE_NODE_ARGS passes flags to the service's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  if (!/\b(gc|all)\b/.test(plain)) nodeArgs.unshift(...WORKER_NODE_FLAGS);
   // --profile: one profile per load, named after its table (contender and round).
   const profileName = ctx.profileDir ? ctx.table.replace(/^.*\./, '') : undefined;
   if (profileName) nodeArgs.push(...profileNodeArgs(ctx.profileDir!, profileName));

@@ -8,7 +8,6 @@ import type { Reject } from '../sink/reject.js';
 import type { Cut, RecordPositions } from './positions.js';
 import type { RecordLimit } from './recordLimit.js';
 import type { ByteRange } from '../sources/source.js';
-import { giveBack } from '../net/slabs.js';
 
 export type { Cut } from './positions.js';
 export { RecordPositions } from './positions.js';
@@ -53,11 +52,6 @@ export interface RecordDecoder {
   prepare?(read: RangeReader, size: number): Promise<ByteRange | undefined>;
   /** Takes bytes in order; pushes the COPY input of every record they complete onto `out`. */
   push(chunk: Buffer, out: Buffer[]): void;
-  /**
-   * True when push() keeps no part of its chunk once it returns (what it carries into the next chunk,
-   * it copies): the chunk is then done with as soon as its output is (doneWithInput).
-   */
-  readonly keepsNoInput?: boolean;
   /** The input has ended: gives out the last record(s). */
   end(out: Buffer[]): void;
   /**
@@ -107,14 +101,6 @@ export function* laterOutput(decoder: RecordDecoder, spent: { ms: number }): Gen
     if (!piece) return;
     yield piece;
   }
-}
-
-/**
- * The consumer has copied on the output push() made of `chunk` and keeps none of it. When the decoder
- * keeps none of the chunk either, its buffer may be read over by the source (net/slabs.ts).
- */
-export function doneWithInput(decoder: RecordDecoder, chunk: Buffer): void {
-  if (decoder.keepsNoInput) giveBack(chunk);
 }
 
 /** A record the decoder refused, with its place in the source. */

@@ -1,5 +1,6 @@
 // Which decoder reads an object: the one table of formats. A new format adds its decoder here and
 // touches nothing else in the load path.
+import { handbuilt } from '../handbuilt/switches.js';
 import { IngestError } from '../errors.js';
 import type { FormatType, JobSpec } from '../jobs/spec.js';
 import type { ResolvedTarget } from '../sink/resolveTarget.js';
@@ -39,6 +40,8 @@ export function decoderFor(spec: JobSpec, object: ObjectInfo, target: ResolvedTa
         copyFormat: spec.format,
         limit: opts.limit,
         ...(opts.cutEvery !== undefined ? { cutEvery: opts.cutEvery } : {}),
+        // CITUS_INGEST_PLAIN=scan: the byte-by-byte line-end scan instead of the WebAssembly one.
+        ...(handbuilt('scan') ? {} : { simd: false }),
       });
     case 'ndjson':
       return new NdjsonDecoder({ ...opts, columns: target.columns, rename: renames(target) });

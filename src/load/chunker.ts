@@ -2,7 +2,7 @@
 // into reused buffers and hands out a Chunk at every cut the decoder marks (the first record end past
 // every chunkBytes of the file), with the records' positions, so a chunk's rejects keep their lines.
 import { Writable } from 'node:stream';
-import { doneWithInput, laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
+import { laterOutput, takeRefused, type RecordDecoder, type RecordPositions } from '../decode/decoder.js';
 import type { Reject } from '../sink/reject.js';
 import type { AsyncQueue } from './asyncQueue.js';
 
@@ -65,11 +65,7 @@ export class Chunker extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     const out: Buffer[] = [];
     this.framer.push(chunk, out);
-    // take() copies the output into the chunk's buffer first: then the chunk is done with.
-    this.onRefused(takeRefused(this.framer)).then(() => this.take(out, false)).then(() => {
-      doneWithInput(this.framer, chunk);
-      done();
-    }, done);
+    this.onRefused(takeRefused(this.framer)).then(() => this.take(out, false)).then(() => done(), done);
   }
 
   override _final(done: (err?: Error | null) => void): void {

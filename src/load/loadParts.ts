@@ -7,8 +7,8 @@ import { createGunzip } from 'node:zlib';
 import type { PoolClient } from '../db/pool.js';
 import type { RecordDecoder } from '../decode/decoder.js';
 import type { ByteRange, ObjectInfo, ObjectSource } from '../sources/source.js';
+import { noteBytesRead } from '../handbuilt/youngGc.js';
 import type { StageTimer } from './stageTimer.js';
-import { noteBytesRead } from './youngGc.js';
 
 /**
  * A connection the server ends (terminated backend, restart) fails a COPY in whatever way the stream

@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import type copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 import { trackCopy } from '../metrics.js';
-import { doneWithInput, laterOutput, takeRefused, type RecordDecoder } from '../decode/decoder.js';
+import { laterOutput, takeRefused, type RecordDecoder } from '../decode/decoder.js';
 import type { BatchStage } from './batchCopier.js';
 import type { RecordProbe } from './recordProbe.js';
 import type { Reject } from './reject.js';
@@ -99,11 +99,7 @@ export abstract class CopySink extends Writable {
     }
     const t1 = performance.now();
     this.scanMs += t1 - t0;
-    // Once the pieces are copied on (into frames, or the batch's buffer), the chunk is done with.
-    const taken = (): void => {
-      doneWithInput(this.o.decoder, chunk);
-      done();
-    };
+    const taken = (): void => done();
     let fast: Promise<void> | undefined | null;
     try {
       fast = this.fastTake(out);

@@ -1,13 +1,13 @@
-// The single-COPY sink: one COPY for the whole file, its bytes gathered into large CopyData messages
-// (copyFrames.ts) with backpressure. Any bad record fails the file (maxErrors 0), reported as one reject
+// The single-COPY sink: one COPY for the whole file, its bytes gathered into 1 MiB writes into
+// pg-copy-streams (gatheredWrites.ts) with backpressure. Any bad record fails the file (maxErrors 0), reported as one reject
 // at its line in the file. The fast path: no per-record work beyond the byte scan.
 import copyStreams from 'pg-copy-streams';
-import { clientSocket, CopyFrames } from './copyFrames.js';
 import { CopySink } from './copySink.js';
+import { GatheredWrites } from './gatheredWrites.js';
 import { refusedRecordError, withCopyReject, type Reject } from './reject.js';
 
 export class SingleCopy extends CopySink {
-  private frames: CopyFrames | undefined;
+  private frames: GatheredWrites | undefined;
   private rows = 0;
 
   get rowsLoaded(): number {
@@ -33,12 +33,12 @@ export class SingleCopy extends CopySink {
     throw refusedRecordError(reject);
   }
 
-  private start(): CopyFrames {
+  private start(): GatheredWrites {
     if (!this.frames) {
       const copy = this.o.client.query(copyStreams.from(this.statement()));
       this.copy = copy;
       this.watchCopy(copy); // its outcome is observed in takeNow() and finish()
-      this.frames = new CopyFrames(copy, clientSocket(this.o.client), this.copyDone!);
+      this.frames = new GatheredWrites(copy, this.copyDone!);
     }
     return this.frames;
   }

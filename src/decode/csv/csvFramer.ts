@@ -35,8 +35,6 @@ const CR_BYTE = Buffer.from([CR]);
 /** The CSV decoder: records pass through as they are, framed, repaired where COPY would misread them. */
 export class CsvFramer implements RecordDecoder {
   readonly acceptsGzip = true;
-  /** The incomplete end of a chunk is copied (frame()); the output's views are all the chunk's bytes given out. */
-  readonly keepsNoInput = true;
   readonly copyFormat: FormatSpec;
   private readonly quote: number;
   private readonly quotedMarker: Buffer;

@@ -73,8 +73,6 @@ export interface NdjsonStats extends DecoderStats {
 export class NdjsonDecoder implements RecordDecoder {
   readonly copyFormat = generatedCsvFormat;
   readonly acceptsGzip = true;
-  /** Lines are parsed from strings, and the start of an unfinished one is copied (keep()). */
-  readonly keepsNoInput = true;
   readonly headerBytes = undefined;
   readonly records = new RecordPositions();
   cuts: Cut[] = [];

@@ -1,13 +1,13 @@
-// A file's bytes as a stream, read a slab at a time into the reused read buffers (net/slabs.ts).
+// A file's bytes as a stream, READ_BYTES at a time, from a handle the source has already checked.
 //
-// Why not the descriptor's createReadStream: it reads 64 KiB at a time, each read through libuv's
-// thread pool into a fresh buffer, which cost a file:// load more CPU and page faults than reads into
-// slabs (issue #19; docs/performance.md, "Page faults on fresh read buffers"). Here each read fills
-// the rest of a 1 MiB slab: about 160 reads per 167 MB, into memory already mapped once the loader has
-// given its earlier reads back.
+// Why not the descriptor's createReadStream: it reads 64 KiB at a time, each read a trip through libuv's
+// thread pool; here a read is 1 MiB, about 160 per 167 MB (issue #19). The stream also checks, at the
+// end, that the file was not rewritten while it was read (atEnd).
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { lend, SlabReads } from '../../net/slabs.js';
+
+/** Bytes per read. */
+export const READ_BYTES = 1 << 20;
 
 export interface FileBodyOptions {
   /** The first byte to read. */
@@ -22,9 +22,8 @@ export interface FileBodyOptions {
 
 /** Reads `handle` from `start` to `end`, and closes it however the stream ends. */
 export class FileBody extends Readable {
-  private readonly reads = new SlabReads();
   private position: number;
-  /** The read in flight: the slab is not given up (nor the handle closed) before it is done. */
+  /** The read in flight: the handle is not closed before it is done. */
   private reading: Promise<unknown> | undefined;
 
   constructor(
@@ -38,17 +37,14 @@ export class FileBody extends Readable {
   override _read(): void {
     const left = this.o.end - this.position;
     if (left <= 0) return void this.finish();
-    const into = this.reads.next();
-    const n = Math.min(into.length, left);
+    const n = Math.min(READ_BYTES, left);
+    const into = Buffer.allocUnsafe(n);
     this.reading = this.handle.read(into, 0, n, this.position).then(
       ({ bytesRead }) => {
         if (this.destroyed) return;
         if (bytesRead === 0) return void this.finish();
         this.position += bytesRead;
-        const view = this.reads.filled(bytesRead);
-        // The reader may give the view back once done with it (net/slabs.ts: giveBack).
-        lend(view);
-        this.push(view);
+        this.push(bytesRead === n ? into : into.subarray(0, bytesRead));
       },
       (err: unknown) => this.destroy(this.o.mapError(err)),
     );
@@ -64,10 +60,7 @@ export class FileBody extends Readable {
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     void Promise.resolve(this.reading)
       .catch(() => {})
-      .then(() => {
-        this.reads.close();
-        return this.handle.close().catch(() => {});
-      })
+      .then(() => this.handle.close().catch(() => {}))
       .then(() => callback(err));
   }
 }

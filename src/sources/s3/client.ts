@@ -12,9 +12,8 @@ export interface S3Settings {
 }
 
 /**
- * `largeBodies`: the client's GETs go through the project's own HTTP/1.1 GET (requestHandler.ts), a
- * connection each and the body read with no copy, for objects of megabytes (S3Source sends those
- * through it); every other request keeps the SDK's node:http handler and its kept-alive connections.
+ * `largeBodies`: the client's GETs go through undici (requestHandler.ts), for objects of megabytes
+ * (S3Source sends those through it); every other request keeps the SDK's node:http handler.
  */
 export function createS3Client(settings: S3Settings, options: { largeBodies?: boolean } = {}): S3Client {
   return new S3Client({

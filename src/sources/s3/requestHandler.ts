@@ -1,12 +1,11 @@
 // How the requests of the S3 client for large bodies travel (createS3Client's `largeBodies`): a GET goes
-// through the project's own HTTP/1.1 GET (net/http1.ts), a connection of its own whose body is the
-// socket's reads with no copy; any other request (HEAD, PUT, with their bodies and `Expect:
+// through undici's request(), whose body is read with less CPU than node:http's (docs/performance.md,
+// "Hand-built parts (issue #31)"); any other request (HEAD, PUT, with their bodies and `Expect:
 // 100-continue`) through the SDK's own node:http handler. The SDK still signs, retries and reads errors.
 import { buildQueryString, HttpResponse, type HttpHandler, type HttpRequest } from '@smithy/core/protocols';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions, NodeHttpHandlerOptions } from '@smithy/types';
-import { getOnce } from '../../net/http1.js';
-import { unbracketed } from '../../net/specialAddresses.js';
+import { request as undiciRequest } from 'undici';
 
 /** Time without a byte from the store, while the loader waits for one, before a GET fails (and is retried). */
 export const GET_IDLE_TIMEOUT_MS = 60_000;
@@ -21,18 +20,20 @@ export class S3RequestHandler implements HttpHandler<NodeHttpHandlerOptions> {
 
   async handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
     if (request.method !== 'GET' || request.body != null || request.username != null) return this.others.handle(request, options);
-    const https = request.protocol === 'https:';
     const query = request.query ? buildQueryString(request.query) : '';
-    const res = await getOnce({
-      protocol: https ? 'https:' : 'http:',
-      hostname: unbracketed(request.hostname),
-      port: request.port,
-      target: query ? `${request.path}?${query}` : request.path,
+    const port = request.port ? `:${request.port}` : '';
+    const host = request.hostname.includes(':') && !request.hostname.startsWith('[') ? `[${request.hostname}]` : request.hostname;
+    const idleTimeoutMs = options.requestTimeout ?? this.idleTimeoutMs;
+    const res = await undiciRequest(`${request.protocol}//${host}${port}${request.path}${query ? `?${query}` : ''}`, {
+      method: 'GET',
       headers: request.headers,
       ...(options.abortSignal ? { signal: options.abortSignal as AbortSignal } : {}),
-      idleTimeoutMs: options.requestTimeout ?? this.idleTimeoutMs,
+      headersTimeout: idleTimeoutMs,
+      bodyTimeout: idleTimeoutMs,
     });
-    return { response: new HttpResponse({ statusCode: res.status, reason: res.reason, headers: res.headers, body: res.body }) };
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    return { response: new HttpResponse({ statusCode: res.statusCode, headers, body: res.body }) };
   }
 
   updateHttpClientConfig(key: keyof NodeHttpHandlerOptions, value: NodeHttpHandlerOptions[typeof key]): void {

@@ -1,6 +1,5 @@
-// Frees the buffers a load reads, as it goes. A read that does not go into a reused slab (net/slabs.ts:
-// TLS, the Azure SDK's, gunzip's output, reads for a decoder that keeps them) allocates a buffer of its
-// own (64 KiB for a socket), which dies as soon as its bytes are in COPY; but V8 releases a buffer's
+// Frees the buffers a load reads, as it goes. Every read (undici's, a file's, TLS's, the Azure SDK's,
+// gunzip's output) allocates a buffer of its own, which dies as soon as its bytes are in COPY; but V8 releases a buffer's
 // memory only when it collects, and a load allocates so few JavaScript objects that young-generation
 // collections are rare. Dead read buffers piled up to tens of MB until the external memory pushed V8
 // into a full mark-compact of the whole heap, ten or more times per 167 MB read, which was half of the
@@ -8,41 +7,20 @@
 // COLLECT_EVERY bytes read by the process frees them for a fraction of that, and keeps the memory they
 // hold flat.
 //
-// The collection is V8's `gc({type: 'minor'})`, exposed with --expose-gc. A process started without
-// that flag turns it on here (the flag only adds the `gc` function to new contexts); where that fails,
-// nothing is collected by hand and V8 goes on as before.
-//
-// A worker also sets how V8 collects the old generation (collectOldGenerationAtLimit, below): with the
-// young generation collected this way, V8's own triggers for a full collection fired over and over. And
-// it collects start-up's garbage once before it takes work (collectStartupGarbage).
-import v8 from 'node:v8';
-import vm from 'node:vm';
+// The collection is V8's `gc({type: 'minor'})`, which exists only in a process started with --expose-gc
+// (WORKER_NODE_FLAGS, below, on the worker's command line); without it nothing is collected by hand and
+// V8 goes on as it would. CITUS_INGEST_PLAIN=gc turns the collections off in a process that has it.
+import { handbuilt } from './switches.js';
 
 /** Bytes read (by every load of the process together) between two young-generation collections. */
 export const COLLECT_EVERY = 8 << 20;
-/** After a full collection, the old generation may grow by this share of what it kept before the next. */
-const OLD_GENERATION_GROWTH_PERCENT = 100;
-
 type Gc = (options: { type: 'minor' | 'major' }) => void;
 
-function findGc(): Gc | undefined {
-  const exposed = (globalThis as { gc?: Gc }).gc;
-  if (typeof exposed === 'function') return exposed;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as unknown;
-    return typeof gc === 'function' ? (gc as Gc) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-let gc: Gc | undefined | null = null;
 let sinceLast = 0;
 
 function collect(type: 'minor' | 'major'): void {
-  if (gc === null) gc = findGc();
-  gc?.({ type });
+  const gc = (globalThis as { gc?: Gc }).gc;
+  if (typeof gc === 'function' && handbuilt('gc')) gc({ type });
 }
 
 /** Counts bytes a load read; collects the young generation when COLLECT_EVERY have been read since the last time. */
@@ -66,7 +44,8 @@ export function collectStartupGarbage(): void {
 }
 
 /**
- * Turns V8's incremental marking off for a process that loads files. The collections above keep the
+ * The node flags of a process that loads files: --expose-gc for the collections above, and V8's
+ * incremental marking off. The collections above keep the
  * young generation small and its survivors few, and a load allocates little on V8's heap: V8 then sizes
  * the old generation's headroom low (it grows the limit by how fast JavaScript allocates) while the young
  * generation grows back to its maximum, and its rule "start marking when the old generation's headroom
@@ -81,9 +60,7 @@ export function collectStartupGarbage(): void {
  * reached the limit once per load: a 33-70 ms mark-compact of a 45 MB heap that freed 1-1.5 MB, plus
  * V8's helper threads (issue #19). A fixed factor of 2 (the old generation may grow to about twice what
  * the last full collection kept, as Go's default GOGC=100 has it) left one mark-compact in 5 to 8 warm
- * loads, for about 10 MB more peak RSS. Called once when the worker starts.
+ * loads, for about 10 MB more peak RSS. V8 reads them at start: they go on the worker's command line
+ * (package.json's `worker` script, deploy/k8s/worker.yaml), never on the API's.
  */
-export function collectOldGenerationAtLimit(): void {
-  v8.setFlagsFromString('--no-incremental-marking');
-  v8.setFlagsFromString(`--heap-growing-percent=${OLD_GENERATION_GROWTH_PERCENT}`);
-}
+export const WORKER_NODE_FLAGS = ['--expose-gc', '--no-incremental-marking', '--heap-growing-percent=100'];
