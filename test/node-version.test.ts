@@ -64,9 +64,6 @@ t.test('a header naming an unknown column fails its job, and the worker keeps se
   checkOutcome(t, await badHeaderThenGood());
 });
 
-t.test('on an older Node too, that header fails its job instead of ending the process', { skip: noOlderNode }, async (t) => {
-  const run = onOlderNode(['--import', 'tsx', 'test/helpers/badHeaderJobs.ts'], 120_000);
-  t.equal(run.status, 0, run.stderr.toString());
-  const last = run.stdout.toString().trim().split('\n').pop() ?? '';
-  checkOutcome(t, JSON.parse(last) as BadHeaderOutcome);
-});
+// No case runs the service itself on the older Node: it is refused at start (above), and its outbound
+// client (undici 8) does not load there. The crash's cause, a throw inside a stream's _write that Node
+// before 24 let escape, is fixed in sink/copySink.ts whichever Node runs it.

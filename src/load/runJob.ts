@@ -74,13 +74,14 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
     const entry = await timer.time('targetMs', () => chooseEntryNodes(ctx.entryNodes, pool, spec, prepared.oid, log));
     const recordMaxBytes = ctx.recordMaxBytes ?? DEFAULT_RECORD_MAX_BYTES;
-    shape = await shapeFor(spec)({ pool, log, spec, ids, targetOid: prepared.oid, signal, timer, listing, recordMaxBytes, entry });
-
-    run = new RunObjects({ pool, log, ids, signal, timer, source, objectSlots: ctx.objectSlots }, shape);
-    const pages = shape.objects.pages();
+    const loading = await shapeFor(spec)({ pool, log, spec, ids, targetOid: prepared.oid, signal, timer, listing, recordMaxBytes, entry });
+    shape = loading;
+    run = new RunObjects({ pool, log, ids, signal, timer, source, objectSlots: ctx.objectSlots }, loading);
+    const pages = loading.objects.pages();
     const { totals } = run;
-    await run.run(reloadsAll(spec) ? pages : notInLedger(pages, { pool, ids, targetOid: prepared.oid, source, totals, timer, log }));
-    const end = await shape.finish(totals);
+    // The sessions the loads kept go back before the publish and the run's end need the pool.
+    await run.run(reloadsAll(spec) ? pages : notInLedger(pages, { pool, ids, targetOid: prepared.oid, source, totals, timer, log })).finally(() => loading.release());
+    const end = await loading.finish(totals);
     // The planner has no statistics for a new table until it is analyzed: a table this job created is, by default.
     if (end.changedTarget && (spec.afterLoad?.analyze ?? prepared.created)) await timer.time('analyzeMs', () => analyzeTable(pool, job.target));
     const oid = prepared.oid ?? (await tableOid(pool, job.target));

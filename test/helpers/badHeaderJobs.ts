@@ -1,6 +1,5 @@
-// Two jobs on one service: a CSV whose header names a column the table lacks (columns: "header"), then
-// a good one. Run in the test's process, or as a script (on another Node) printing the outcome as JSON.
-import { pathToFileURL } from 'node:url';
+// Two jobs: a CSV whose header names a column the table lacks (columns: "header"), then a good one,
+// on one service.
 import { createHarness, postJob, waitForJob } from './harness.js';
 
 export interface BadHeaderOutcome {
@@ -28,8 +27,4 @@ export async function badHeaderThenGood(): Promise<BadHeaderOutcome> {
   } finally {
     await h.close();
   }
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(JSON.stringify(await badHeaderThenGood()));
 }

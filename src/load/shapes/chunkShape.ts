@@ -13,5 +13,6 @@ export const chunkShape: ShapeFactory = async (ctx) => ({
   load: (load) => loadChunked({ ...load, pool: ctx.pool, spec: ctx.spec, ids: ctx.ids, signal: ctx.signal, recordMaxBytes: ctx.recordMaxBytes, sessions: ctx.entry.sessions(ctx.ids.target, connectionsPerWorker(ctx.spec)) }),
   finish: async (totals) => ({ rowsLoaded: totals.rowsLoaded, changedTarget: true, result: {} }),
   abort: async () => {},
+  release: async () => {},
   close: async () => {},
 });

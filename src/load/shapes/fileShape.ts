@@ -13,7 +13,8 @@ export const fileShape: ShapeFactory = async (ctx) => {
     load: (load) => files.load(load, ledgeredUnit(ctx.ids, load.object, ctx.spec.target.table, ctx.spec.reload === true, files.entered ? ctx.targetOid : undefined)),
     finish: async (totals) => ({ rowsLoaded: totals.rowsLoaded, changedTarget: true, result: {} }),
     abort: async () => {},
-    close: () => files.close(),
+    release: () => files.close(),
+    close: async () => {},
   };
   return shape;
 };

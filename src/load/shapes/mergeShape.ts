@@ -43,9 +43,7 @@ export const mergeShape: ShapeFactory = async (ctx) => {
     },
     finish: async (totals) => ({ rowsLoaded: totals.rowsLoaded, changedTarget: true, result: { merge: totals.merge ?? sumMergeCounts([]) } }),
     abort: end,
-    close: async () => {
-      await files.close();
-      await end();
-    },
+    release: () => files.close(),
+    close: end,
   };
 };

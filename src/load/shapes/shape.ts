@@ -65,11 +65,16 @@ export interface LoadShape {
   readonly commitsEachObject: boolean;
   /** Loads one object; resolves with what it did, rejects with why not. */
   load(load: ObjectLoad): Promise<FileResult>;
+  /**
+   * Every object is through (loaded, or the run failed): gives back the sessions the loads kept, before
+   * the publish and the run's end need connections of the same pool.
+   */
+  release(): Promise<void>;
   /** Every object is in: make the run's rows visible (staged: publish) and say what the run did. */
   finish(totals: RunTotals): Promise<ShapeEnd>;
   /** The run failed or was cancelled: undo what the shape set up (a stage, a merge's lock). */
   abort(): Promise<void>;
-  /** Always called last: gives back what the shape held (sessions, locks). */
+  /** Always called last: gives back what the shape still holds (a merge's lock and stage). */
   close(): Promise<void>;
 }
 

@@ -29,6 +29,7 @@ export const stagedShape: ShapeFactory = async (ctx) => {
       return { rowsLoaded: totals.rowsLoaded, changedTarget: true, result: { published } };
     },
     abort: () => dropStageFor(pool, spec, ids.jobId).catch(() => {}),
-    close: () => files.close(),
+    release: () => files.close(),
+    close: async () => {},
   };
 };

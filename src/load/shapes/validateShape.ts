@@ -23,6 +23,7 @@ export const validateShape: ShapeFactory = async (ctx) => {
       result: { dryRun: { rowsValid: totals.rowsLoaded, rowsRejected: totals.rowsRejected, filesValidated: totals.files } },
     }),
     abort: async () => {},
-    close: () => files.close(),
+    release: () => files.close(),
+    close: async () => {},
   };
 };
