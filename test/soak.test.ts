@@ -9,6 +9,8 @@ import { citusCluster } from './helpers/citus.js';
 const minutes = process.env.SOAK_MINUTES ?? '3';
 
 const skip = citusCluster().skip ?? false;
+// The file runs longer than tap's default per-file timeout: the soak, its start and its wait.
+if (!skip) t.setTimeout((Number(minutes) + 12) * 60_000);
 
 t.test(`a ${minutes}-minute soak under random faults loses nothing, doubles nothing, leaves nothing stuck`, { skip, timeout: (Number(minutes) + 10) * 60_000 }, async (t) => {
   const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
