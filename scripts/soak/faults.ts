@@ -44,7 +44,8 @@ async function redisRestart(): Promise<void> {
 
 async function pgCtl(root: string, node: string, action: 'restart'): Promise<void> {
   const bin = (await run('pg_config', ['--bindir'])).stdout.trim();
-  const args = ['-D', `${root}/${node}`, '-m', 'fast', '-w', '-t', '90', action];
+  // -l: the restarted server logs to its file, not to this process's pipes (execFile would wait for them to close).
+  const args = ['-D', `${root}/${node}`, '-l', `${root}/${node}.log`, '-m', 'fast', '-w', '-t', '90', action];
   if (process.getuid?.() === 0) await run('su', ['postgres', '-c', [`${bin}/pg_ctl`, ...args.map((a) => `'${a}'`)].join(' ')]);
   else await run(`${bin}/pg_ctl`, args);
 }
