@@ -57,10 +57,14 @@ export async function pipeObject(o: {
   const body = await o.source.open(o.object, range, o.signal);
   // After the open: a listed object learns its Content-Encoding from the response.
   const gunzip = o.decoder.acceptsGzip && isGzip(o.object) ? createGunzip() : undefined;
+  const expected = range ? range.end - range.start : o.object.size;
   body.once('error', (err) => {
-    // pipeline() destroys every stage with the first error; one raised by a later stage (the COPY, the
-    // gunzip) and passed back to the body is not the source's own.
-    if (err !== o.sink.errored && err !== gunzip?.errored) o.state.error = err;
+    // pipeline() destroys every stage with the first error; the body's error after a later stage failed
+    // (the COPY, the gunzip) or the load was aborted (a chunk lane's COPY) is not the source's own.
+    if (o.sink.errored || gunzip?.errored || o.signal.aborted) return;
+    o.state.error = err;
+    // What the run reports: how far the body got before the store's connection ended.
+    if (o.state.bytes < expected) err.message = `${err.message}: the store closed the connection after ${o.state.bytes} of ${expected} body bytes`;
   });
   const stages = (gunzip ? [body, gunzip, o.sink] : [body, o.sink]) as unknown as NodeJS.ReadWriteStream[];
   const piped = pipeline(stages, { signal: o.signal });
