@@ -1,12 +1,12 @@
 // What the shapes that load each file in one transaction share (file, validate, staged, merge): the
 // sessions a many-file job keeps between its files, and the call into loadFile with the shape's unit.
-import { specDefaults, type JobSpec } from '../../jobs/spec.js';
+import type { JobSpec } from '../../jobs/spec.js';
 import { connectionsPerWorker } from '../../sink/citus.js';
 import type { FileUnit } from '../fileUnit.js';
 import { loadFile } from '../loadFile.js';
 import type { FileResult } from '../objectLoad.js';
 import { LoadSessions, type Sessions } from '../sessions.js';
-import type { ObjectLoad, ShapeContext } from './shape.js';
+import { objectsAtOnce, type ObjectLoad, type ShapeContext } from './shape.js';
 
 export class PerFile {
   /**
@@ -31,7 +31,7 @@ export class PerFile {
   }
 
   get concurrency(): number {
-    return Math.max(1, this.ctx.spec.concurrency ?? specDefaults.concurrency);
+    return objectsAtOnce(this.ctx.spec);
   }
 
   load(load: ObjectLoad, unit: FileUnit): Promise<FileResult> {

@@ -4,7 +4,7 @@
 // skips what the ledger holds, keeps progress and writes the run's end; everything that differs between
 // shapes is behind this interface, and registry.ts picks the shape for a spec.
 import type { Pool } from '../../db/pool.js';
-import type { JobSpec } from '../../jobs/spec.js';
+import { specDefaults, type JobSpec } from '../../jobs/spec.js';
 import type { Logger } from '../../log.js';
 import type { EntryRoute } from '../../sink/entryNodes.js';
 import type { Listing } from '../../sources/listing.js';
@@ -76,6 +76,11 @@ export interface LoadShape {
   abort(): Promise<void>;
   /** Always called last: gives back what the shape still holds (a merge's lock and stage). */
   close(): Promise<void>;
+}
+
+/** Objects a run loads at once, as its spec asks (a merge overrides it: one at a time). */
+export function objectsAtOnce(spec: JobSpec): number {
+  return Math.max(1, spec.concurrency ?? specDefaults.concurrency);
 }
 
 /** Prepares a shape for one run (creates a stage, takes a merge's lock). */
