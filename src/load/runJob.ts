@@ -13,7 +13,7 @@ import { notInLedger, reloadsAll } from './ledgerSkip.js';
 import { recordCancelled, recordFailed, recordSucceeded, type ListingState } from './runOutcome.js';
 import { RunObjects } from './runObjects.js';
 import type { AttemptInfo, RunContext, RunOutcomeKind } from './runContext.js';
-import { shapeFor } from './shapes/registry.js';
+import { dropLeftovers, shapeFor } from './shapes/registry.js';
 import type { LoadShape } from './shapes/shape.js';
 import type { Listing } from '../sources/listing.js';
 import { resolveSources, sourceFor } from '../sources/resolveSources.js';
@@ -33,7 +33,10 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
   const started = await startRun(ctx.pool, jobId, runId, ctx.workerId);
   if (!started) {
     const row = await getJobRow(ctx.pool, jobId);
-    if (row?.cancel_requested) await markCancelled(ctx.pool, jobId);
+    if (row?.cancel_requested) {
+      await markCancelled(ctx.pool, jobId);
+      if (!row.spec.tableOperation) await dropLeftovers(ctx.pool, row.spec, jobId);
+    }
     ctx.log.info({ jobId, status: row?.status ?? 'missing' }, 'job not runnable; nothing to do');
     return 'not-runnable';
   }
