@@ -137,5 +137,7 @@ t.test('the image builds from src/ and workers/ only, runs on Node 24, ships no 
   }
   for (const dev of ['tsx', 's3rver', 'tap', 'typescript']) t.notOk(dev in pkg.dependencies, `${dev} is a dev dependency only`);
   const build = JSON.parse(await readFile('tsconfig.build.json', 'utf8'));
-  t.same(build.include, ['src', 'workers'], 'the build compiles the service only');
+  // The Node check entry.ts imports first is plain JavaScript in bin/: the build emits it beside dist/src.
+  t.same(build.include, ['src', 'workers', 'bin/supported-node.mjs'], 'the build compiles the service and its Node check only');
+  t.ok(copies.includes('bin/supported-node.mjs'), 'the image gets the Node check to compile');
 });
