@@ -1,5 +1,6 @@
 // JSON schemas of what the API returns; they drive serialization and the OpenAPI document.
 import { errorCodes } from '../errors.js';
+import { Nullable } from './typeboxKit.js';
 
 export const errorSchema = {
   $id: 'Error',
@@ -18,10 +19,10 @@ export const errorSchema = {
   },
 } as const;
 
-const errorBody = {
-  type: ['object', 'null'],
+const errorBody = Nullable({
+  type: 'object',
   properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', additionalProperties: true } },
-} as const;
+} as const);
 
 const timings = {
   type: 'object',
@@ -63,8 +64,8 @@ const nodeShare = {
   properties: { node: { type: 'string' }, shards: { type: 'integer' }, bytes: { type: 'integer' } },
 } as const;
 
-export const shardLayoutSchema = {
-  type: ['object', 'null'],
+export const shardLayoutSchema = Nullable({
+  type: 'object',
   description: 'The target after the run (Citus): shards and bytes per node, and skew = largest shard / smallest shard.',
   properties: {
     type: { type: 'string', enum: ['distributed', 'reference', 'local'] },
@@ -76,7 +77,7 @@ export const shardLayoutSchema = {
     smallestShardBytes: { type: 'integer' },
     skew: { type: ['number', 'null'] },
   },
-} as const;
+} as const);
 
 export const tableFactsSchema = {
   type: 'object',
@@ -114,8 +115,8 @@ const run = {
       description: 'Citus: what each node the run\'s loads entered at took (target.entryNodes): rows committed and bytes of source parsed there. Null until the run succeeded.',
       items: { type: 'object', properties: { node: { type: 'string' }, rows: { type: 'integer' }, bytes: { type: 'integer' } } },
     },
-    entryChoice: {
-      type: ['object', 'null'],
+    entryChoice: Nullable({
+      type: 'object',
       description: 'How the run chose its entry nodes: what target.entryNodes asked, what it used ("coordinator" or "all"), why, and the nodes.',
       properties: {
         requested: { type: 'string', enum: ['coordinator', 'all', 'auto'] },
@@ -123,7 +124,7 @@ const run = {
         reason: { type: 'string' },
         nodes: { type: 'array', items: { type: 'string' } },
       },
-    },
+    } as const),
     samples: {
       type: 'array',
       description: 'Progress samples taken during the run, every PROGRESS_INTERVAL_MS: [elapsed ms, rows, bytes].',
@@ -175,7 +176,7 @@ const jobProperties = {
     },
   },
   error: errorBody,
-  result: { type: ['object', 'null'], additionalProperties: true },
+  result: Nullable({ type: 'object', additionalProperties: true } as const),
   createdAt: { type: 'string', format: 'date-time' },
   updatedAt: { type: 'string', format: 'date-time' },
   startedAt: { type: ['string', 'null'], format: 'date-time' },

@@ -1,7 +1,9 @@
 // /watches: a prefix whose new objects, or whose Spark markers, start loads by themselves. Events come
 // to /events (routes/events.ts); a watch with pollSeconds also lists its prefix on a BullMQ job scheduler.
 // A watch's job spec is checked as POST /jobs checks a spec (allow-lists included) when it is created.
-import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifySchemaCompiler } from 'fastify';
+import { Nullable, Type } from '../api/typeboxKit.js';
 import { validatorCompiler } from '../api/validation.js';
 import { IngestError } from '../errors.js';
 import { checkSpec } from '../jobs/submit.js';
@@ -34,7 +36,7 @@ const watchSchema = {
       type: 'object',
       properties: {
         received: { type: 'integer' }, matched: { type: 'integer' }, ignored: { type: 'integer' },
-        lastEventAt: { type: ['string', 'null'] }, lastEvent: { type: ['object', 'null'], additionalProperties: true },
+        lastEventAt: { type: ['string', 'null'] }, lastEvent: Nullable({ type: 'object', additionalProperties: true } as const),
       },
     },
     jobsStarted: { type: 'integer' },
@@ -95,11 +97,12 @@ function bodyField(field: string): string {
   return `/job${field}`;
 }
 
-export const watchRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { pool, queue, config } = services;
-  const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: watchNamePattern } } } as const;
+const nameParams = Type.Object({ name: Type.String({ pattern: watchNamePattern }) });
 
-  app.post<{ Body: WatchBody }>(
+export const watchRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { pool, queue, config } = services;
+
+  app.post(
     '/watches',
     {
       schema: {
@@ -138,7 +141,7 @@ export const watchRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     watches: (await listWatches(pool, config.queueName)).map(watchView),
   }));
 
-  app.get<{ Params: { name: string } }>(
+  app.get(
     '/watches/:name',
     { schema: { summary: 'One watch: its counters, last event and the jobs it started', params: nameParams, response: { 200: watchSchema, 404: errorRef } } },
     async (req) => {
@@ -149,13 +152,13 @@ export const watchRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete(
     '/watches/:name',
-    { schema: { summary: 'Delete a watch (its jobs stay)', params: nameParams, response: { 404: errorRef } } },
+    { schema: { summary: 'Delete a watch (its jobs stay)', params: nameParams, response: { 204: { description: 'The watch was deleted; its jobs stay', type: 'null' }, 404: errorRef } } },
     async (req, reply) => {
       await queue.removeJobScheduler(pollSchedulerId(req.params.name));
       if (!(await deleteWatch(pool, config.queueName, req.params.name))) throw new IngestError('WATCH_NOT_FOUND', `no watch ${req.params.name}`, { name: req.params.name });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };
