@@ -7,13 +7,14 @@ import { getJobRow } from '../sql/getJob.js';
 import { decodeFilesCursor, encodeFilesCursor } from '../api/cursor.js';
 import { INT4_MAX } from '../api/pgValues.js';
 import { listRunFiles } from '../sql/listRunFiles.js';
+import type { RunFile } from '../sql/jobRows.js';
 import { jobIdParams } from '../api/pathParams.js';
 import { Defaulted, OneOfStrings, Type } from '../api/typeboxKit.js';
 import type { Services } from '../services.js';
 
 const errorRef = { $ref: 'Error#' };
 
-const fileStatuses = ['running', 'loaded', 'skipped', 'failed', 'cancelled'] as const;
+const fileStatuses = ['running', 'loaded', 'skipped', 'failed', 'cancelled'] as const satisfies readonly RunFile['status'][];
 
 export const jobFileRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.get(

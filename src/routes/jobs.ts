@@ -6,6 +6,7 @@ import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
 import { submitJob } from '../jobs/submit.js';
 import { getJob, getJobRow } from '../sql/getJob.js';
 import { listRejects } from '../sql/rejects.js';
+import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { requestCancel } from '../sql/requestCancel.js';
 import { jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
@@ -29,7 +30,7 @@ function known<T>(cursor: T | undefined): T {
   return cursor;
 }
 
-const jobStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const jobStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 
 export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { pool, queue, log } = services;
