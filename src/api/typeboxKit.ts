@@ -3,7 +3,7 @@
 // from its route's schemas. The job spec (src/jobs/specSchema.ts) is still written with
 // @sinclair/typebox 0.34; both produce plain JSON schema, and the provider reads a type from either.
 // Also the few shapes TypeBox does not write the way the API's schemas have them.
-import { Type, type Static, type TSchema, type TSchemaOptions } from '@fastify/type-provider-typebox';
+import { Type, type Static, type TProperties, type TSchema, type TSchemaOptions } from '@fastify/type-provider-typebox';
 
 export { Type };
 
@@ -31,4 +31,17 @@ export function Defaulted<Schema extends TSchema>(schema: Schema): Schema {
  */
 export function Nullable<const Schema extends TSchema & { type: string }>(schema: Schema) {
   return Type.Unsafe<Static<Schema> | null>({ ...schema, type: [schema.type, 'null'] });
+}
+
+/**
+ * An answer's object: each of its fields is described, none is required (an answer says what it holds;
+ * the service's own types say what is always there).
+ */
+export function Fields<Properties extends TProperties>(properties: Properties, options: TSchemaOptions = {}) {
+  return Type.Partial(Type.Object(properties), options);
+}
+
+/** An object of any fields, as `{ type: 'object', additionalProperties: true }` (no empty `properties`). */
+export function AnyObject(options: TSchemaOptions = {}) {
+  return Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true, ...options });
 }

@@ -6,7 +6,8 @@
 import type { FastifyPluginAsyncTypebox, Static } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presentedToken, tokenChecker } from '../api/auth.js';
-import { OneOfStrings, Type } from '../api/typeboxKit.js';
+import { AnyObject, Fields, OneOfStrings, Type } from '../api/typeboxKit.js';
+import { errorRef } from '../api/schemas.js';
 import { IngestError } from '../errors.js';
 import { getWatch, listWatches, type WatchRow } from '../sql/watches.js';
 import { parseAzureEvents } from '../watches/azureEvents.js';
@@ -18,7 +19,6 @@ import { secretMatches } from '../watches/secret.js';
 import { watchNamePattern } from '../watches/watchSpec.js';
 import type { Services } from '../services.js';
 
-const errorRef = { $ref: 'Error#' };
 
 /** Each provider's payload as object events, or Event Grid's validation code to echo. */
 const parsers: Record<Provider, (body: unknown) => { events: ObjectEvent[]; validationCode?: string }> = {
@@ -27,20 +27,14 @@ const parsers: Record<Provider, (body: unknown) => { events: ObjectEvent[]; vali
   azure: parseAzureEvents,
 };
 
-const deliverySchema = {
-  type: 'object',
-  properties: {
-    received: { type: 'integer' },
-    matched: { type: 'integer' },
-    ignored: { type: 'integer' },
-    jobs: { type: 'array', items: { type: 'object', properties: { watch: { type: 'string' }, id: { type: 'string' }, created: { type: 'boolean' }, url: { type: 'string' } } } },
-    refused: {
-      type: 'array',
-      items: { type: 'object', properties: { watch: { type: 'string' }, url: { type: 'string' }, error: { type: 'object', additionalProperties: true } } },
-    },
-    validationResponse: { type: 'string' },
-  },
-} as const;
+const deliverySchema = Fields({
+  received: Type.Integer(),
+  matched: Type.Integer(),
+  ignored: Type.Integer(),
+  jobs: Type.Array(Fields({ watch: Type.String(), id: Type.String(), created: Type.Boolean(), url: Type.String() })),
+  refused: Type.Array(Fields({ watch: Type.String(), url: Type.String(), error: AnyObject() })),
+  validationResponse: Type.String(),
+});
 
 const provider = OneOfStrings(['s3', 'gcs', 'azure'] satisfies Provider[]);
 const watchName = Type.String({ pattern: watchNamePattern });

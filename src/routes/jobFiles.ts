@@ -2,7 +2,7 @@
 // few files of each run (and how many there are), so a job over thousands of objects stays small.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { IngestError } from '../errors.js';
-import { runFilesPageSchema } from '../api/schemas.js';
+import { errorRef, runFilesPageSchema } from '../api/schemas.js';
 import { getJobRow } from '../sql/getJob.js';
 import { decodeFilesCursor, encodeFilesCursor } from '../api/cursor.js';
 import { INT4_MAX } from '../api/pgValues.js';
@@ -12,7 +12,6 @@ import { jobIdParams } from '../api/pathParams.js';
 import { Defaulted, OneOfStrings, Type } from '../api/typeboxKit.js';
 import type { Services } from '../services.js';
 
-const errorRef = { $ref: 'Error#' };
 
 const fileStatuses = ['running', 'loaded', 'skipped', 'failed', 'cancelled'] as const satisfies readonly RunFile['status'][];
 

@@ -9,13 +9,12 @@ import { listRejects } from '../sql/rejects.js';
 import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { requestCancel } from '../sql/requestCancel.js';
-import { jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
+import { acceptedSchema, errorRef, jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
 import { JobWatch } from '../api/jobWatch.js';
 import { jobIdParams } from '../api/pathParams.js';
-import { Defaulted, OneOfStrings, Type } from '../api/typeboxKit.js';
+import { Defaulted, Fields, Nullable, OneOfStrings, Type } from '../api/typeboxKit.js';
 import type { Services } from '../services.js';
 
-const errorRef = { $ref: 'Error#' };
 /** Longest GET /jobs/:id?wait= in seconds. */
 const MAX_WAIT_SECONDS = 900;
 /** A waiting request reads the job again at least this often (ms), in case a notification was lost. */
@@ -44,8 +43,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         body: jobSpecBody,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         response: {
-          202: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
-          200: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
+          202: acceptedSchema,
+          200: acceptedSchema,
           400: errorRef,
           403: errorRef,
           409: errorRef,
@@ -75,10 +74,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
           { additionalProperties: false },
         ),
         response: {
-          200: {
-            type: 'object',
-            properties: { jobs: { type: 'array', items: jobSummarySchema }, nextCursor: { type: ['string', 'null'] } },
-          },
+          200: Fields({ jobs: Type.Array(jobSummarySchema), nextCursor: Nullable(Type.String()) }),
           400: errorRef,
         },
       },
@@ -151,10 +147,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
           { additionalProperties: false },
         ),
         response: {
-          200: {
-            type: 'object',
-            properties: { rejects: { type: 'array', items: rejectSchema }, total: { type: 'integer' }, nextCursor: { type: ['string', 'null'] } },
-          },
+          200: Fields({ rejects: Type.Array(rejectSchema), total: Type.Integer(), nextCursor: Nullable(Type.String()) }),
           404: errorRef,
         },
       },

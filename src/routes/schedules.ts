@@ -2,7 +2,8 @@
 // scheduler whose ticks store and queue a job from the spec; over a prefix that is an incremental load,
 // since the file ledger skips every object an earlier tick loaded (identity: key, ETag and size).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '../api/typeboxKit.js';
+import { AnyObject, Fields, Nullable, Type } from '../api/typeboxKit.js';
+import { errorRef } from '../api/schemas.js';
 import { IngestError } from '../errors.js';
 import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
 import { checkSpec } from '../jobs/submit.js';
@@ -11,23 +12,19 @@ import { countSchedules, deleteSchedule, getSchedule, listSchedules, upsertSched
 import type { Services } from '../services.js';
 
 const { $id: _id, ...jobSpecBody } = jobSpecSchema;
-const errorRef = { $ref: 'Error#' };
 const namePattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
 const nameParams = Type.Object({ name: Type.String({ pattern: namePattern }) });
 
-const scheduleSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    cron: { type: ['string', 'null'] },
-    everySeconds: { type: ['integer', 'null'] },
-    timezone: { type: ['string', 'null'] },
-    job: { type: 'object', additionalProperties: true },
-    nextRunAt: { type: ['string', 'null'], format: 'date-time' },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-  },
-} as const;
+const scheduleSchema = Fields({
+  name: Type.String(),
+  cron: Nullable(Type.String()),
+  everySeconds: Nullable(Type.Integer()),
+  timezone: Nullable(Type.String()),
+  job: AnyObject(),
+  nextRunAt: Nullable(Type.String({ format: 'date-time' })),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
 
 const scheduleBody = Type.Object(
   {
@@ -112,7 +109,7 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     }
   };
 
-  app.get('/schedules', { schema: { summary: 'List schedules', response: { 200: { type: 'object', properties: { schedules: { type: 'array', items: scheduleSchema } } } } } }, async () => ({
+  app.get('/schedules', { schema: { summary: 'List schedules', response: { 200: Fields({ schedules: Type.Array(scheduleSchema) }) } } }, async () => ({
     schedules: await Promise.all((await listSchedules(pool, config.queueName)).map(view)),
   }));
 

@@ -2,7 +2,7 @@
 // count, colocation group, size per node), and the operations on it that run as jobs: rebalance its
 // shards over the workers, analyze it. Every one of them obeys the schema rule a load's target does.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { tableFactsSchema } from '../api/schemas.js';
+import { acceptedSchema, errorRef, tableFactsSchema } from '../api/schemas.js';
 import { Nullable, OneOfStrings, Type } from '../api/typeboxKit.js';
 import { specDefaults } from '../jobs/spec.js';
 import { tableFacts } from '../sink/citus.js';
@@ -11,7 +11,6 @@ import { operationTable } from '../ops/operationTable.js';
 import { submitTableOperation } from '../ops/submitTableOperation.js';
 
 const nameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, examples: ['public.uk_price'] }) });
-const accepted = { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } } as const;
 const notify = Type.Optional(
   Type.Object(
     { url: Type.String({ pattern: '^https?://', maxLength: 2000, description: 'Receives a POST of the final job (signed with NOTIFY_SECRET).' }) },
@@ -27,7 +26,7 @@ export const tableRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         summary: "A target table's Citus facts",
         description: 'A table in a schema no job may load into (the service\'s, PostgreSQL\'s, Citus\'s, or one outside TARGET_ALLOWED_SCHEMAS) is refused with 400 TARGET_FORBIDDEN, as are both operations on it, whether it exists or not.',
         params: nameParams,
-        response: { 200: tableFactsSchema, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        response: { 200: tableFactsSchema, 400: errorRef, 404: errorRef },
       },
     },
     async (req) => {
@@ -58,7 +57,7 @@ export const tableRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
             { additionalProperties: false },
           ),
         ),
-        response: { 202: accepted, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 422: { $ref: 'Error#' } },
+        response: { 202: acceptedSchema, 400: errorRef, 404: errorRef, 422: errorRef },
       },
     },
     async (req, reply) => {
@@ -75,7 +74,7 @@ export const tableRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         summary: 'ANALYZE a table (all its shards on Citus), as a job',
         params: nameParams,
         body: Nullable(Type.Object({ notify }, { additionalProperties: false })),
-        response: { 202: accepted, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        response: { 202: acceptedSchema, 400: errorRef, 404: errorRef },
       },
     },
     async (req, reply) => {
