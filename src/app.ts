@@ -3,7 +3,8 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { IngestError, errorCodes } from './errors.js';
 import { isRetryableDbError } from './db/sqlstate.js';
 import { describeProblems, validatorCompiler } from './api/validation.js';
@@ -28,13 +29,38 @@ const MAX_WAITING_FOR_CONNECTION = 50;
 /** Routes that answer under pressure too: liveness (a busy process is not a dead one) and metrics. */
 const ALWAYS_ANSWER = new Set(['/healthz', '/metrics']);
 
+/**
+ * The server's logger, as the logger type Fastify's own types are written for: given pino's type, the
+ * instance would be a FastifyInstance of another logger type, which no plain FastifyInstance accepts.
+ */
+function serverLogger(services: Services, role: string): FastifyBaseLogger {
+  return services.log.child({ role });
+}
+
+/**
+ * What a request meets while the API is under pressure: OVERLOADED with Retry-After, except on the
+ * routes that always answer. under-pressure sends what its handler returns (anything but a promise or
+ * nullish, its README says) and types the handler as returning void; a function typed as returning
+ * void may return a value, which is how the answer gets to it.
+ */
+const refuseUnderPressure: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => void = (req, reply, type, value) => {
+  if (req.routeOptions.url !== undefined && ALWAYS_ANSWER.has(req.routeOptions.url)) return undefined;
+  const cause = type === 'healthCheck' ? `more than ${MAX_WAITING_FOR_CONNECTION} requests wait for a database connection` : `${type} is ${Math.round(value ?? 0)}`;
+  const err = new IngestError('OVERLOADED', `the API is overloaded (${cause}); retry in 5 s`, { type });
+  reply.code(err.status).header('Retry-After', 5);
+  req.log.warn({ type, value }, 'under pressure: request refused');
+  return { error: err.toJSON() };
+};
+
 export async function buildApp(services: Services): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: services.log.child({ role: 'api' }),
+  const server = Fastify({
+    loggerInstance: serverLogger(services, 'api'),
     bodyLimit: 1024 * 1024,
     frameworkErrors,
     clientErrorHandler,
   });
+  // The same instance, typed so that a route's request types come from its TypeBox schemas.
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
   // Load shedding first, then auth: both are onRequest hooks at the root, so they cover every route.
   await app.register(underPressure, {
     maxEventLoopDelay: 1000,
@@ -42,17 +68,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     healthCheck: async () => services.pool.waitingCount < MAX_WAITING_FOR_CONNECTION,
     healthCheckInterval: 1000,
     retryAfter: 5,
-    pressureHandler: (req, reply, type, value) => {
-      if (req.routeOptions.url !== undefined && ALWAYS_ANSWER.has(req.routeOptions.url)) return undefined;
-      const cause = type === 'healthCheck' ? `more than ${MAX_WAITING_FOR_CONNECTION} requests wait for a database connection` : `${type} is ${Math.round(value ?? 0)}`;
-      const err = new IngestError('OVERLOADED', `the API is overloaded (${cause}); retry in 5 s`, { type });
-      reply.code(err.status).header('Retry-After', 5);
-      req.log.warn({ type, value }, 'under pressure: request refused');
-      // under-pressure sends what the handler returns.
-      return { error: err.toJSON() } as unknown as void;
-    },
+    pressureHandler: refuseUnderPressure,
   });
-  addTokenAuth(app as unknown as FastifyInstance, services.config.apiTokens);
+  addTokenAuth(server, services.config.apiTokens);
   if (services.config.apiTokens.length === 0) app.log.warn('API_TOKENS is not set: the API accepts requests without a token');
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(errorSchema);
@@ -102,7 +120,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(scheduleRoutes, { services });
   await app.register(watchRoutes, { services });
   await app.register(eventRoutes, { services });
-  return app as unknown as FastifyInstance;
+  return server;
 }
 
 /**
@@ -110,14 +128,15 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
  * (rows, bytes, runs, stage durations, open COPY streams), behind the same tokens as the API.
  */
 export async function buildMetricsApp(services: Services): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: services.log.child({ role: 'worker-metrics' }), frameworkErrors, clientErrorHandler });
-  addTokenAuth(app as unknown as FastifyInstance, services.config.apiTokens);
+  const server = Fastify({ loggerInstance: serverLogger(services, 'worker-metrics'), frameworkErrors, clientErrorHandler });
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  addTokenAuth(server, services.config.apiTokens);
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send(errorPayload('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(metricsRoutes, { services, scrape: false });
-  return app as unknown as FastifyInstance;
+  return server;
 }
 
 export { errorCodes };

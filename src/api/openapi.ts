@@ -12,7 +12,7 @@ import { errorSchema } from './schemas.js';
 interface Operation {
   /** The name generated clients give the call. */
   id: string;
-  /** Answers the route gives that its schema does not declare (a 204, a probe's 503, text). */
+  /** Answers the route gives that its schema does not declare (a probe's 503, text). */
   responses?: Record<number, unknown>;
   /** Named request examples. */
   examples?: Record<string, RequestExample>;
@@ -51,11 +51,11 @@ export const operations: Record<string, Operation> = {
   'POST /schedules': { id: 'createSchedule', examples: scheduleExamples },
   'GET /schedules': { id: 'listSchedules' },
   'GET /schedules/:name': { id: 'getSchedule' },
-  'DELETE /schedules/:name': { id: 'deleteSchedule', responses: { 204: { description: 'The schedule was deleted', type: 'null' } } },
+  'DELETE /schedules/:name': { id: 'deleteSchedule' },
   'POST /watches': { id: 'createWatch' },
   'GET /watches': { id: 'listWatches' },
   'GET /watches/:name': { id: 'getWatch' },
-  'DELETE /watches/:name': { id: 'deleteWatch', responses: { 204: { description: 'The watch was deleted; its jobs stay', type: 'null' } } },
+  'DELETE /watches/:name': { id: 'deleteWatch' },
   'POST /events/:provider': { id: 'receiveEvents' },
   'POST /events/:provider/:watch': { id: 'receiveWatchEvents', watchSecret: true },
   'OPTIONS /events/azure': { id: 'validateAzureWebhook', responses: webhookAllowed },

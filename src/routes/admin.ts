@@ -5,13 +5,13 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { reshapeForeignError } from '../api/errorShape.js';
 import type { Services } from '../services.js';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
 
-export const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(ADMIN_QUEUES_PATH);
   createBullBoard({

@@ -3,8 +3,11 @@
 // take the API token and match every watch; /events/<provider>/<watch>?secret=... takes the watch's own
 // secret, for senders that cannot set headers, and concerns that watch only. An event no watch holds is
 // accepted (2xx, so the sender does not retry it for ever) and counted as ignored.
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox, Static } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presentedToken, tokenChecker } from '../api/auth.js';
+import { AnyObject, Fields, OneOfStrings, Type } from '../api/typeboxKit.js';
+import { errorRef } from '../api/schemas.js';
 import { IngestError } from '../errors.js';
 import { getWatch, listWatches, type WatchRow } from '../sql/watches.js';
 import { parseAzureEvents } from '../watches/azureEvents.js';
@@ -16,7 +19,6 @@ import { secretMatches } from '../watches/secret.js';
 import { watchNamePattern } from '../watches/watchSpec.js';
 import type { Services } from '../services.js';
 
-const errorRef = { $ref: 'Error#' };
 
 /** Each provider's payload as object events, or Event Grid's validation code to echo. */
 const parsers: Record<Provider, (body: unknown) => { events: ObjectEvent[]; validationCode?: string }> = {
@@ -25,41 +27,37 @@ const parsers: Record<Provider, (body: unknown) => { events: ObjectEvent[]; vali
   azure: parseAzureEvents,
 };
 
-const deliverySchema = {
-  type: 'object',
-  properties: {
-    received: { type: 'integer' },
-    matched: { type: 'integer' },
-    ignored: { type: 'integer' },
-    jobs: { type: 'array', items: { type: 'object', properties: { watch: { type: 'string' }, id: { type: 'string' }, created: { type: 'boolean' }, url: { type: 'string' } } } },
-    refused: {
-      type: 'array',
-      items: { type: 'object', properties: { watch: { type: 'string' }, url: { type: 'string' }, error: { type: 'object', additionalProperties: true } } },
-    },
-    validationResponse: { type: 'string' },
-  },
-} as const;
+const deliverySchema = Fields({
+  received: Type.Integer(),
+  matched: Type.Integer(),
+  ignored: Type.Integer(),
+  jobs: Type.Array(Fields({ watch: Type.String(), id: Type.String(), created: Type.Boolean(), url: Type.String() })),
+  refused: Type.Array(Fields({ watch: Type.String(), url: Type.String(), error: AnyObject() })),
+  validationResponse: Type.String(),
+});
 
-const provider = { type: 'string', enum: ['s3', 'gcs', 'azure'] } as const;
-const providerParams = { type: 'object', required: ['provider'], properties: { provider } } as const;
-const watchParams = { type: 'object', required: ['provider', 'watch'], properties: { provider, watch: { type: 'string', pattern: watchNamePattern } } } as const;
-const azureWatchParams = { type: 'object', required: ['watch'], properties: { watch: watchParams.properties.watch } } as const;
-const secretQuery = { type: 'object', properties: { secret: { type: 'string', maxLength: 200 } } } as const;
+const provider = OneOfStrings(['s3', 'gcs', 'azure'] satisfies Provider[]);
+const watchName = Type.String({ pattern: watchNamePattern });
+const providerParams = Type.Object({ provider });
+const watchParams = Type.Object({ provider, watch: watchName });
+const azureWatchParams = Type.Object({ watch: watchName });
+const secretQuery = Type.Object({ secret: Type.Optional(Type.String({ maxLength: 200 })) });
 
-/** A request to a watch's own event URL. */
-interface AddressedRequest {
-  Params: { watch: string };
-  Querystring: { secret?: string };
+/** What a request to a watch's own event URL (POST or OPTIONS) presents: the watch, its secret, a token. */
+interface Addressed {
+  params: Static<typeof azureWatchParams>;
+  query: Static<typeof secretQuery>;
+  headers: FastifyRequest['headers'];
 }
 
-export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { pool, config } = services;
   const validToken = config.apiTokens.length > 0 ? tokenChecker(config.apiTokens) : undefined;
   // CloudEvents arrive as application/cloudevents+json (one) or application/cloudevents-batch+json.
   app.addContentTypeParser(['application/cloudevents+json', 'application/cloudevents-batch+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   /** The watch an addressed URL names, when the request carries its secret (or an API token); else 401. */
-  const addressedWatch = async (req: FastifyRequest<AddressedRequest>): Promise<WatchRow> => {
+  const addressedWatch = async (req: Addressed): Promise<WatchRow> => {
     const watch = await getWatch(pool, config.queueName, req.params.watch);
     const token = presentedToken(req.headers.authorization);
     const byToken = token !== undefined && validToken !== undefined && validToken(token);
@@ -76,7 +74,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     return reply.code(200).send(await deliverEvents(services, provider, events, watches, addressed));
   };
 
-  app.post<{ Params: { provider: Provider }; Body: unknown }>(
+  app.post(
     '/events/:provider',
     {
       schema: {
@@ -88,7 +86,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
     async (req, reply) => deliver(req.params.provider, req.body, await listWatches(pool, config.queueName), false, reply),
   );
-  app.post<{ Params: { provider: Provider; watch: string }; Querystring: { secret?: string }; Body: unknown }>(
+  app.post(
     '/events/:provider/:watch',
     {
       config: { ownAuth: true },
@@ -112,7 +110,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     return reply.code(200).header('WebHook-Allowed-Origin', origin).header('WebHook-Allowed-Rate', '*').send();
   };
   app.options('/events/azure', { schema: { summary: 'CloudEvents webhook validation (Event Grid)' } }, async (req, reply) => handshake(req, reply));
-  app.options<AddressedRequest>(
+  app.options(
     '/events/azure/:watch',
     { config: { ownAuth: true }, schema: { summary: 'CloudEvents webhook validation for one watch', params: azureWatchParams, querystring: secretQuery } },
     async (req, reply) => {

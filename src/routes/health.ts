@@ -1,7 +1,7 @@
 // Liveness and readiness. /readyz checks every dependency a load needs. Probes reach it without a token,
 // so by default it says only whether each dependency is up; why one is down (error text, which can name
 // hosts and ports) goes to the log, and to a caller presenting a valid API token.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { presentedToken, tokenChecker } from '../api/auth.js';
 import { pendingMigrations } from '../db/migrate.js';
 import type { Services } from '../services.js';
@@ -10,7 +10,7 @@ import { observeReadiness } from '../metrics.js';
 
 type Check = { state: 'ok' } | { state: 'down' | 'migrations pending'; reason: string };
 
-export const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const validToken = services.config.apiTokens.length > 0 ? tokenChecker(services.config.apiTokens) : undefined;
 
   app.get('/healthz', { schema: { summary: 'The process is up' } }, async () => ({ status: 'ok' }));

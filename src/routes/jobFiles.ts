@@ -1,40 +1,36 @@
 // GET /jobs/:id/files: every file of a job's runs, a page at a time. GET /jobs/:id shows only the first
 // few files of each run (and how many there are), so a job over thousands of objects stays small.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { IngestError } from '../errors.js';
-import { runFilesPageSchema } from '../api/schemas.js';
+import { errorRef, runFilesPageSchema } from '../api/schemas.js';
 import { getJobRow } from '../sql/getJob.js';
 import { decodeFilesCursor, encodeFilesCursor } from '../api/cursor.js';
 import { INT4_MAX } from '../api/pgValues.js';
 import { listRunFiles } from '../sql/listRunFiles.js';
+import type { RunFile } from '../sql/jobRows.js';
+import { jobIdParams } from '../api/pathParams.js';
+import { Defaulted, OneOfStrings, Type } from '../api/typeboxKit.js';
 import type { Services } from '../services.js';
 
-const errorRef = { $ref: 'Error#' };
 
-interface FilesQuery {
-  limit: number;
-  cursor?: string;
-  attempt?: number;
-  status?: 'running' | 'loaded' | 'skipped' | 'failed' | 'cancelled';
-}
+const fileStatuses = ['running', 'loaded', 'skipped', 'failed', 'cancelled'] as const satisfies readonly RunFile['status'][];
 
-export const jobFileRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  app.get<{ Params: { id: string }; Querystring: FilesQuery }>(
+export const jobFileRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  app.get(
     '/jobs/:id/files',
     {
       schema: {
         summary: "A job's files, page by page, in (run attempt, key) order",
-        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid', pattern: '^[0-9a-fA-F-]{36}$' } } },
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            cursor: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_-]+$' },
-            attempt: { type: 'integer', minimum: 1, maximum: INT4_MAX, description: 'Only this run (attempt number).' },
-            status: { type: 'string', enum: ['running', 'loaded', 'skipped', 'failed', 'cancelled'] },
+        params: jobIdParams,
+        querystring: Type.Object(
+          {
+            limit: Defaulted(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_-]+$' })),
+            attempt: Type.Optional(Type.Integer({ minimum: 1, maximum: INT4_MAX, description: 'Only this run (attempt number).' })),
+            status: Type.Optional(OneOfStrings(fileStatuses)),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: { 200: runFilesPageSchema, 400: errorRef, 404: errorRef },
       },
     },

@@ -1,5 +1,5 @@
 // /jobs: submit a load, read it back with its runs and timings, list jobs, cancel one.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { IngestError } from '../errors.js';
 import { decodeCursor, decodeRejectsCursor, encodeCursor } from '../api/cursor.js';
 import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
@@ -9,16 +9,12 @@ import { listRejects } from '../sql/rejects.js';
 import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { requestCancel } from '../sql/requestCancel.js';
-import { jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
+import { acceptedSchema, errorRef, jobSchema, jobSummarySchema, rejectSchema } from '../api/schemas.js';
 import { JobWatch } from '../api/jobWatch.js';
+import { jobIdParams } from '../api/pathParams.js';
+import { Defaulted, Fields, Nullable, OneOfStrings, Type } from '../api/typeboxKit.js';
 import type { Services } from '../services.js';
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', format: 'uuid', pattern: '^[0-9a-fA-F-]{36}$' } },
-} as const;
-const errorRef = { $ref: 'Error#' };
 /** Longest GET /jobs/:id?wait= in seconds. */
 const MAX_WAIT_SECONDS = 900;
 /** A waiting request reads the job again at least this often (ms), in case a notification was lost. */
@@ -33,20 +29,22 @@ function known<T>(cursor: T | undefined): T {
   return cursor;
 }
 
-export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+const jobStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+
+export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { pool, queue, log } = services;
 
-  app.post<{ Body: unknown; Headers: { 'idempotency-key'?: string } }>(
+  app.post(
     '/jobs',
     {
       schema: {
         summary: 'Submit a load job',
         description: 'Stores the job and queues it. Send an Idempotency-Key header to make retries of this request safe.',
         body: jobSpecBody,
-        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } } },
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         response: {
-          202: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
-          200: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
+          202: acceptedSchema,
+          200: acceptedSchema,
           400: errorRef,
           403: errorRef,
           409: errorRef,
@@ -61,26 +59,22 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     },
   );
 
-  app.get<{ Querystring: { status?: JobStatus; schedule?: string; limit: number; cursor?: string } }>(
+  app.get(
     '/jobs',
     {
       schema: {
         summary: 'List jobs, newest first',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
-            schedule: { type: 'string', maxLength: 100, description: 'Only jobs this schedule created' },
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-            cursor: { type: 'string', maxLength: 200, description: 'nextCursor from the previous page' },
+        querystring: Type.Object(
+          {
+            status: Type.Optional(OneOfStrings(jobStatuses)),
+            schedule: Type.Optional(Type.String({ maxLength: 100, description: 'Only jobs this schedule created' })),
+            limit: Defaulted(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+            cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor from the previous page' })),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: {
-          200: {
-            type: 'object',
-            properties: { jobs: { type: 'array', items: jobSummarySchema }, nextCursor: { type: ['string', 'null'] } },
-          },
+          200: Fields({ jobs: Type.Array(jobSummarySchema), nextCursor: Nullable(Type.String()) }),
           400: errorRef,
         },
       },
@@ -102,7 +96,7 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
   const watch = new JobWatch(databaseListenUrl ?? (databasePoolMode === 'transaction' ? undefined : databaseUrl), log);
   app.addHook('onClose', () => watch.close());
 
-  app.get<{ Params: { id: string }; Querystring: { wait: number } }>(
+  app.get(
     '/jobs/:id',
     {
       schema: {
@@ -110,12 +104,8 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
         description:
           'With wait=N the answer is held until the job has ended (succeeded, failed or cancelled) or N seconds have passed, ' +
           'whichever comes first; the status says which. A load step can wait for its job in one request this way.',
-        params: idParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { wait: { type: 'integer', minimum: 0, maximum: MAX_WAIT_SECONDS, default: 0 } },
-        },
+        params: jobIdParams,
+        querystring: Type.Object({ wait: Defaulted(Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS, default: 0 })) }, { additionalProperties: false }),
         response: { 200: jobSchema, 404: errorRef },
       },
     },
@@ -142,26 +132,22 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { limit: number; cursor?: string; runId?: string } }>(
+  app.get(
     '/jobs/:id/rejects',
     {
       schema: {
         summary: "A job's rejected records, with their line numbers in the original files",
-        params: idParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            cursor: { type: 'string', pattern: '^[0-9]{1,19}$' },
-            runId: { type: 'string', format: 'uuid' },
+        params: jobIdParams,
+        querystring: Type.Object(
+          {
+            limit: Defaulted(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$' })),
+            runId: Type.Optional(Type.String({ format: 'uuid' })),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: {
-          200: {
-            type: 'object',
-            properties: { rejects: { type: 'array', items: rejectSchema }, total: { type: 'integer' }, nextCursor: { type: ['string', 'null'] } },
-          },
+          200: Fields({ rejects: Type.Array(rejectSchema), total: Type.Integer(), nextCursor: Nullable(Type.String()) }),
           404: errorRef,
         },
       },
@@ -178,13 +164,13 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/jobs/:id/cancel',
     {
       schema: {
         summary: 'Cancel a queued or running job',
         description: 'A queued job is cancelled at once. A running load is aborted and rolled back; the job reads cancelled when that is done.',
-        params: idParams,
+        params: jobIdParams,
         response: { 202: jobSummarySchema, 404: errorRef, 409: errorRef },
       },
     },
@@ -199,6 +185,7 @@ export const jobRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
         await bull?.remove().catch(() => {});
       }
       const job = await getJob(pool, row.id);
+      if (!job) throw new IngestError('JOB_NOT_FOUND', `no job ${row.id}`, { id: row.id });
       return reply.code(202).send(job);
     },
   );

@@ -1,7 +1,9 @@
 // /schedules: run a job spec on a cron pattern or every N seconds. Each schedule is a BullMQ job
 // scheduler whose ticks store and queue a job from the spec; over a prefix that is an incremental load,
 // since the file ledger skips every object an earlier tick loaded (identity: key, ETag and size).
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { AnyObject, Fields, Nullable, Type } from '../api/typeboxKit.js';
+import { errorRef } from '../api/schemas.js';
 import { IngestError } from '../errors.js';
 import { jobSpecSchema, normalizeSpec } from '../jobs/spec.js';
 import { checkSpec } from '../jobs/submit.js';
@@ -10,32 +12,32 @@ import { countSchedules, deleteSchedule, getSchedule, listSchedules, upsertSched
 import type { Services } from '../services.js';
 
 const { $id: _id, ...jobSpecBody } = jobSpecSchema;
-const errorRef = { $ref: 'Error#' };
 const namePattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
+const nameParams = Type.Object({ name: Type.String({ pattern: namePattern }) });
 
-const scheduleSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    cron: { type: ['string', 'null'] },
-    everySeconds: { type: ['integer', 'null'] },
-    timezone: { type: ['string', 'null'] },
-    job: { type: 'object', additionalProperties: true },
-    nextRunAt: { type: ['string', 'null'], format: 'date-time' },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
+const scheduleSchema = Fields({
+  name: Type.String(),
+  cron: Nullable(Type.String()),
+  everySeconds: Nullable(Type.Integer()),
+  timezone: Nullable(Type.String()),
+  job: AnyObject(),
+  nextRunAt: Nullable(Type.String({ format: 'date-time' })),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+const scheduleBody = Type.Object(
+  {
+    name: Type.String({ pattern: namePattern }),
+    cron: Type.Optional(Type.String({ minLength: 9, maxLength: 100, examples: ['0 3 * * *'] })),
+    everySeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, examples: ['Europe/London'] })),
+    job: jobSpecBody,
   },
-} as const;
+  { additionalProperties: false, oneOf: [{ required: ['cron'] }, { required: ['everySeconds'] }] },
+);
 
-interface ScheduleBody {
-  name: string;
-  cron?: string;
-  everySeconds?: number;
-  timezone?: string;
-  job: unknown;
-}
-
-export const scheduleRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const scheduleRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { pool, queue, config } = services;
 
   const view = async (s: ScheduleRow) => {
@@ -46,25 +48,13 @@ export const scheduleRoutes: FastifyPluginAsync<{ services: Services }> = async 
     };
   };
 
-  app.post<{ Body: ScheduleBody }>(
+  app.post(
     '/schedules',
     {
       schema: {
         summary: 'Create or update a schedule',
         description: 'Runs `job` on a cron pattern (with an optional IANA timezone) or every N seconds. Jobs it creates are listed by GET /jobs?schedule=<name>.',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name', 'job'],
-          properties: {
-            name: { type: 'string', pattern: namePattern },
-            cron: { type: 'string', minLength: 9, maxLength: 100, examples: ['0 3 * * *'] },
-            everySeconds: { type: 'integer', minimum: 1, maximum: 31_536_000 },
-            timezone: { type: 'string', minLength: 1, maxLength: 64, examples: ['Europe/London'] },
-            job: jobSpecBody,
-          },
-          oneOf: [{ required: ['cron'] }, { required: ['everySeconds'] }],
-        },
+        body: scheduleBody,
         response: { 200: scheduleSchema, 201: scheduleSchema, 400: errorRef, 403: errorRef },
       },
     },
@@ -119,13 +109,13 @@ export const scheduleRoutes: FastifyPluginAsync<{ services: Services }> = async 
     }
   };
 
-  app.get('/schedules', { schema: { summary: 'List schedules', response: { 200: { type: 'object', properties: { schedules: { type: 'array', items: scheduleSchema } } } } } }, async () => ({
+  app.get('/schedules', { schema: { summary: 'List schedules', response: { 200: Fields({ schedules: Type.Array(scheduleSchema) }) } } }, async () => ({
     schedules: await Promise.all((await listSchedules(pool, config.queueName)).map(view)),
   }));
 
-  app.get<{ Params: { name: string } }>(
+  app.get(
     '/schedules/:name',
-    { schema: { summary: 'One schedule', params: { type: 'object', properties: { name: { type: 'string', pattern: namePattern } } }, response: { 200: scheduleSchema, 404: errorRef } } },
+    { schema: { summary: 'One schedule', params: nameParams, response: { 200: scheduleSchema, 404: errorRef } } },
     async (req) => {
       const s = await getSchedule(pool, req.params.name);
       if (!s) throw new IngestError('SCHEDULE_NOT_FOUND', `no schedule ${req.params.name}`, { name: req.params.name });
@@ -133,13 +123,13 @@ export const scheduleRoutes: FastifyPluginAsync<{ services: Services }> = async 
     },
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete(
     '/schedules/:name',
-    { schema: { summary: 'Delete a schedule (its jobs stay)', params: { type: 'object', properties: { name: { type: 'string', pattern: namePattern } } }, response: { 404: errorRef } } },
+    { schema: { summary: 'Delete a schedule (its jobs stay)', params: nameParams, response: { 204: { description: 'The schedule was deleted', type: 'null' }, 404: errorRef } } },
     async (req, reply) => {
       await queue.removeJobScheduler(req.params.name);
       if (!(await deleteSchedule(pool, req.params.name))) throw new IngestError('SCHEDULE_NOT_FOUND', `no schedule ${req.params.name}`, { name: req.params.name });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,32 +1,32 @@
 // /tables/:name: a target's Citus facts (distributed, reference or local; distribution column, shard
 // count, colocation group, size per node), and the operations on it that run as jobs: rebalance its
 // shards over the workers, analyze it. Every one of them obeys the schema rule a load's target does.
-import type { FastifyPluginAsync } from 'fastify';
-import { tableFactsSchema } from '../api/schemas.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { acceptedSchema, errorRef, tableFactsSchema } from '../api/schemas.js';
+import { Nullable, OneOfStrings, Type } from '../api/typeboxKit.js';
 import { specDefaults } from '../jobs/spec.js';
 import { tableFacts } from '../sink/citus.js';
 import type { Services } from '../services.js';
 import { operationTable } from '../ops/operationTable.js';
 import { submitTableOperation } from '../ops/submitTableOperation.js';
 
-const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200, examples: ['public.uk_price'] } } } as const;
-const accepted = { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } } as const;
-const notify = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['url'],
-  properties: { url: { type: 'string', pattern: '^https?://', maxLength: 2000, description: 'Receives a POST of the final job (signed with NOTIFY_SECRET).' } },
-} as const;
+const nameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, examples: ['public.uk_price'] }) });
+const notify = Type.Optional(
+  Type.Object(
+    { url: Type.String({ pattern: '^https?://', maxLength: 2000, description: 'Receives a POST of the final job (signed with NOTIFY_SECRET).' }) },
+    { additionalProperties: false },
+  ),
+);
 
-export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  app.get<{ Params: { name: string } }>(
+export const tableRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  app.get(
     '/tables/:name',
     {
       schema: {
         summary: "A target table's Citus facts",
         description: 'A table in a schema no job may load into (the service\'s, PostgreSQL\'s, Citus\'s, or one outside TARGET_ALLOWED_SCHEMAS) is refused with 400 TARGET_FORBIDDEN, as are both operations on it, whether it exists or not.',
-        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200, examples: ['public.uk_price'] } } },
-        response: { 200: tableFactsSchema, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        params: nameParams,
+        response: { 200: tableFactsSchema, 400: errorRef, 404: errorRef },
       },
     },
     async (req) => {
@@ -35,7 +35,7 @@ export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
   );
 
-  app.post<{ Params: { name: string }; Body: { strategy?: 'by_shard_count' | 'by_disk_size'; drainOnly?: boolean; notify?: { url: string } } | undefined }>(
+  app.post(
     '/tables/:name/rebalance',
     {
       schema: {
@@ -45,16 +45,19 @@ export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
           'and bytes moved (progress.bytesRead); POST /jobs/:id/cancel calls citus_rebalance_stop(); result.layoutBefore and layoutAfter hold the shard layout and skew. ' +
           'Citus rebalances every colocation group that needs it, this table\'s among them.',
         params: nameParams,
-        body: {
-          type: ['object', 'null'],
-          additionalProperties: false,
-          properties: {
-            strategy: { type: 'string', enum: ['by_shard_count', 'by_disk_size'], default: specDefaults.tableOperation.strategy },
-            drainOnly: { type: 'boolean', default: specDefaults.tableOperation.drainOnly, description: 'Only move shards off nodes marked shouldhaveshards = false.' },
-            notify,
-          },
-        },
-        response: { 202: accepted, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 422: { $ref: 'Error#' } },
+        body: Nullable(
+          Type.Object(
+            {
+              strategy: Type.Optional(OneOfStrings(['by_shard_count', 'by_disk_size'], { default: specDefaults.tableOperation.strategy })),
+              drainOnly: Type.Optional(
+                Type.Boolean({ default: specDefaults.tableOperation.drainOnly, description: 'Only move shards off nodes marked shouldhaveshards = false.' }),
+              ),
+              notify,
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        response: { 202: acceptedSchema, 400: errorRef, 404: errorRef, 422: errorRef },
       },
     },
     async (req, reply) => {
@@ -64,14 +67,14 @@ export const tableRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
   );
 
-  app.post<{ Params: { name: string }; Body: { notify?: { url: string } } | undefined }>(
+  app.post(
     '/tables/:name/analyze',
     {
       schema: {
         summary: 'ANALYZE a table (all its shards on Citus), as a job',
         params: nameParams,
-        body: { type: ['object', 'null'], additionalProperties: false, properties: { notify } },
-        response: { 202: accepted, 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        body: Nullable(Type.Object({ notify }, { additionalProperties: false })),
+        response: { 202: acceptedSchema, 400: errorRef, 404: errorRef },
       },
     },
     async (req, reply) => {

@@ -1,8 +1,8 @@
 // /ui: the dashboard, server-rendered HTML (job list, job page with inline SVG charts). It reads the
 // database through the same SQL modules as the API; it never calls the API over HTTP.
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { getJob } from '../sql/getJob.js';
-import type { JobStatus } from '../sql/jobRows.js';
 import { listJobs } from '../sql/listJobs.js';
 import { listRejects } from '../sql/rejects.js';
 import { listRunFiles } from '../sql/listRunFiles.js';
@@ -35,7 +35,16 @@ function send(reply: FastifyReply, status: number, body: SafeHtml): FastifyReply
     .send(body.value);
 }
 
-export const uiRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+/**
+ * A field of the query string or the path as it came. The pages check their own input and answer a bad
+ * one with a page (the API's validation would answer with its JSON error), so they declare no request
+ * schema and read the parts as what they are then: unknown.
+ */
+function sent(part: unknown, name: string): unknown {
+  return typeof part === 'object' && part !== null ? Reflect.get(part, name) : undefined;
+}
+
+export const uiRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { pool } = services;
 
   // Encapsulated in this plugin: a failure on a page shows as a page, not as the API's JSON.
@@ -44,13 +53,13 @@ export const uiRoutes: FastifyPluginAsync<{ services: Services }> = async (app, 
     return send(reply, 500, errorPage(500, 'Internal error', `The page could not be built: ${err.message}`));
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/ui', { schema: hidden }, async (req, reply) => {
-    const q = req.query;
-    const status = q.status ? (jobStatuses.find((s) => s === q.status) as JobStatus | undefined) : undefined;
+  app.get('/ui', { schema: hidden }, async (req, reply) => {
+    const q = { status: sent(req.query, 'status'), limit: sent(req.query, 'limit'), cursor: sent(req.query, 'cursor') };
+    const status = q.status ? jobStatuses.find((s) => s === q.status) : undefined;
     if (q.status && !status) return send(reply, 400, errorPage(400, 'Bad request', `status must be one of ${jobStatuses.join(', ')}`));
     const limit = q.limit === undefined ? defaultLimit : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) return send(reply, 400, errorPage(400, 'Bad request', 'limit must be an integer from 1 to 500'));
-    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const cursor = typeof q.cursor === 'string' && q.cursor !== '' ? decodeCursor(q.cursor) : undefined;
     if (q.cursor && !cursor) return send(reply, 400, errorPage(400, 'Bad request', 'cursor is not one this service handed out'));
 
     const result = await listJobs(pool, { limit, ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) });
@@ -70,12 +79,13 @@ export const uiRoutes: FastifyPluginAsync<{ services: Services }> = async (app, 
     );
   });
 
-  app.get<{ Params: { id: string }; Querystring: { files?: string } }>('/ui/jobs/:id', { schema: hidden }, async (req, reply) => {
-    const { id } = req.params;
-    const after = req.query.files ? decodeFilesCursor(req.query.files) : undefined;
-    if (req.query.files && !after) return send(reply, 400, errorPage(400, 'Bad request', 'files is not a cursor this service handed out'));
-    const job = uuid.test(id) ? await getJob(pool, id) : undefined;
-    if (!job) return send(reply, 404, errorPage(404, 'Job not found', `There is no job ${id}.`));
+  app.get('/ui/jobs/:id', { schema: hidden }, async (req, reply) => {
+    const id = sent(req.params, 'id');
+    const filesCursor = sent(req.query, 'files');
+    const after = typeof filesCursor === 'string' && filesCursor !== '' ? decodeFilesCursor(filesCursor) : undefined;
+    if (filesCursor && !after) return send(reply, 400, errorPage(400, 'Bad request', 'files is not a cursor this service handed out'));
+    const job = typeof id === 'string' && uuid.test(id) ? await getJob(pool, id) : undefined;
+    if (!job) return send(reply, 404, errorPage(404, 'Job not found', `There is no job ${String(id)}.`));
     const rejects = await listRejects(pool, job.id, { limit: rejectsShown });
     // The job document holds only each run's first files: the table pages through all of them.
     const files = await listRunFiles(pool, job.id, { limit: filesShown, ...(after ? { after } : {}) });

@@ -1,8 +1,11 @@
 // /watches: a prefix whose new objects, or whose Spark markers, start loads by themselves. Events come
 // to /events (routes/events.ts); a watch with pollSeconds also lists its prefix on a BullMQ job scheduler.
 // A watch's job spec is checked as POST /jobs checks a spec (allow-lists included) when it is created.
-import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifySchemaCompiler } from 'fastify';
+import { AnyObject, Fields, Nullable, Type } from '../api/typeboxKit.js';
 import { validatorCompiler } from '../api/validation.js';
+import { errorRef } from '../api/schemas.js';
 import { IngestError } from '../errors.js';
 import { checkSpec } from '../jobs/submit.js';
 import { checkScheduleInterval } from '../jobs/scheduleLimits.js';
@@ -14,38 +17,28 @@ import { newSecret, secretDigest } from '../watches/secret.js';
 import { DEFAULT_MARKER, watchBodySchema, watchJobSpec, watchNamePattern, type WatchBody } from '../watches/watchSpec.js';
 import type { Services } from '../services.js';
 
-const errorRef = { $ref: 'Error#' };
 /** Jobs GET /watches/:name lists, newest first. */
 const RECENT_JOBS = 20;
 const WATCHED_SCHEMES = new Set(['s3', 'gs', 'az']);
 
-const watchSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    prefix: { type: 'string' },
-    on: { type: 'string' },
-    marker: { type: ['string', 'null'] },
-    pollSeconds: { type: ['integer', 'null'] },
-    job: { type: 'object', additionalProperties: true },
-    secret: { type: 'string', description: 'Only in the answer that created the watch with a generated secret: keep it, it is not shown again.' },
-    eventPaths: { type: 'object', additionalProperties: { type: 'string' }, description: 'The per-watch event URLs (add ?secret=<the secret>).' },
-    events: {
-      type: 'object',
-      properties: {
-        received: { type: 'integer' }, matched: { type: 'integer' }, ignored: { type: 'integer' },
-        lastEventAt: { type: ['string', 'null'] }, lastEvent: { type: ['object', 'null'], additionalProperties: true },
-      },
-    },
-    jobsStarted: { type: 'integer' },
-    jobs: {
-      type: 'array',
-      items: { type: 'object', properties: { id: { type: 'string' }, url: { type: 'string' }, foundBy: { type: 'string' }, status: { type: 'string' }, createdAt: { type: 'string' } } },
-    },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-  },
-} as const;
+const watchSchema = Fields({
+  name: Type.String(),
+  prefix: Type.String(),
+  on: Type.String(),
+  marker: Nullable(Type.String()),
+  pollSeconds: Nullable(Type.Integer()),
+  job: AnyObject(),
+  secret: Type.String({ description: 'Only in the answer that created the watch with a generated secret: keep it, it is not shown again.' }),
+  eventPaths: Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' }, description: 'The per-watch event URLs (add ?secret=<the secret>).' }),
+  events: Fields({
+    received: Type.Integer(), matched: Type.Integer(), ignored: Type.Integer(),
+    lastEventAt: Nullable(Type.String()), lastEvent: Nullable({ type: 'object', additionalProperties: true } as const),
+  }),
+  jobsStarted: Type.Integer(),
+  jobs: Type.Array(Fields({ id: Type.String(), url: Type.String(), foundBy: Type.String(), status: Type.String(), createdAt: Type.String() })),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
 
 /**
  * The body's validator, compiled at the first POST /watches rather than when the API starts: it holds a
@@ -95,11 +88,12 @@ function bodyField(field: string): string {
   return `/job${field}`;
 }
 
-export const watchRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { pool, queue, config } = services;
-  const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: watchNamePattern } } } as const;
+const nameParams = Type.Object({ name: Type.String({ pattern: watchNamePattern }) });
 
-  app.post<{ Body: WatchBody }>(
+export const watchRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { pool, queue, config } = services;
+
+  app.post(
     '/watches',
     {
       schema: {
@@ -134,11 +128,11 @@ export const watchRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
   );
 
-  app.get('/watches', { schema: { summary: 'List watches', response: { 200: { type: 'object', properties: { watches: { type: 'array', items: watchSchema } } } } } }, async () => ({
+  app.get('/watches', { schema: { summary: 'List watches', response: { 200: Fields({ watches: Type.Array(watchSchema) }) } } }, async () => ({
     watches: (await listWatches(pool, config.queueName)).map(watchView),
   }));
 
-  app.get<{ Params: { name: string } }>(
+  app.get(
     '/watches/:name',
     { schema: { summary: 'One watch: its counters, last event and the jobs it started', params: nameParams, response: { 200: watchSchema, 404: errorRef } } },
     async (req) => {
@@ -149,13 +143,13 @@ export const watchRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete(
     '/watches/:name',
-    { schema: { summary: 'Delete a watch (its jobs stay)', params: nameParams, response: { 404: errorRef } } },
+    { schema: { summary: 'Delete a watch (its jobs stay)', params: nameParams, response: { 204: { description: 'The watch was deleted; its jobs stay', type: 'null' }, 404: errorRef } } },
     async (req, reply) => {
       await queue.removeJobScheduler(pollSchedulerId(req.params.name));
       if (!(await deleteWatch(pool, config.queueName, req.params.name))) throw new IngestError('WATCH_NOT_FOUND', `no watch ${req.params.name}`, { name: req.params.name });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

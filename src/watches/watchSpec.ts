@@ -2,6 +2,8 @@
 // marked directory. A watch's `job` is a job spec without source.url (the object, or the directory
 // holding the marker, fills it in) and without source.waitForMarker (`marker` says it).
 import { jobSpecSchema, normalizeSpec, type JobSpec, type JobSpecInput } from '../jobs/spec.js';
+import type { Static } from '@fastify/type-provider-typebox';
+import { Defaulted, OneOfStrings, Type } from '../api/typeboxKit.js';
 import type { WatchRow } from '../sql/watches.js';
 
 /** Spark's and Hadoop's marker, the default of a "marker" watch. */
@@ -21,30 +23,27 @@ const watchJobSchema = {
   },
 };
 
-export const watchBodySchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'prefix', 'job'],
-  properties: {
-    name: { type: 'string', pattern: watchNamePattern },
-    prefix: { type: 'string', pattern: '^(s3|gs|az|abfss|abfs|wasbs)://.+/$', maxLength: 4096, description: 'The prefix watched: s3://, gs:// or az:// (or abfss://), ending in /.' },
-    on: { type: 'string', enum: ['object', 'marker'], default: 'marker', description: '"object": load each new object under the prefix; "marker": load a directory when its marker appears.' },
-    marker: { type: 'string', pattern: '^[^/]+$', maxLength: 200, description: `With "on": "marker", the marker's name (default ${DEFAULT_MARKER}).` },
-    pollSeconds: { type: 'integer', minimum: 1, maximum: 86_400, description: 'Also list the prefix this often (at least SCHEDULE_MIN_INTERVAL_SECONDS), so objects whose event was lost are loaded.' },
-    secret: { type: 'string', minLength: 24, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'The secret for the event URLs of senders that cannot set headers; generated when left out.' },
-    job: watchJobSchema,
+export const watchBodySchema = Type.Object(
+  {
+    name: Type.String({ pattern: watchNamePattern }),
+    prefix: Type.String({ pattern: '^(s3|gs|az|abfss|abfs|wasbs)://.+/$', maxLength: 4096, description: 'The prefix watched: s3://, gs:// or az:// (or abfss://), ending in /.' }),
+    on: Defaulted(
+      OneOfStrings(['object', 'marker'], { default: 'marker', description: '"object": load each new object under the prefix; "marker": load a directory when its marker appears.' }),
+    ),
+    marker: Type.Optional(Type.String({ pattern: '^[^/]+$', maxLength: 200, description: `With "on": "marker", the marker's name (default ${DEFAULT_MARKER}).` })),
+    pollSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 86_400, description: 'Also list the prefix this often (at least SCHEDULE_MIN_INTERVAL_SECONDS), so objects whose event was lost are loaded.' }),
+    ),
+    secret: Type.Optional(
+      Type.String({ minLength: 24, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'The secret for the event URLs of senders that cannot set headers; generated when left out.' }),
+    ),
+    // The job spec's type is the one its own schema (@sinclair/typebox) gives it, as the watch row stores it.
+    job: Type.Unsafe<WatchRow['spec']>(watchJobSchema),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-export interface WatchBody {
-  name: string;
-  prefix: string;
-  on: 'object' | 'marker';
-  marker?: string;
-  pollSeconds?: number;
-  secret?: string;
-  job: WatchRow['spec'];
-}
+export type WatchBody = Static<typeof watchBodySchema>;
 
 /**
  * The spec of the job a watch starts for `url`: the object itself ("object"), or the directory holding
