@@ -6,6 +6,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
 COPY src ./src
 COPY workers ./workers
+COPY bin/supported-node.mjs ./bin/
 RUN npx tsc -p tsconfig.build.json
 
 FROM node:24-bookworm-slim

@@ -259,7 +259,7 @@ if (usesService) {
       console.log(`bench: uploaded the same rows as ${options.objects} objects under ${many.url} in ${many.seconds.toFixed(1)} s`);
     }
     // The service runs compiled, as in production: build it once.
-    const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+    const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
     if (build.status !== 0) throw new Error('npm run build failed');
   } catch (err) {
     console.error(`bench: ${err instanceof ConfigError ? err.message : (err as Error).message}`);

@@ -2,9 +2,19 @@
 // Node is needed and how to get it. Imported first by every entry point (the service's src/entry.ts,
 // the CLI, the test runner), so nothing else has run when it refuses. Plain JavaScript: it must run
 // before the TypeScript loader is registered.
-import { readFileSync } from 'node:fs';
+// The compiled service carries a copy at dist/bin/ (tsconfig.build.json), so package.json is the first
+// one found above this file, not a fixed number of levels up.
+import { existsSync, readFileSync } from 'node:fs';
 
-const { engines } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+function packageJsonAbove(url) {
+  for (let dir = new URL('./', url); ; dir = new URL('../', dir)) {
+    const candidate = new URL('package.json', dir);
+    if (existsSync(candidate)) return candidate;
+    if (dir.pathname === '/') throw new Error(`no package.json above ${url}`);
+  }
+}
+
+const { engines } = JSON.parse(readFileSync(packageJsonAbove(import.meta.url), 'utf8'));
 const needed = Number(/\d+/.exec(engines.node)[0]);
 const major = Number(process.versions.node.split('.')[0]);
 
