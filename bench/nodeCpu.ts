@@ -132,7 +132,7 @@ export function nodeCpuTable(summaries: NodeCpuSummary[]): string {
     .map((s) => {
       const per = s.nodes.map((n) => n.cpuPerMillionRows);
       const sum = per.every((v) => v !== null) ? per.reduce((a, v) => a! + v!, 0) : null;
-      const entered = s.nodes.every((n) => n.rowsEntered === null) ? '-' : s.nodes.map((n) => (n.rowsEntered ?? 0).toLocaleString('en-US')).join(' / ');
+      const entered = s.nodes.every((n) => n.rowsEntered === null) ? '-' : s.nodes.map((n) => Math.round(n.rowsEntered ?? 0).toLocaleString('en-US')).join(' / ');
       return [s.contender, String(s.roundsValid), ...per.map(seconds), seconds(sum), seconds(s.seconds), entered];
     });
   return table(header, body, new Set(header.map((_, i) => i).slice(1, header.length - 1)));
