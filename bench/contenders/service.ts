@@ -133,7 +133,8 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
           ...(nodes ? { nodeCpu: nodes } : {}),
           extra: {
             jobId: job.id, attempts: runs.length, filesSkipped: job.result?.filesSkipped ?? 0, rowsLoaded: last?.rowsLoaded, bytesRead: last?.bytesRead,
-            ...(opts.entryNodes ? { entryNodes: last?.entryNodes ?? null, entryChoice: last?.entryChoice ?? null } : {}),
+            // Citus: where the run's rows entered (with the default "auto" too), for the per-node CPU table.
+            ...(last?.entryNodes ? { entryNodes: last.entryNodes, entryChoice: last.entryChoice ?? null } : {}),
           },
           // Written when the process exits (below, before the harness reads it).
           ...(svc.profileFile ? { profile: { file: svc.profileFile, fromUs, toUs } } : {}),
