@@ -6,7 +6,7 @@
 // citus extension is not installed.
 import t from 'tap';
 import { localCitus, localCitusUp } from '../src/dev/citusLocal.js';
-import { chunkLedger, chunksAtWorkers, contents, priceSum, startChunkedLoad } from './helpers/entryLoads.js';
+import { chunkLedger, chunksAtWorkers, contents, preparedTransactions, priceSum, startChunkedLoad } from './helpers/entryLoads.js';
 import { createHarness, waitForJob } from './helpers/harness.js';
 import { missing } from './helpers/requirement.js';
 
@@ -48,9 +48,5 @@ t.test('worker1 stopped (-m immediate) mid-load and started again: the job ends 
   t.equal(chunks.rows, rows, 'the chunks\' rows add up to the file');
   t.same(job.runs.at(-1).entryChoice.nodes, NODES, 'the last run entered at every node again, worker1 included');
   // Nothing left in doubt: no prepared transaction of the load waits on any node.
-  for (const node of NODES) {
-    const port = node.split(':')[1];
-    const prepared = await h.db.query(`SELECT result FROM run_command_on_all_nodes('SELECT count(*) FROM pg_prepared_xacts') WHERE nodeid = (SELECT nodeid FROM pg_dist_node WHERE nodeport = $1)`, [Number(port)]);
-    t.equal(prepared.rows[0]?.result, '0', `no prepared transaction left on ${node}`);
-  }
+  t.same(await preparedTransactions(h), Object.fromEntries(NODES.map((n) => [n, 0])), 'no prepared transaction left on any node');
 });

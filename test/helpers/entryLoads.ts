@@ -43,3 +43,12 @@ export async function chunkLedger(h: Harness, jobId: string): Promise<{ n: numbe
   const { rows } = await h.db.query('SELECT count(*)::int AS n, count(DISTINCT byte_start)::int AS d, sum(rows_loaded)::int AS r FROM ingest.chunk_ledger WHERE job_id = $1', [jobId]);
   return { n: rows[0].n, distinct: rows[0].d, rows: rows[0].r };
 }
+
+/** Prepared (two-phase) transactions waiting on each node of the cluster, by "host:port". */
+export async function preparedTransactions(h: Harness): Promise<Record<string, number>> {
+  const { rows } = await h.db.query(
+    `SELECT n.nodename || ':' || n.nodeport AS node, r.result FROM run_command_on_all_nodes('SELECT count(*) FROM pg_prepared_xacts') r
+       JOIN pg_dist_node n USING (nodeid) ORDER BY n.groupid, n.nodeport`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.node, Number(r.result)]));
+}
