@@ -22,7 +22,7 @@ async function memoryKb(pid: number): Promise<{ rss: number; hwm: number } | und
   }
 }
 
-async function childrenOf(pid: number): Promise<number[]> {
+export async function childrenOf(pid: number): Promise<number[]> {
   try {
     // Every thread lists the children it forked; a node process forks from its main thread, but be thorough.
     const tasks = await readdir(`/proc/${pid}/task`);
@@ -102,17 +102,41 @@ export function sampleRss(pid: number, intervalMs = SAMPLE_INTERVAL_MS): RssSamp
 /** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on every Linux this runs on. */
 const TICKS_PER_SECOND = 100;
 
-/** The CPU-time fields of /proc/<pid>/stat, in seconds, or undefined when it cannot be read. */
-async function statTimes(pid: number | 'self'): Promise<{ own: number; reapedChildren: number } | undefined> {
+/**
+ * The parent and CPU-time fields of /proc/<pid>/stat (times in seconds), or undefined when it cannot be
+ * read. `reapedChildren` counts children that exited and were waited for (and what they had reaped).
+ */
+async function statTimes(pid: number | 'self'): Promise<{ ppid: number; own: number; reapedChildren: number } | undefined> {
   try {
     const text = await readFile(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name in parentheses (which may itself hold spaces): state is the first.
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
-    // utime, stime, cutime, cstime are fields 14 to 17 of the whole line, so 11 to 14 here.
-    return { own: (f[11]! + f[12]!) / TICKS_PER_SECOND, reapedChildren: (f[13]! + f[14]!) / TICKS_PER_SECOND };
+    // ppid is field 4 of the whole line; utime, stime, cutime, cstime are fields 14 to 17: 1 and 11 to 14 here.
+    return { ppid: f[1]!, own: (f[11]! + f[12]!) / TICKS_PER_SECOND, reapedChildren: (f[13]! + f[14]!) / TICKS_PER_SECOND };
   } catch {
     return undefined;
   }
+}
+
+/** The parent of a live process and its command name (`comm`), or undefined when it is gone or not visible here. */
+export async function parentOf(pid: number): Promise<{ ppid: number; comm: string } | undefined> {
+  const stat = await statTimes(pid);
+  return stat && { ppid: stat.ppid, comm: await commOf(stat.ppid) };
+}
+
+/**
+ * CPU seconds (user + system) of every process a live parent forked so far: the children that exited
+ * and were reaped (the parent's cutime + cstime) plus the live children's own times. The difference
+ * across an interval counts children that started and exited inside it too. A child that exits
+ * between the two reads of one call is missed by that call (an error of that one child's time, rare).
+ * The parent's own time is not counted.
+ */
+export async function childrenCpuSeconds(pid: number): Promise<number | undefined> {
+  const parent = await statTimes(pid);
+  if (!parent) return undefined;
+  let live = 0;
+  for (const child of await childrenOf(pid)) live += (await cpuSeconds(child)) ?? 0;
+  return parent.reapedChildren + live;
 }
 
 /** User + system CPU seconds a live process has used so far; undefined when it is gone. */

@@ -1,6 +1,7 @@
 // Turns the raw per-round measurements into per-contender figures (the median of its valid rounds),
 // prints them as a table, and shapes them for the chart.
 import type { Bar, ChartInput } from './chart.js';
+import type { NodeCpu } from './nodeCpu.js';
 import type { ProfileSummary } from './profile.js';
 
 export interface RoundResult {
@@ -24,6 +25,8 @@ export interface RoundResult {
   extra?: Record<string, unknown>;
   /** --profile: the service's CPU profile of this load, its top functions by self time. */
   profile?: ProfileSummary;
+  /** Citus: CPU seconds of each node's PostgreSQL processes during the load (bench/nodeCpu.ts). */
+  nodeCpu?: NodeCpu[];
 }
 
 export interface Summary {
@@ -105,9 +108,9 @@ function tunedServerCopy(summaries: Summary[]): Summary | undefined {
   return summaries.find((s) => s.contender.startsWith('server-copy c'));
 }
 
-const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-function table(header: string[], body: string[][], rightAligned: Set<number>): string {
+export function table(header: string[], body: string[][], rightAligned: Set<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');

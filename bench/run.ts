@@ -19,6 +19,9 @@
 //          --plain part,... (also "service x1 plain <part>" per part: a hand-built part turned off, src/handbuilt/)
 //          --format parquet [--row-group-rows N (1000000)]: also the same rows as a Parquet object (snappy, Spark's
 //          types), loaded by the service beside the CSV one; prints the ratio and the decoder's own rate
+//          --entry-nodes coordinator,all[,auto] (Citus): instead of service xN, the service once per entry mode
+//          (target.entryNodes, chunks over 3 streams); prints each node's PostgreSQL CPU per 1M rows and the
+//          projected ceiling of larger clusters (bench/nodeCpu.ts, bench/projection.ts)
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -33,7 +36,8 @@ import { pgloader } from './contenders/pgloader.js';
 import { psqlCopy } from './contenders/psqlCopy.js';
 import { serverCopy } from './contenders/serverCopy.js';
 import { DEFAULT_CONNECTIONS_PER_WORKER } from '../src/sink/citus.js';
-import { service } from './contenders/service.js';
+import { entryContenderName, entryNodesContender, service, type EntryNodesMode } from './contenders/service.js';
+import { clusterNodes, entryProjection, nodeCpuMeter, nodeCpuTable, summariseNodeCpu, type ClusterNode, type EntryProjection } from './nodeCpu.js';
 import { SkipContender, type Contender, type RunContext } from './contenders/types.js';
 import { ensureBadDataFile, ensureDataFile, SEED } from './data.js';
 import { decodeRate, ensureParquetFile } from './parquetData.js';
@@ -49,7 +53,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function usage(message: string): never {
   console.error(`bench: ${message}`);
-  console.error('usage: npm run bench -- [--rows N] [--target plain|citus] [--shards N] [--rounds N] [--streams 1,4] [--contenders a,b] [--out DIR] [--profile]');
+  console.error('usage: npm run bench -- [--rows N] [--target plain|citus] [--shards N] [--rounds N] [--streams 1,4] [--contenders a,b] [--out DIR] [--profile] [--entry-nodes coordinator,all]');
   process.exit(2);
 }
 
@@ -82,6 +86,7 @@ try {
       plain: { type: 'string' },
       format: { type: 'string', default: 'csv' },
       'row-group-rows': { type: 'string', default: '1000000' },
+      'entry-nodes': { type: 'string' },
     },
   }).values;
 } catch (err) {
@@ -91,6 +96,9 @@ if (!['direct', 'haproxy', 'pgbouncer'].includes(parsed.via)) usage(`--via must 
 if (parsed.via !== 'direct') parsed.target = 'citus';
 if (parsed.format !== 'csv' && parsed.format !== 'parquet') usage(`--format must be csv or parquet, got ${JSON.stringify(parsed.format)}`);
 if (parsed.target !== 'plain' && parsed.target !== 'citus') usage(`--target must be plain or citus, got ${JSON.stringify(parsed.target)}`);
+const entryModes = [...new Set(parsed['entry-nodes']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [])];
+for (const m of entryModes) if (!['coordinator', 'all', 'auto'].includes(m)) usage(`--entry-nodes takes coordinator, all and auto, got ${JSON.stringify(m)}`);
+if (entryModes.length && parsed.target !== 'citus') usage('--entry-nodes needs --target citus');
 const options = {
   rows: positiveInt('rows', parsed.rows),
   target: parsed.target as TargetKind,
@@ -108,6 +116,7 @@ const options = {
   warm: parsed.warm === true,
   plain: parsed.plain?.split(',').map((s) => s.trim()).filter(Boolean) ?? [],
   parquet: parsed.format === 'parquet' ? { rowGroupRows: positiveInt('row-group-rows', parsed['row-group-rows']) } : null,
+  entryNodes: entryModes as EntryNodesMode[],
 };
 
 if (parsed.merge) {
@@ -134,7 +143,8 @@ let contenders: Contender[] = [
   ...(options.target === 'citus' ? [serverCopy(DEFAULT_CONNECTIONS_PER_WORKER)] : []),
   psqlCopy(),
   pgloader(),
-  ...options.streams.map((n) => service(n)),
+  // --entry-nodes: the service once per entry mode (chunks over 3 streams) instead of once per --streams value.
+  ...(options.entryNodes.length ? options.entryNodes.map(entryNodesContender) : options.streams.map((n) => service(n))),
   ...(options.warm ? [service(1, { warmUp: true, name: 'service x1 warm' })] : []),
   // --plain scan: the same load with one hand-built part turned off (src/handbuilt/README.md).
   ...options.plain.map((part) => service(1, { plain: part, name: `service x1 plain ${part}` })),
@@ -192,6 +202,13 @@ try {
   }
   console.error(`bench: cannot open the ${options.target} target: ${(err as Error).message}`);
   process.exit(1);
+}
+// Citus: each node's postmaster, whose processes' CPU every load is measured by (bench/nodeCpu.ts).
+const nodes: ClusterNode[] | undefined = target.kind === 'citus' ? await clusterNodes(target) : undefined;
+const nodeCpu = nodes ? nodeCpuMeter(nodes) : undefined;
+if (nodes) {
+  const found = nodes.map((n) => `${n.label} ${n.address} ${n.postmasterPid === null ? `(n/a: ${n.why})` : `(postmaster ${n.postmasterPid})`}`);
+  console.log(`bench: per-node PostgreSQL CPU from /proc: ${found.join(', ')}`);
 }
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -269,15 +286,17 @@ for (let round = 1; round <= options.rounds; round++) {
     if (skipped.has(c.name)) continue;
     const table = tableName(c.name, round);
     current = table;
-    const ctx: RunContext = { root, target, file: data, sourceUrl, s3, redisUrl, queueName, table, ...(profileDir ? { profileDir } : {}) };
+    const ctx: RunContext = { root, target, file: data, sourceUrl, s3, redisUrl, queueName, table, ...(profileDir ? { profileDir } : {}), ...(nodeCpu ? { nodeCpu } : {}) };
     const result: RoundResult = { contender: c.name, round, table, seconds: null, rowsPerSecond: null, mbPerSecond: null, peakRssMb: null, clientCpuS: null, sourceCpuS: null, count: null, valid: false };
     try {
       await createTable(target, table);
       await settle(target);
       // The embedded S3 endpoint is a process of its own: what serving the object cost is measured apart.
       const sourceCpu = await cpuMeter(s3?.embedded ? s3.pid : undefined);
+      const aroundRun = await nodeCpu?.();
       const m = await c.run(ctx);
       const sourceCpuS = await sourceCpu();
+      const nodeCpuAround = await aroundRun?.();
       Object.assign(result, {
         seconds: m.seconds,
         rowsPerSecond: options.rows / m.seconds,
@@ -287,6 +306,7 @@ for (let round = 1; round <= options.rounds; round++) {
         sourceCpuS,
         ...(m.timings ? { timings: m.timings } : {}),
         ...(m.extra ? { extra: m.extra } : {}),
+        ...(m.nodeCpu || nodeCpuAround ? { nodeCpu: m.nodeCpu ?? nodeCpuAround } : {}),
       });
       if (m.profile) {
         result.profile = await summariseProfile(m.profile.file, m.profile.fromUs, m.profile.toUs).catch((err: Error) => {
@@ -341,6 +361,17 @@ if (options.parquet) {
   }
 }
 
+// Citus: each node's PostgreSQL CPU per 1M rows, and with --entry-nodes coordinator,all the projection.
+const nodeSummaries = nodes ? summariseNodeCpu(nodes, names, rounds, options.rows) : undefined;
+let projection: EntryProjection | undefined;
+if (nodeSummaries) {
+  console.log(`\nPostgreSQL CPU s per 1,000,000 rows of each node (every process of its postmaster, from /proc), median of valid rounds:\n${nodeCpuTable(nodeSummaries)}`);
+  if (options.entryNodes.includes('coordinator') && options.entryNodes.includes('all')) {
+    projection = entryProjection(nodes!, nodeSummaries, options.rows, entryContenderName('coordinator'), entryContenderName('all'));
+    console.log(`\n${'text' in projection ? projection.text : `projection: not made: ${projection.skipped}`}`);
+  }
+}
+
 const machine = machineInfo();
 const dbLine = `PostgreSQL ${target.postgresVersion}${target.citusVersion ? `, Citus ${target.citusVersion} (${target.citusWorkers} workers, ${options.shards} shards)` : ''}`;
 const png = barChartPng(
@@ -379,6 +410,14 @@ const document = {
   rssSampleIntervalMs: { service: SAMPLE_INTERVAL_MS, clients: CLIENT_SAMPLE_INTERVAL_MS },
   skipped: Object.fromEntries(skipped),
   summaries,
+  nodeCpu: nodes
+    ? {
+        method: "CPU seconds (utime + stime) of every process each node's postmaster forked, from /proc: its reaped children's cutime + cstime plus its live children's times, read before and after each load",
+        nodes,
+        contenders: nodeSummaries,
+        projection: projection && 'text' in projection ? { costs: projection.costs, ceilings: projection.ceilings } : (projection ?? null),
+      }
+    : null,
   rounds,
 };
 const written = await writeResults(options.out, base, document, png);

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Local 3-node Citus cluster (1 coordinator + 2 workers) for tests.
 #
-# Usage: scripts/citus-local.sh [up|add-worker|down [--purge]|status|url]
+# Usage: scripts/citus-local.sh [up|add-worker|down [--purge]|stop-node NODE [MODE]|start-node NODE|status|url]
 #   up      (default) create if missing and start the cluster; prints the
 #           coordinator URL as the last (only) line on stdout.
 #   add-worker  create, start and add a third worker (CITUS_WORKER3_PORT) to
 #           a running cluster, as a cluster grows; its shards stay where they
 #           are until a rebalance (POST /tables/:name/rebalance). Prints the URL.
 #   down    stop all nodes (pg_ctl stop -m fast); --purge also deletes the data.
+#   stop-node NODE [MODE]  stop one node (coordinator, worker1, worker2, worker3) with
+#           pg_ctl stop -m MODE (fast, the default, or immediate: a crash), as a fault test
+#           does; start-node NODE starts it again.
 #   status  show each node's state; exit 0 only if all three are running.
 #   url     print the coordinator connection string.
 #
@@ -240,6 +243,32 @@ cmd_down() {
   fi
 }
 
+# The node a stop-node/start-node names, checked against this cluster's nodes.
+known_node() {
+  local node="$1"
+  [[ -n "$node" ]] || die "name a node: $(all_nodes | tr '\n' ' ')"
+  all_nodes | grep -qx -- "$node" || die "no node $node in $ROOT (nodes: $(all_nodes | tr '\n' ' '))"
+}
+
+cmd_stop_node() {
+  local node="${1:-}" mode="${2:-fast}"
+  case "$mode" in fast|immediate) ;; *) die "stop-node mode must be fast or immediate, got $mode" ;; esac
+  require_citus
+  lock
+  known_node "$node"
+  if node_state "$node"; then
+    log "$node: stopping (-m $mode)"
+    as_pg "$BINDIR/pg_ctl" -D "$(node_dir "$node")" -m "$mode" -w -t 90 stop >&2 9>&- || die "$node: failed to stop"
+  fi
+}
+
+cmd_start_node() {
+  require_citus
+  lock
+  known_node "${1:-}"
+  start_node "$1"
+}
+
 cmd_status() {
   require_citus
   local node rc all=0
@@ -266,10 +295,12 @@ main() {
     up) cmd_up ;;
     add-worker) cmd_add_worker ;;
     down) cmd_down "$@" ;;
+    stop-node) cmd_stop_node "$@" ;;
+    start-node) cmd_start_node "$@" ;;
     status) cmd_status ;;
     url) require_citus; url ;;
-    -h|--help|help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) log "unknown command: $cmd (use up|add-worker|down [--purge]|status|url)"; exit 2 ;;
+    -h|--help|help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) log "unknown command: $cmd (use up|add-worker|down [--purge]|stop-node NODE [MODE]|start-node NODE|status|url)"; exit 2 ;;
   esac
 }
 

@@ -9,7 +9,8 @@ import pg from 'pg';
 import { createHarness, postJob, waitForJob, allRejects, type Harness } from './helpers/harness.js';
 import { citusCluster } from './helpers/citus.js';
 import { citusDatabase } from './helpers/citusDatabase.js';
-import { pricePaidCsv, pricePaidRows, ukPriceCreateSpec } from '../src/gen/pricePaid.js';
+import { chunkLedger, chunksAtWorkers, contents, distributed, priceSum, startChunkedLoad } from './helpers/entryLoads.js';
+import { pricePaidCsv, ukPriceCreateSpec } from '../src/gen/pricePaid.js';
 import { outcome } from '../src/cli/report.js';
 import { loadConfig } from '../src/config.js';
 import { nodeUrl } from '../src/sink/entryNodes.js';
@@ -21,24 +22,10 @@ const citusUrl = cluster.url ? await citusDatabase(cluster.url, 'citus_entry_nod
 const WORKERS = ['127.0.0.1:9701', '127.0.0.1:9702'];
 const NODES = ['127.0.0.1:9700', ...WORKERS];
 
-const distributed = (table: string) => ({ table, create: ukPriceCreateSpec(), distribution: { column: 'transaction_unique_identifier', shardCount: 8 } });
-
-function priceSum(rows: number, seed: number): number {
-  let sum = 0;
-  for (const r of pricePaidRows(rows, seed)) sum += Number(r[1]);
-  return sum;
-}
-
 async function submit(h: Harness, svcUrl: string, spec: Record<string, unknown>): Promise<any> {
   const res = await postJob(svcUrl, spec);
   if (res.status !== 202) throw new Error(JSON.stringify(res.body));
   return waitForJob(svcUrl, res.body.id, undefined, 300_000);
-}
-
-/** Rows, their price sum, and distinct ids of a uk_price-shaped table. */
-async function contents(h: Harness, table: string): Promise<{ n: number; distinct: number; sum: number }> {
-  const { rows } = await h.db.query(`SELECT count(*)::int AS n, count(DISTINCT transaction_unique_identifier)::int AS distinct, coalesce(sum(price::bigint), 0)::bigint AS sum FROM ${table}`);
-  return { n: rows[0].n, distinct: rows[0].distinct, sum: Number(rows[0].sum) };
 }
 
 /** A distributed (id, v) table keyed on id, for records refused as duplicate keys. */
@@ -210,11 +197,7 @@ t.test('a worker-entry session terminated mid-COPY: the job retries and ends wit
   const h = await createHarness({ databaseUrl: citusUrl });
   t.teardown(() => h.close());
   const rows = 150_000;
-  const url = await h.put('pp.csv', pricePaidCsv(rows, 31));
-  const svc = await h.start();
-  const table = `${h.schema}.uk_price`;
-  const res = await postJob(svc.url!, { source: { url }, target: { ...distributed(table), entryNodes: 'all' }, atomicity: 'chunk', streams: 3, chunkBytes: 1 << 20 });
-  t.equal(res.status, 202);
+  const { svcUrl, table, jobId } = await startChunkedLoad(h, rows, 31);
   const worker = new pg.Client({ connectionString: citusUrl.replace(':9700', ':9701') });
   await worker.connect();
   t.teardown(() => worker.end());
@@ -229,14 +212,14 @@ t.test('a worker-entry session terminated mid-COPY: the job retries and ends wit
     if (killed === 0) await new Promise((r) => setTimeout(r, 20));
   }
   t.ok(killed > 0, 'a COPY entering at worker 9701 was terminated');
-  const job = await waitForJob(svc.url!, res.body.id, undefined, 300_000);
+  const job = await waitForJob(svcUrl, jobId, undefined, 300_000);
   t.equal(job.status, 'succeeded', JSON.stringify(job.error));
   t.ok(job.runs.length >= 2, `the job ran again after the kill (${job.runs.length} runs)`);
   t.equal(job.runs[0].error.code, 'DATABASE_UNAVAILABLE');
   t.same(await contents(h, table), { n: rows, distinct: rows, sum: priceSum(rows, 31) }, 'every row once');
-  const chunks = await h.db.query('SELECT count(*)::int AS n, count(DISTINCT byte_start)::int AS d, sum(rows_loaded)::int AS r FROM ingest.chunk_ledger WHERE job_id = $1', [job.id]);
-  t.equal(chunks.rows[0].n, chunks.rows[0].d, 'one ledger row per chunk');
-  t.equal(chunks.rows[0].r, rows);
+  const chunks = await chunkLedger(h, job.id);
+  t.equal(chunks.n, chunks.distinct, 'one ledger row per chunk');
+  t.equal(chunks.rows, rows);
 });
 
 t.test('the service worker SIGKILLed while chunks enter at every node: a new worker finishes the job with every row once', { skip }, async (t) => {
@@ -258,9 +241,7 @@ t.test('the service worker SIGKILLed while chunks enter at every node: a new wor
   const table = `${h.schema}.uk_price`;
   const { body } = await postJob(api.url!, { source: { url }, target: { ...distributed(table), entryNodes: 'all' }, atomicity: 'chunk', streams: 3, chunkBytes: 1 << 20 });
   const deadline = Date.now() + 120_000;
-  const workerChunks = async () =>
-    (await h.db.query('SELECT count(*)::int AS n FROM ingest.chunk_ledger WHERE job_id = $1 AND entry_node IS NOT NULL', [body.id])).rows[0].n;
-  while ((await workerChunks()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while ((await chunksAtWorkers(h, body.id)) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   worker.kill('SIGKILL');
   t.equal(await exited, 'SIGKILL', 'killed the worker process while chunks were entering at the workers');
   const mid = (await contents(h, table)).n;

@@ -17,7 +17,7 @@ interface JobView {
   status: string;
   error?: { code: string; message: string } | null;
   result?: { filesSkipped?: number } | null;
-  runs?: Array<{ timings?: Record<string, number>; rowsLoaded?: number; bytesRead?: number }>;
+  runs?: Array<{ timings?: Record<string, number>; rowsLoaded?: number; bytesRead?: number; entryNodes?: unknown; entryChoice?: unknown }>;
 }
 
 export interface ServiceOptions {
@@ -38,8 +38,20 @@ export interface ServiceOptions {
   warmUp?: boolean;
   /** Hand-built parts turned off in the service's process (CITUS_INGEST_PLAIN, src/handbuilt/). */
   plain?: string;
+  /** Spec target.entryNodes (Citus): where the rows enter (docs/entry-nodes.md). */
+  entryNodes?: EntryNodesMode;
   name?: string;
 }
+
+export type EntryNodesMode = 'coordinator' | 'all' | 'auto';
+
+/**
+ * --entry-nodes: the service's load per entry mode, over ENTRY_STREAMS chunk streams, so that with
+ * "all" the chunks can enter at the coordinator and both workers of the local cluster at once.
+ */
+export const ENTRY_STREAMS = 3;
+export const entryContenderName = (mode: EntryNodesMode): string => `service x${ENTRY_STREAMS} entry ${mode}`;
+export const entryNodesContender = (mode: EntryNodesMode): Contender => service(ENTRY_STREAMS, { entryNodes: mode, name: entryContenderName(mode) });
 
 /** GET /jobs/:id?wait= until the job ends (succeeded, failed or cancelled); throws JOB_TIMEOUT_MS after `since`. */
 async function jobEnd(url: string, id: string, since: number): Promise<JobView> {
@@ -51,7 +63,7 @@ async function jobEnd(url: string, id: string, since: number): Promise<JobView> 
 }
 
 function jobSpec(ctx: RunContext, table: string, streams: number, opts: ServiceOptions): Record<string, unknown> {
-  const spec: Record<string, unknown> = { source: { url: opts.sourceUrl?.() ?? ctx.sourceUrl }, target: { table } };
+  const spec: Record<string, unknown> = { source: { url: opts.sourceUrl?.() ?? ctx.sourceUrl }, target: { table, ...(opts.entryNodes ? { entryNodes: opts.entryNodes } : {}) } };
   if (streams > 1) Object.assign(spec, { atomicity: 'chunk', streams });
   if (opts.concurrency) Object.assign(spec, { concurrency: opts.concurrency });
   if (opts.maxErrors) Object.assign(spec, { maxErrors: opts.maxErrors });
@@ -91,6 +103,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
       try {
         const spec = jobSpec(ctx, ctx.table, streams, opts);
         const cpu = await cpuMeter(svc.pid);
+        const nodeCpu = await ctx.nodeCpu?.();
         const t0 = performance.now();
         const fromUs = monotonicMicros();
         const res = await fetch(`${svc.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
@@ -104,6 +117,7 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
         const seconds = (performance.now() - t0) / 1000;
         const toUs = monotonicMicros();
         const clientCpuS = await cpu();
+        const nodes = await nodeCpu?.();
         // VmHWM now: the service's whole life so far, start-up included.
         const peakRssMb = await peak();
         if (job.status !== 'succeeded') {
@@ -116,7 +130,12 @@ export function service(streams: number, opts: ServiceOptions = {}): Contender {
           peakRssMb,
           clientCpuS,
           ...(last?.timings ? { timings: last.timings } : {}),
-          extra: { jobId: job.id, attempts: runs.length, filesSkipped: job.result?.filesSkipped ?? 0, rowsLoaded: last?.rowsLoaded, bytesRead: last?.bytesRead },
+          ...(nodes ? { nodeCpu: nodes } : {}),
+          extra: {
+            jobId: job.id, attempts: runs.length, filesSkipped: job.result?.filesSkipped ?? 0, rowsLoaded: last?.rowsLoaded, bytesRead: last?.bytesRead,
+            // Citus: where the run's rows entered (with the default "auto" too), for the per-node CPU table.
+            ...(last?.entryNodes ? { entryNodes: last.entryNodes, entryChoice: last.entryChoice ?? null } : {}),
+          },
           // Written when the process exits (below, before the harness reads it).
           ...(svc.profileFile ? { profile: { file: svc.profileFile, fromUs, toUs } } : {}),
         };

@@ -1,6 +1,7 @@
 // What every contender gets and gives back: the context of one timed load into a fresh table, and the
 // measurement it reports. The harness (bench/run.ts) checks each load's row count itself afterwards.
 import type { DataFile } from '../data.js';
+import type { NodeCpu, NodeCpuMeter } from '../nodeCpu.js';
 import type { S3Endpoint } from '../s3.js';
 import type { Target } from '../target.js';
 
@@ -20,6 +21,11 @@ export interface RunContext {
   table: string;
   /** --profile: the service runs under `--cpu-prof` and writes its profile into this directory. */
   profileDir?: string;
+  /**
+   * Citus: starts a reading of each node's PostgreSQL CPU (bench/nodeCpu.ts). A contender that calls it
+   * measures its own window (the service: POST to answer); otherwise the harness measures around run().
+   */
+  nodeCpu?: NodeCpuMeter;
 }
 
 export interface Measurement {
@@ -33,6 +39,8 @@ export interface Measurement {
   timings?: Record<string, number>;
   /** Anything else worth keeping in the JSON results. */
   extra?: Record<string, unknown>;
+  /** Each Citus node's PostgreSQL CPU over the contender's own window (ctx.nodeCpu). */
+  nodeCpu?: NodeCpu[];
   /** --profile: the CPU profile the process wrote, and the load's window in it (monotonic microseconds). */
   profile?: { file: string; fromUs: number; toUs: number };
 }

@@ -12,6 +12,10 @@ const retryableCodes = new Set([
   '53300', // too_many_connections
   '55P03', // lock_not_available
   '58000', // system_error (e.g. a Citus worker unreachable mid-statement)
+  // io_error: Citus reports a worker lost during a COPY it routes ("failed to COPY to shard N on host:port",
+  // the worker's PostgreSQL killed mid-load) with this code. PostgreSQL also uses it for a failed read or
+  // write of a file; retrying those costs JOB_ATTEMPTS attempts, as for XX000 below.
+  '58030',
   // internal_error: Citus reports a worker connection lost inside a transaction (a worker's PostgreSQL
   // restarted or failed over mid-COPY: "failure on connection marked as essential") with this code. It
   // is also PostgreSQL's code for unexpected internal failures; retrying those costs JOB_ATTEMPTS

@@ -75,7 +75,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: AttemptInf
     const source = sourceFor(ctx.sources, spec.source.url);
     const prepared = await timer.time('targetMs', () => prepareTarget(pool, spec, ctx.allowedSchemas ?? []));
     if (prepared.created || prepared.distributed === 'created') log.info({ prepared }, 'target prepared');
-    const entry = await timer.time('targetMs', () => chooseEntryNodes(ctx.entryNodes, pool, spec, prepared.oid, log));
+    const entry = await timer.time('targetMs', () => chooseEntryNodes(ctx.entryNodes, pool, spec, prepared.oid, log, attempt.attemptsMade > 0));
     const recordMaxBytes = ctx.recordMaxBytes ?? DEFAULT_RECORD_MAX_BYTES;
     const loading = await shapeFor(spec)({ pool, log, spec, ids, targetOid: prepared.oid, signal, timer, listing, recordMaxBytes, entry });
     shape = loading;

@@ -121,7 +121,8 @@ class Unfit {
 /**
  * Decides where a run's loads enter. `coordinator`: DATABASE_URL's pool. `pools` undefined (a process
  * without entry-node pools) means the coordinator. Throws ENTRY_NODES_UNSUPPORTED or
- * ENTRY_NODES_UNAVAILABLE when the job asks for "all" and the cluster cannot give it.
+ * ENTRY_NODES_UNAVAILABLE when the job asks for "all" and the cluster cannot give it. `retry`: an
+ * earlier attempt of the job failed, so its two-phase commits may be in doubt (recoverInDoubt).
  */
 export async function chooseEntryNodes(
   pools: EntryNodePools | undefined,
@@ -129,6 +130,7 @@ export async function chooseEntryNodes(
   spec: JobSpec,
   targetOid: number | undefined,
   log: Logger,
+  retry = false,
 ): Promise<EntryRoute> {
   const requested: EntryNodesSetting = spec.target.entryNodes ?? 'auto';
   const fallback = pools?.databaseAddress ?? 'coordinator';
@@ -153,11 +155,32 @@ export async function chooseEntryNodes(
     nodes: found.map((n) => n.name),
   };
   log.info({ entryNodes: choice }, 'loading through every node');
+  if (retry) await recoverInDoubt(found, log);
   const first = pools?.nextTurn() ?? 0;
   return {
     choice,
     sessions: (table, perWorker) => new NodeSessions(found.map((n) => new LoadSessions(n.pool, table, perWorker)), first),
   };
+}
+
+/**
+ * A node lost between a transaction's PREPARE and its COMMIT PREPARED (a worker stopped or killed
+ * mid-load) leaves that transaction's part there prepared: committed, if the node it entered at
+ * committed (its ledger row says the chunk is loaded, yet its rows on that worker are not visible), or
+ * to be rolled back (holding its rows' keys, so the retry's COPY of the same rows waits). Citus's
+ * maintenance daemon settles them only every citus.recover_2pc_interval (1 min), on the node that
+ * started each transaction; a retry settles them at once on every entry node, before it loads, so the
+ * job ends with every committed row visible. Not fatal: where it cannot (no permission), the daemon will.
+ */
+async function recoverInDoubt(nodes: Array<{ name: string; pool: Pool }>, log: Logger): Promise<void> {
+  for (const node of nodes) {
+    try {
+      const { rows } = await node.pool.query<{ n: number }>('SELECT pg_catalog.recover_prepared_transactions() AS n');
+      if (rows[0]!.n > 0) log.info({ node: node.name, recovered: rows[0]!.n }, 'settled prepared transactions an earlier attempt left in doubt');
+    } catch (err) {
+      log.warn({ err, node: node.name }, 'could not recover prepared transactions; Citus\'s maintenance daemon will');
+    }
+  }
 }
 
 function coordinatorRoute(choice: EntryChoice): EntryRoute {
@@ -203,19 +226,21 @@ async function everyNode(
   if (unsynced.length > 0) return new Unfit(`${unsynced.map((r) => r.name).join(', ')} has no synced metadata (citus_activate_node, or wait for metadata sync)`);
   const nodes = workers.map((r) => ({ name: r.name, pool: pools.poolFor(r) }));
   const silent = (await Promise.all(nodes.map(async (n) => ((await answers(n.pool)) ? undefined : n.name)))).filter((n) => n !== undefined);
-  if (silent.length > 0) return new Unfit(`${silent.join(', ')} did not answer (check CITUS_NODE_URLS and the node's max_connections)`, true);
+  if (silent.length > 0) return new Unfit(`${silent.join(', ')} did not answer or is still in recovery (check CITUS_NODE_URLS and the node's max_connections)`, true);
   const coordinatorRow = rows.find((r) => r.groupid === 0);
   return [{ name: coordinatorRow?.name ?? pools.databaseAddress, pool: coordinator }, ...nodes];
 }
 
-/** Does a node take a connection and see the ledger (its metadata) within ANSWER_TIMEOUT_MS? */
+/** Does a node take a connection, see the ledger (its metadata) and take writes, within ANSWER_TIMEOUT_MS? */
 async function answers(pool: Pool): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ANSWER_TIMEOUT_MS);
   });
   const asked = pool
-    .query<{ ok: boolean }>(`SELECT to_regclass('ingest.file_ledger') IS NOT NULL AS ok`)
+    // A node still in recovery takes connections but no writes: Patroni restarts a lost primary as a
+    // standby first, and Citus refuses a COPY entering there ("writing to worker nodes is not currently allowed").
+    .query<{ ok: boolean }>(`SELECT to_regclass('ingest.file_ledger') IS NOT NULL AND NOT pg_catalog.pg_is_in_recovery() AS ok`)
     .then((r) => r.rows[0]?.ok === true, () => false);
   try {
     return await Promise.race([asked, late]);
