@@ -138,7 +138,13 @@ export async function chooseEntryNodes(
     if (requested === 'all') throw new IngestError('ENTRY_NODES_UNSUPPORTED', 'target.entryNodes is "all" but the database has no citus extension');
     return { choice: undefined, sessions: () => undefined };
   }
-  if (requested === 'coordinator') return coordinatorRoute({ requested, used: 'coordinator', reason: 'target.entryNodes is "coordinator"', nodes: [fallback] });
+  // A retry through the coordinator settles what an earlier attempt left in doubt there too (the
+  // coordinator starts those transactions, and recovers them on every worker).
+  const throughCoordinator = async (choice: EntryChoice): Promise<EntryRoute> => {
+    if (retry) await recoverInDoubt([{ name: choice.nodes[0] ?? fallback, pool: coordinator }], log);
+    return coordinatorRoute(choice);
+  };
+  if (requested === 'coordinator') return throughCoordinator({ requested, used: 'coordinator', reason: 'target.entryNodes is "coordinator"', nodes: [fallback] });
   const found = await everyNode(pools, coordinator, spec, targetOid, requested);
   if (found instanceof Unfit) {
     if (requested === 'all') {
@@ -146,7 +152,7 @@ export async function chooseEntryNodes(
     }
     const choice: EntryChoice = { requested, used: 'coordinator', reason: found.reason, nodes: [(await coordinatorName(coordinator)) ?? fallback] };
     log.info({ entryNodes: choice }, `loading through the coordinator only: ${found.reason}`);
-    return coordinatorRoute(choice);
+    return throughCoordinator(choice);
   }
   const choice: EntryChoice = {
     requested,
