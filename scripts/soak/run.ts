@@ -58,9 +58,9 @@ for (const { table } of tableClasses) {
 const s3Dir = await mkdtemp(path.join(os.tmpdir(), 'citus-ingest-soak-s3-'));
 const queueName = `soak-${seed}`;
 const fleet = new Fleet({
-  workers: Number(values.workers), apiPort: await freePort(), s3Port: await freePort(), s3Dir, log: (line) => process.env.SOAK_VERBOSE && say(line),
+  workers: Number(values.workers), apiPort: await freePort(), s3Port: await freePort(), redisPort: Number(process.env.SOAK_REDIS_PORT ?? (await freePort())), s3Dir, log: (line) => process.env.SOAK_VERBOSE && say(line),
   env: {
-    DATABASE_URL: coordinator, REDIS_URL: 'redis://127.0.0.1:6379', S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER',
+    DATABASE_URL: coordinator, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER',
     QUEUE_NAME: queueName, LOCK_DURATION_MS: '15000', STALLED_INTERVAL_MS: '5000', RECONCILE_INTERVAL_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000', JOB_ATTEMPTS: '8',
   },
 });
