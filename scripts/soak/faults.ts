@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { HaStack } from '../../test/helpers/ha.js';
 import type { Fleet } from './fleet.js';
 import type { Random } from './random.js';
 
@@ -17,6 +18,8 @@ export interface FaultContext {
   citusRoot: string;
   /** The soak's schema: only sessions loading into it are terminated. */
   schema: string;
+  /** With --ha: the HA stack (its faults are in haFaults.ts). */
+  ha?: HaStack;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
