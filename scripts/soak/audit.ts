@@ -47,7 +47,9 @@ export async function audit(db: pg.Pool, schema: string, batches: Batch[], jobs:
   const ledger = count((await db.query(`SELECT key, rows_loaded FROM ingest.file_ledger WHERE container = 'soak' AND key LIKE $1`, [like])).rows, 'key', 'rows_loaded');
   const chunks = count((await db.query(`SELECT key, sum(rows_loaded) AS rows FROM ingest.chunk_ledger WHERE container = 'soak' AND key LIKE $1 GROUP BY key`, [like])).rows, 'key', 'rows');
   const rejectLines = new Map<string, Set<number>>();
-  for (const row of (await db.query<{ key: string; line: string }>(`SELECT DISTINCT key, line FROM ingest.rejects WHERE key LIKE $1 AND line IS NOT NULL`, [like])).rows) {
+  // A Parquet file has no lines: its rejects name their row (absoluteRow, from 0), its line in the soak's truth less one.
+  const placed = `coalesce(line, (position->>'absoluteRow')::bigint + 1)`;
+  for (const row of (await db.query<{ key: string; line: string }>(`SELECT DISTINCT key, ${placed} AS line FROM ingest.rejects WHERE key LIKE $1 AND ${placed} IS NOT NULL`, [like])).rows) {
     rejectLines.set(row.key, (rejectLines.get(row.key) ?? new Set()).add(Number(row.line)));
   }
   const succeededFiles = new Set(jobs.filter((j) => j.status === 'succeeded').flatMap((j) => j.batch.files.map((f) => f.key)));
