@@ -1,15 +1,18 @@
-// The soak's audit: every target against its files' own truth. For each file: its rows are in its table
-// once (no key twice) or not at all; a file-ledger row means every good row is there with the file's sum
-// and the ledger's count; rows without a file-ledger row are only a chunked file's committed chunks, as
-// its chunk ledger says; a file of a job that succeeded has its ledger row; its rejects are at its bad
-// lines. And no job is left queued or running.
+// The soak's audit: every target against its files' own truth. For each file of an append or upsert
+// table: its rows are in its table once (no key twice) or not at all; a file-ledger row means every good
+// row is there with the file's sum and the ledger's count; rows without a file-ledger row are only a
+// chunked file's committed chunks, as its chunk ledger says; a file of a job that succeeded has its ledger
+// row. The replace and merge tables have truths of their own (auditModes.ts). Every file's rejects are at
+// its bad lines, and no job is left queued or running.
 import type pg from 'pg';
+import { auditMerge, auditReplace } from './auditModes.js';
 import { MAX_ERRORS, type Batch } from './workload.js';
 
 export interface JobOutcome {
   id: string;
   status: string;
   code: string | null;
+  finishedAt: Date | null;
   batch: Batch;
 }
 
@@ -24,6 +27,9 @@ export interface AuditResult {
   failedOther: Map<string, number>;
   cancelled: number;
 }
+
+/** The tables whose truth is per file; the others have their own (auditModes.ts). */
+const ownTruth = new Set(['replace', 'merge']);
 
 const count = (rows: Array<Record<string, unknown>>, key: string, value: string): Map<string, bigint> =>
   new Map(rows.map((r) => [String(r[key]), BigInt(String(r[value]))]));
@@ -41,12 +47,19 @@ export async function audit(db: pg.Pool, schema: string, batches: Batch[], jobs:
   const ledger = count((await db.query(`SELECT key, rows_loaded FROM ingest.file_ledger WHERE container = 'soak' AND key LIKE $1`, [like])).rows, 'key', 'rows_loaded');
   const chunks = count((await db.query(`SELECT key, sum(rows_loaded) AS rows FROM ingest.chunk_ledger WHERE container = 'soak' AND key LIKE $1 GROUP BY key`, [like])).rows, 'key', 'rows');
   const rejectLines = new Map<string, Set<number>>();
-  for (const row of (await db.query<{ key: string; line: string }>(`SELECT DISTINCT key, line FROM ingest.rejects WHERE key LIKE $1 AND line IS NOT NULL`, [like])).rows) {
+  // A Parquet file has no lines: its rejects name their row (absoluteRow, from 0), its line in the soak's truth less one.
+  const placed = `coalesce(line, (position->>'absoluteRow')::bigint + 1)`;
+  for (const row of (await db.query<{ key: string; line: string }>(`SELECT DISTINCT key, ${placed} AS line FROM ingest.rejects WHERE key LIKE $1 AND ${placed} IS NOT NULL`, [like])).rows) {
     rejectLines.set(row.key, (rejectLines.get(row.key) ?? new Set()).add(Number(row.line)));
   }
   const succeededFiles = new Set(jobs.filter((j) => j.status === 'succeeded').flatMap((j) => j.batch.files.map((f) => f.key)));
 
-  for (const table of new Set(batches.map((b) => b.table))) {
+  for (const file of batches.flatMap((b) => b.files)) {
+    for (const line of rejectLines.get(file.key) ?? []) {
+      if (!file.bad.includes(line)) r.mismatches.push(`${file.table}: ${file.key}: a reject at line ${line}, which is a good line`);
+    }
+  }
+  for (const table of new Set(batches.map((b) => b.table).filter((t) => !ownTruth.has(t)))) {
     const { rows } = await db.query<{ file: string; n: string; d: string; s: string }>(
       `SELECT file, count(*) AS n, count(DISTINCT id) AS d, coalesce(sum(amount), 0) AS s FROM ${schema}.${table} GROUP BY file`,
     );
@@ -67,10 +80,9 @@ export async function audit(db: pg.Pool, schema: string, batches: Batch[], jobs:
         if (got.n !== committedChunks) r.mismatches.push(`${where}: ${got.n} rows without a file-ledger row (chunk ledger: ${committedChunks})`);
         if (succeededFiles.has(file.key)) r.lost.push(`${where}: its job succeeded but the file has no ledger row`);
       }
-      for (const line of rejectLines.get(file.key) ?? []) {
-        if (!file.bad.includes(line)) r.mismatches.push(`${where}: a reject at line ${line}, which is a good line`);
-      }
     }
   }
+  if (batches.some((b) => b.table === 'replace')) await auditReplace(db, schema, batches, jobs, r);
+  if (batches.some((b) => b.table === 'merge')) await auditMerge(db, schema, batches, jobs, r);
   return r;
 }

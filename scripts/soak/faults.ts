@@ -1,8 +1,9 @@
-// The faults a soak injects, each a function of the fleet: process kills and restarts, Redis restarted
-// without persistence, load sessions terminated, a Citus worker node restarted, S3 restarted mid-body.
+// The faults a soak injects, each a function of the fleet: process kills and restarts, the soak's own
+// Redis restarted without persistence, load sessions terminated, a Citus worker node restarted, S3 restarted mid-body.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { HaStack } from '../../test/helpers/ha.js';
 import type { Fleet } from './fleet.js';
 import type { Random } from './random.js';
 
@@ -17,6 +18,8 @@ export interface FaultContext {
   citusRoot: string;
   /** The soak's schema: only sessions loading into it are terminated. */
   schema: string;
+  /** With --ha: the HA stack (its faults are in haFaults.ts). */
+  ha?: HaStack;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,17 +32,6 @@ async function onNode(url: string, sql: string): Promise<number> {
   } finally {
     await client.end();
   }
-}
-
-async function redisRestart(): Promise<void> {
-  await run('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'shutdown', 'nosave']).catch(() => {});
-  await sleep(500);
-  await run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no']);
-  for (let i = 0; i < 50; i++) {
-    if (await run('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping']).then(() => true, () => false)) return;
-    await sleep(200);
-  }
-  throw new Error('redis did not come back');
 }
 
 async function pgCtl(root: string, node: string, action: 'restart'): Promise<void> {
@@ -62,7 +54,12 @@ export const faults: Record<string, (c: FaultContext) => Promise<void>> = {
     await sleep(random.int(200, 1500));
     await fleet.startService('api');
   },
-  'redis-restart': async () => redisRestart(),
+  // The soak's own Redis, killed (no persistence: every queue key is gone) and started empty.
+  'redis-restart': async ({ fleet }) => {
+    await fleet.kill('redis');
+    await sleep(500);
+    await fleet.startRedis();
+  },
   'terminate-sessions': async ({ nodes, schema }) => {
     for (const url of nodes) {
       const sql = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query ILIKE 'COPY %' AND query ILIKE '%${schema}%'`;

@@ -22,6 +22,12 @@ const retryableCodes = new Set([
   // attempts before the job fails with the same error, which is cheaper than failing a load for good
   // on a worker's restart.
   'XX000',
+  // object_not_in_prerequisite_state: Citus refuses DDL (a staging table distributed, a replace's table
+  // built aside) with "<worker> is a metadata node, but is out of sync" while a worker that restarted
+  // waits for its maintenance daemon to sync it again, seconds later (the soak met it after a worker
+  // group's restart under Patroni). PostgreSQL's other uses of it are permanent; as for XX000, retrying
+  // those costs JOB_ATTEMPTS attempts, cheaper than failing loads for good on every worker restart.
+  '55000',
 ]);
 const retryableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 

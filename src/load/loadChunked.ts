@@ -94,6 +94,13 @@ export async function loadChunked(input: ChunkedInput): Promise<FileResult> {
     }
   };
 
+  // A chunk the ledger holds (an earlier attempt's, or a twin job's that claimed it first): its rows count
+  // as skipped and the records of it that are not rows were rejected when it loaded.
+  const skip = (chunk: Chunk, rowsLoaded: number): void => {
+    skippedRows += rowsLoaded;
+    chunksSkipped++;
+    rejects.countEarlier(chunk.records - rowsLoaded);
+  };
   const loadChunk = async (client: PoolClient, chunk: Chunk): Promise<void> => {
     const key: ChunkKey = { ...ledgerKey, byteStart: chunk.byteStart, byteEnd: chunk.byteEnd };
     const earlier = done.get(chunk.byteStart);
@@ -101,17 +108,22 @@ export async function loadChunked(input: ChunkedInput): Promise<FileResult> {
       if (earlier.byteEnd !== chunk.byteEnd) {
         throw new IngestError('RECORD_COUNT_MISMATCH', `${url}: chunk at byte ${chunk.byteStart} ends at ${chunk.byteEnd} now but at ${earlier.byteEnd} in the ledger; was chunkBytes changed between attempts?`, { url });
       }
-      skippedRows += earlier.rowsLoaded;
-      chunksSkipped++;
+      skip(chunk, earlier.rowsLoaded);
       return;
     }
     await beginLoad(client, spec);
+    const claimed = await claimChunk(client, key, jobId, runId, reload).catch(async (err: unknown) => {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    });
+    if (!claimed) {
+      await client.query('ROLLBACK');
+      // The claim waited for the twin's transaction, which committed the chunk: its row is there now.
+      const twin = (await loadedChunks(client, ledgerKey)).get(chunk.byteStart);
+      skip(chunk, twin?.rowsLoaded ?? 0);
+      return;
+    }
     try {
-      if (!(await claimChunk(client, key, jobId, runId, reload))) {
-        await client.query('ROLLBACK');
-        chunksSkipped++;
-        return;
-      }
       inFlight += chunk.records;
       let rows: number;
       let chunkRejected = 0;

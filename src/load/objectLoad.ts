@@ -148,6 +148,24 @@ export class ObjectRejects {
     }
   }
 
+  /**
+   * Counts records an earlier attempt rejected in a unit it committed (atomicity "chunk": a chunk the
+   * ledger holds is skipped, so PostgreSQL never refuses its bad records again). They are the file's
+   * rejects all the same: counted in its reconciliation and against maxErrors (recorded already, by
+   * that attempt).
+   */
+  countEarlier(rejected: number): void {
+    if (rejected <= 0) return;
+    this.count += rejected;
+    const { maxErrors } = this.o.spec;
+    if (this.o.dryRun || this.count <= maxErrors) return;
+    throw new IngestError(
+      'ERROR_BUDGET_EXCEEDED',
+      `${this.o.url}: more than maxErrors=${maxErrors} records rejected, counting ${rejected} in chunks an earlier attempt committed; ${rolledBack[this.o.unit]}. GET /jobs/:id/rejects lists them.`,
+      { url: this.o.url, maxErrors, rejected: this.count },
+    );
+  }
+
   /** Throws ERROR_BUDGET_EXCEEDED when the rejects are over maxErrorRatio of the object's records. */
   checkRatio(records: number): void {
     const ratio = this.o.spec.maxErrorRatio;
