@@ -35,3 +35,24 @@ for (const atomicity of ['file', 'job'] as const) {
     t.same(rows.rows[0], { n: 2000, d: 2000, s: (2000 * 2001) / 2 });
   });
 }
+
+t.test('SQLSTATE 55000 with any other message (a permanent state) fails the job at its first attempt', async (t) => {
+  const h = await createHarness();
+  t.teardown(() => h.close());
+  const url = await h.put('p.csv', '1,"one"\n2,"two"\n');
+  await h.db.query(`
+    CREATE TABLE ${h.schema}.p (a int, b text);
+    CREATE FUNCTION ${h.schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      RAISE EXCEPTION 'the table is not ready' USING ERRCODE = '55000';
+    END $$;
+    CREATE TRIGGER refuse BEFORE INSERT ON ${h.schema}.p FOR EACH STATEMENT EXECUTE FUNCTION ${h.schema}.refuse();
+  `);
+  const svc = await h.start();
+  const job = await waitForJob(svc.url!, (await postJob(svc.url!, { source: { url }, target: { table: `${h.schema}.p` } })).body.id);
+  t.equal(job.status, 'failed');
+  t.equal(job.runs.length, 1, 'no retry');
+  t.equal(job.error?.details?.sqlstate, '55000', JSON.stringify(job.error));
+  const rows = await h.db.query(`SELECT count(*)::int AS n FROM ${h.schema}.p`);
+  t.equal(rows.rows[0].n, 0);
+});

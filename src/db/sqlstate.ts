@@ -22,13 +22,15 @@ const retryableCodes = new Set([
   // attempts before the job fails with the same error, which is cheaper than failing a load for good
   // on a worker's restart.
   'XX000',
-  // object_not_in_prerequisite_state: Citus refuses DDL (a staging table distributed, a replace's table
-  // built aside) with "<worker> is a metadata node, but is out of sync" while a worker that restarted
-  // waits for its maintenance daemon to sync it again, seconds later (the soak met it after a worker
-  // group's restart under Patroni). PostgreSQL's other uses of it are permanent; as for XX000, retrying
-  // those costs JOB_ATTEMPTS attempts, cheaper than failing loads for good on every worker restart.
-  '55000',
 ]);
+/**
+ * object_not_in_prerequisite_state is retried for one message only: Citus refuses DDL (a staging table
+ * distributed, a replace's table built aside) with "<worker> is a metadata node, but is out of sync"
+ * while a worker that restarted waits for its maintenance daemon to sync it again, seconds later (the
+ * soak met it after a worker group's restart under Patroni). PostgreSQL's other uses of 55000 (currval
+ * before nextval, pending trigger events) are permanent and fail at once.
+ */
+const METADATA_OUT_OF_SYNC = /is a metadata node, but is out of sync/;
 const retryableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 export interface PgErrorLike {
@@ -58,6 +60,7 @@ export function isRetryableDbError(err: unknown): boolean {
   if (code === undefined) return err instanceof Error && err.constructor === Error; // not a TypeError & co: those are bugs
   if (retryableSocketCodes.has(code)) return true;
   if (!/^[0-9A-Z]{5}$/.test(code)) return false;
+  if (code === '55000') return METADATA_OUT_OF_SYNC.test((err as PgErrorLike).message ?? '');
   return retryableClasses.has(code.slice(0, 2)) || retryableCodes.has(code);
 }
 
