@@ -84,7 +84,9 @@ const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]
 };
 
 const s3Dir = await mkdtemp(path.join(os.tmpdir(), 'citus-ingest-soak-s3-'));
-const queueName = `soak-${seed}`;
+// Idempotency-Keys are per queue: a queue of this run's own, so a seed run again on the same database
+// gets new jobs, not the finished ones of the last run with it.
+const queueName = `soak-${seed}-${Date.now().toString(36)}`;
 const fleet = new Fleet({
   workers: Number(values.workers), apiPort: await freePort(), s3Port: await freePort(), redisPort: Number(process.env.SOAK_REDIS_PORT ?? (await freePort())), s3Dir, log: (line) => process.env.SOAK_VERBOSE && say(line),
   env: {
