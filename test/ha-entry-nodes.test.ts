@@ -12,6 +12,8 @@ import { createHarness, waitForJob } from './helpers/harness.js';
 const found = haStack();
 const skip = found.skip ?? false;
 const stack = found.stack as HaStack;
+// The file's time covers starting the stack (haStack above, when no test has yet) and its recovery.
+if (!skip) t.setTimeout(15 * 60_000);
 
 t.test("worker1's primary lost mid-load (postmaster SIGKILLed, Patroni starts it again) with entryNodes \"all\": every row once", { skip, timeout: 600_000 }, async (t) => {
   await stackHealthy(stack);

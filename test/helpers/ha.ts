@@ -106,4 +106,25 @@ export async function stackHealthy(stack: HaStack, timeoutMs = 240_000): Promise
     }, timeoutMs);
   }
   await until('writes through PgBouncer', () => writable(stack.pgbouncerUrl), timeoutMs);
+  // A worker that (re)started has its metadata synced again by the coordinator's maintenance daemon a
+  // few seconds later; until then Citus refuses DDL that reaches it (SQLSTATE 55000, "is a metadata
+  // node, but is out of sync"), as a freshly started stack's first CREATE SCHEMA found.
+  await until("every worker's metadata synced", () => metadataSynced(stack.haproxyUrl), timeoutMs);
+}
+
+/** Does the coordinator see every active primary's metadata as synced? */
+async function metadataSynced(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ synced: boolean }>(
+      "SELECT coalesce(bool_and(metadatasynced), false) AS synced FROM pg_dist_node WHERE isactive AND noderole = 'primary' AND groupid <> 0",
+    );
+    return rows[0]?.synced === true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

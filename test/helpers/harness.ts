@@ -53,7 +53,15 @@ export async function createHarness(overrides: Partial<Config> = {}): Promise<Ha
   // test) drops must fail the query that used it, not crash the test process.
   const db = createPool(config.databaseUrl, { max: 4, applicationName: 'citus-ingest-test' });
   const schema = `t_${suffix}`;
-  await db.query(`CREATE SCHEMA ${schema}`);
+  try {
+    await db.query(`CREATE SCHEMA ${schema}`);
+  } catch (err) {
+    // Nothing may stay open when the harness cannot be made: the test file would wait on it until its timeout.
+    await db.end().catch(() => {});
+    s3Client.destroy();
+    await s3.stop();
+    throw err;
+  }
   const services: RunningService[] = [];
   return {
     s3, s3Client, bucket, config, db, schema,
