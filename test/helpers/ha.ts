@@ -75,12 +75,16 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
 
 /** True when a write through `url` commits (a fresh connection, so a pooler's login state counts). */
 export async function writable(url: string): Promise<boolean> {
+  return asked(url, 'SELECT txid_current()', () => true);
+}
+
+/** One query on a connection of its own; what `answer` makes of its rows, or false when it fails. */
+async function asked(url: string, sql: string, answer: (rows: any[]) => boolean): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   client.on('error', () => {});
   try {
     await client.connect();
-    await client.query('SELECT txid_current()');
-    return true;
+    return answer((await client.query(sql)).rows);
   } catch {
     return false;
   } finally {
@@ -114,17 +118,9 @@ export async function stackHealthy(stack: HaStack, timeoutMs = 240_000): Promise
 
 /** Does the coordinator see every active primary's metadata as synced? */
 async function metadataSynced(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ synced: boolean }>(
-      "SELECT coalesce(bool_and(metadatasynced), false) AS synced FROM pg_dist_node WHERE isactive AND noderole = 'primary' AND groupid <> 0",
-    );
-    return rows[0]?.synced === true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return asked(
+    url,
+    "SELECT coalesce(bool_and(metadatasynced), false) AS synced FROM pg_dist_node WHERE isactive AND noderole = 'primary' AND groupid <> 0",
+    (rows) => rows[0]?.synced === true,
+  );
 }
